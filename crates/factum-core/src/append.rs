@@ -1,0 +1,257 @@
+//! What an append asks for ([`StreamAppend`]), what it reports
+//! ([`AppendResult`]), and the checks every backend runs before writing.
+
+use std::collections::HashSet;
+
+use crate::{Error, EventData, ExpectedVersion, GlobalPosition, PayloadFormat, StreamId};
+
+/// Most events one append call may carry, over all its streams.
+pub const MAX_EVENTS_PER_APPEND: usize = 10_000;
+/// Longest event type name, in bytes.
+pub const MAX_EVENT_TYPE_BYTES: usize = 255;
+/// Longest idempotency key, in bytes.
+pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 512;
+
+/// The events to append to one stream, with the version the writer expects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamAppend {
+    /// The stream to append to.
+    pub stream_id: StreamId,
+    /// What the stream's current version must be.
+    pub expected: ExpectedVersion,
+    /// The events, in order.
+    pub events: Vec<EventData>,
+}
+
+impl StreamAppend {
+    /// Bundles the three parts.
+    pub fn new(stream_id: StreamId, expected: ExpectedVersion, events: Vec<EventData>) -> Self {
+        Self {
+            stream_id,
+            expected,
+            events,
+        }
+    }
+}
+
+/// What became of one event of an append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// The event was written at this version and position.
+    Written {
+        /// Its version in the stream.
+        stream_version: u64,
+        /// Its place in the global feed.
+        position: GlobalPosition,
+    },
+    /// An event with the same idempotency key was stored before; nothing was
+    /// written. The fields locate the original event.
+    Duplicate {
+        /// The stream holding the original.
+        stream_id: StreamId,
+        /// The original's version in that stream.
+        stream_version: u64,
+        /// The original's place in the global feed.
+        position: GlobalPosition,
+    },
+}
+
+impl EventOutcome {
+    /// The position of the written event, or of the original for a duplicate.
+    pub fn position(&self) -> GlobalPosition {
+        match self {
+            Self::Written { position, .. } | Self::Duplicate { position, .. } => *position,
+        }
+    }
+
+    /// Whether the event was a duplicate.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, Self::Duplicate { .. })
+    }
+}
+
+/// What an append did to one stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendResult {
+    /// The stream appended to.
+    pub stream_id: StreamId,
+    /// The stream's version after the append (`None` when every event was a
+    /// duplicate of one stored elsewhere and the stream still does not exist).
+    pub current_version: Option<u64>,
+    /// One outcome per event, in the order given.
+    pub events: Vec<EventOutcome>,
+}
+
+impl AppendResult {
+    /// The expectation for the next append that assumes nobody else wrote in
+    /// between: `Exact(current)`, or `NoStream`.
+    pub fn next_expected_version(&self) -> ExpectedVersion {
+        self.current_version
+            .map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact)
+    }
+
+    /// Positions of the events this append wrote (duplicates left out).
+    pub fn written_positions(&self) -> impl Iterator<Item = GlobalPosition> + '_ {
+        self.events.iter().filter_map(|outcome| match outcome {
+            EventOutcome::Written { position, .. } => Some(*position),
+            EventOutcome::Duplicate { .. } => None,
+        })
+    }
+
+    /// Whether every event was a duplicate (nothing was written).
+    pub fn is_duplicate(&self) -> bool {
+        self.events.iter().all(EventOutcome::is_duplicate)
+    }
+}
+
+/// Why an append was refused before anything was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidAppend {
+    /// The call named no stream.
+    #[error("the append names no stream")]
+    NoStreams,
+    /// A stream was given no event.
+    #[error("the append to stream {stream} carries no event")]
+    NoEvents {
+        /// The stream.
+        stream: StreamId,
+    },
+    /// A stream was named twice in one call.
+    #[error("stream {stream} is named twice in one append")]
+    StreamRepeated {
+        /// The stream.
+        stream: StreamId,
+    },
+    /// Two events of one call carry the same idempotency key.
+    #[error("idempotency key {key:?} is carried by two events of one append")]
+    IdempotencyKeyRepeated {
+        /// The key.
+        key: String,
+    },
+    /// Too many events in one call.
+    #[error("the append carries {count} events; at most {max} are allowed per call", max = MAX_EVENTS_PER_APPEND)]
+    TooManyEvents {
+        /// How many were given.
+        count: usize,
+    },
+    /// An event type name is empty, too long or holds control characters.
+    #[error("event type {event_type:?} in stream {stream} is invalid: {reason}")]
+    EventType {
+        /// The stream.
+        stream: StreamId,
+        /// The rejected name.
+        event_type: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An idempotency key is empty or too long.
+    #[error("idempotency key {key:?} in stream {stream} is invalid: {reason}")]
+    IdempotencyKey {
+        /// The stream.
+        stream: StreamId,
+        /// The rejected key.
+        key: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A payload marked JSON is not valid JSON.
+    #[error("payload of event {event_type:?} in stream {stream} is not valid JSON: {reason}")]
+    PayloadNotJson {
+        /// The stream.
+        stream: StreamId,
+        /// The event type.
+        event_type: String,
+        /// The parser's message.
+        reason: String,
+    },
+}
+
+/// Checks an append before any backend writes it. Every backend calls this
+/// first, so they all refuse the same input with the same error.
+pub fn validate_appends(appends: &[StreamAppend]) -> Result<(), Error> {
+    if appends.is_empty() {
+        return Err(InvalidAppend::NoStreams.into());
+    }
+    let count: usize = appends.iter().map(|a| a.events.len()).sum();
+    if count > MAX_EVENTS_PER_APPEND {
+        return Err(InvalidAppend::TooManyEvents { count }.into());
+    }
+    let mut streams = HashSet::with_capacity(appends.len());
+    let mut keys = HashSet::new();
+    for append in appends {
+        let stream = &append.stream_id;
+        if !streams.insert(stream.as_str()) {
+            return Err(InvalidAppend::StreamRepeated {
+                stream: stream.clone(),
+            }
+            .into());
+        }
+        if append.events.is_empty() {
+            return Err(InvalidAppend::NoEvents {
+                stream: stream.clone(),
+            }
+            .into());
+        }
+        for event in &append.events {
+            validate_event(stream, event)?;
+            if let Some(key) = &event.idempotency_key
+                && !keys.insert(key.as_str())
+            {
+                return Err(InvalidAppend::IdempotencyKeyRepeated { key: key.clone() }.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_event(stream: &StreamId, event: &EventData) -> Result<(), InvalidAppend> {
+    let type_problem = if event.event_type.is_empty() {
+        Some("it is empty")
+    } else if event.event_type.len() > MAX_EVENT_TYPE_BYTES {
+        Some("it is longer than 255 bytes")
+    } else if event.event_type.chars().any(char::is_control) {
+        Some("it holds a control character")
+    } else {
+        None
+    };
+    if let Some(reason) = type_problem {
+        return Err(InvalidAppend::EventType {
+            stream: stream.clone(),
+            event_type: event.event_type.clone(),
+            reason,
+        });
+    }
+    if let Some(key) = &event.idempotency_key {
+        let key_problem = if key.is_empty() {
+            Some("it is empty")
+        } else if key.len() > MAX_IDEMPOTENCY_KEY_BYTES {
+            Some("it is longer than 512 bytes")
+        } else {
+            None
+        };
+        if let Some(reason) = key_problem {
+            return Err(InvalidAppend::IdempotencyKey {
+                stream: stream.clone(),
+                key: key.clone(),
+                reason,
+            });
+        }
+    }
+    if event.format == PayloadFormat::Json {
+        check_json(&event.payload).map_err(|reason| InvalidAppend::PayloadNotJson {
+            stream: stream.clone(),
+            event_type: event.event_type.clone(),
+            reason,
+        })?;
+    }
+    Ok(())
+}
+
+/// Accepts what PostgreSQL's JSONB accepts: valid JSON without `\u0000`.
+fn check_json(payload: &[u8]) -> Result<(), String> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(payload).map_err(|e| e.to_string())?;
+    if payload.windows(6).any(|w| w == b"\\u0000") {
+        return Err("it holds the NUL character (\\u0000), which JSONB cannot store".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Reading streams (ranges, limits, direction, laziness) and paging the
+//! global feed.
+
+use futures::TryStreamExt;
+
+use super::support::{append_ok, assert_increasing, events, stream, whole_feed};
+use crate::{EventStore, ExpectedVersion, GlobalPosition, ReadOptions};
+
+/// Ranges, limits and direction select exactly the expected versions.
+pub async fn read_options_select_ranges(store: &dyn EventStore) {
+    let s = stream("range-1");
+    append_ok(store, &s, ExpectedVersion::NoStream, events(10, 1)).await;
+    let cases: Vec<(ReadOptions, Vec<u64>)> = vec![
+        (ReadOptions::all(), (1..=10).collect()),
+        (ReadOptions::all().from_version(4), (4..=10).collect()),
+        (ReadOptions::all().to_version(3), vec![1, 2, 3]),
+        (
+            ReadOptions::all().from_version(3).to_version(5),
+            vec![3, 4, 5],
+        ),
+        (ReadOptions::all().limit(4), vec![1, 2, 3, 4]),
+        (ReadOptions::all().from_version(8).limit(5), vec![8, 9, 10]),
+        (ReadOptions::all().backward(), (1..=10).rev().collect()),
+        (ReadOptions::all().backward().limit(3), vec![10, 9, 8]),
+        (
+            ReadOptions::all().backward().to_version(4).limit(2),
+            vec![4, 3],
+        ),
+        (ReadOptions::all().backward().from_version(9), vec![10, 9]),
+        (ReadOptions::all().from_version(0).to_version(2), vec![1, 2]),
+        (ReadOptions::all().from_version(11), vec![]),
+        (ReadOptions::all().from_version(6).to_version(5), vec![]),
+        (ReadOptions::all().limit(0), vec![]),
+        (ReadOptions::all().to_version(u64::MAX), (1..=10).collect()),
+    ];
+    for (options, expected) in cases {
+        let got: Vec<u64> = store
+            .read_stream(&s, options)
+            .await
+            .expect("read")
+            .iter()
+            .map(|e| e.stream_version)
+            .collect();
+        assert_eq!(got, expected, "reading with {options:?}");
+        let lazy: Vec<u64> = store
+            .read_stream_events(&s, options)
+            .map_ok(|e| e.stream_version)
+            .try_collect()
+            .await
+            .expect("lazy read");
+        assert_eq!(lazy, expected, "lazily reading with {options:?}");
+    }
+}
+
+/// A stream that does not exist reads as empty and has no version.
+pub async fn missing_stream_reads_empty(store: &dyn EventStore) {
+    let s = stream("never-written");
+    append_ok(
+        store,
+        &stream("other-stream"),
+        ExpectedVersion::Any,
+        events(2, 1),
+    )
+    .await;
+    assert!(
+        store
+            .read_stream(&s, ReadOptions::all())
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    assert!(
+        store
+            .read_stream(&s, ReadOptions::all().backward())
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    assert_eq!(store.stream_version(&s).await.expect("version"), None);
+}
+
+/// The lazy read of a stream longer than any page yields every event once,
+/// in order, both ways, and honours a limit that cuts a page.
+pub async fn lazy_read_covers_long_streams(store: &dyn EventStore) {
+    let s = stream("long-1");
+    for chunk in 0..5 {
+        append_ok(store, &s, ExpectedVersion::Any, events(500, chunk * 500)).await;
+    }
+    let forward: Vec<u64> = store
+        .read_stream_events(&s, ReadOptions::all())
+        .map_ok(|e| e.stream_version)
+        .try_collect()
+        .await
+        .expect("lazy read");
+    assert_eq!(forward, (1..=2500).collect::<Vec<_>>());
+    let backward: Vec<u64> = store
+        .read_stream_events(&s, ReadOptions::all().backward().limit(1300))
+        .map_ok(|e| e.stream_version)
+        .try_collect()
+        .await
+        .expect("lazy read");
+    assert_eq!(backward, (1201..=2500).rev().collect::<Vec<_>>());
+}
+
+/// Paging the feed with a small limit returns every event once, in
+/// position order, and reading after the head returns nothing.
+pub async fn global_feed_pages_in_order(store: &dyn EventStore) {
+    assert_eq!(store.head_position().await.expect("head"), None);
+    assert!(
+        store
+            .read_all(GlobalPosition::START, 10)
+            .await
+            .expect("feed")
+            .is_empty()
+    );
+    let (a, b) = (stream("feed-a"), stream("feed-b"));
+    let mut expected = Vec::new();
+    for round in 0..8u64 {
+        let s = if round % 2 == 0 { &a } else { &b };
+        let result = append_ok(
+            store,
+            s,
+            ExpectedVersion::Any,
+            events(1 + round % 3, round * 10),
+        )
+        .await;
+        expected.extend(result.written_positions());
+    }
+    for page in [1, 3, 7, 100] {
+        let feed = whole_feed(store, page).await;
+        let positions: Vec<_> = feed.iter().map(|e| e.position).collect();
+        assert_eq!(positions, expected, "paging by {page}");
+    }
+    let head = *expected.last().expect("events were written");
+    assert_eq!(store.head_position().await.expect("head"), Some(head));
+    assert!(store.read_all(head, 10).await.expect("feed").is_empty());
+    let middle = expected[4];
+    let rest = store.read_all(middle, 100).await.expect("feed");
+    assert_eq!(
+        rest.first().map(|e| e.position),
+        Some(expected[5]),
+        "read_all(after) must exclude `after`"
+    );
+    assert_increasing(&expected, "appends in sequence");
+    assert!(
+        store
+            .read_all(GlobalPosition::START, 0)
+            .await
+            .expect("feed")
+            .is_empty()
+    );
+}

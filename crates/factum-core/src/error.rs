@@ -1,0 +1,75 @@
+//! [`Error`]: everything that can go wrong, each case naming what was wrong.
+
+use crate::{ExpectedVersion, InvalidAppend, StreamId, StreamIdError};
+
+/// The error type of every factum operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The stream's current version did not match what the writer expected.
+    /// Nothing was written.
+    #[error("version conflict on stream {stream}: expected {expected}, but the stream is at {}", display_version(*.actual))]
+    VersionConflict {
+        /// The stream.
+        stream: StreamId,
+        /// What the writer expected.
+        expected: ExpectedVersion,
+        /// The stream's actual version (`None`: the stream does not exist).
+        actual: Option<u64>,
+    },
+    /// A stream id was invalid.
+    #[error("invalid stream id: {0}")]
+    InvalidStreamId(#[from] StreamIdError),
+    /// An append was refused before anything was written.
+    #[error("invalid append: {0}")]
+    InvalidAppend(#[from] InvalidAppend),
+    /// An event could not be encoded or decoded.
+    #[error("cannot {action} event {event_type:?}: {source}")]
+    Codec {
+        /// `"encode"` or `"decode"`.
+        action: &'static str,
+        /// The event type involved.
+        event_type: String,
+        /// The codec's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A stored event's type is not one the reader knows.
+    #[error(
+        "unknown event type {event_type:?} (schema version {schema_version}); known types: {known}"
+    )]
+    UnknownEventType {
+        /// The stored type name.
+        event_type: String,
+        /// Its stored schema version.
+        schema_version: u32,
+        /// The types the reader knows, comma-separated.
+        known: String,
+    },
+    /// The backend failed: connection lost, database error, injected fault.
+    #[error("{backend} backend failed while {operation}: {source}")]
+    Backend {
+        /// Which backend (`"memory"`, `"postgres"`, `"sqlite"`).
+        backend: &'static str,
+        /// What it was doing, e.g. `"appending to stream account-1"`.
+        operation: String,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+fn display_version(version: Option<u64>) -> String {
+    version.map_or_else(|| "no stream".to_owned(), |v| format!("version {v}"))
+}
+
+impl Error {
+    /// Whether this is a [`Error::VersionConflict`]: the caller may reload and
+    /// retry.
+    pub fn is_version_conflict(&self) -> bool {
+        matches!(self, Self::VersionConflict { .. })
+    }
+}
+
+/// Shorthand for `Result<T, factum_core::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

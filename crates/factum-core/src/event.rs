@@ -1,0 +1,159 @@
+//! Events as written ([`EventData`]) and as stored ([`RecordedEvent`]).
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{GlobalPosition, Metadata, StreamId};
+
+/// How an event's payload bytes are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PayloadFormat {
+    /// UTF-8 JSON. PostgreSQL stores it as JSONB, so it stays queryable (and
+    /// is handed back re-serialized: same value, not always the same bytes).
+    Json,
+    /// MessagePack with named fields, stored as bytes.
+    MessagePack,
+}
+
+impl PayloadFormat {
+    /// A short stable name, for storage and messages: `"json"` or `"msgpack"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::MessagePack => "msgpack",
+        }
+    }
+
+    /// The format whose [`as_str`](Self::as_str) is `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "json" => Some(Self::Json),
+            "msgpack" => Some(Self::MessagePack),
+            _ => None,
+        }
+    }
+}
+
+/// An event about to be appended.
+///
+/// Usually built from a typed event by a [`Codec`](crate::Codec); built by
+/// hand it looks like this:
+///
+/// ```
+/// use factum_core::{EventData, Metadata};
+///
+/// let event = EventData::json("Deposited", br#"{"amount":5}"#.to_vec())
+///     .with_idempotency_key("deposit-req-17")
+///     .with_metadata(Metadata::default().with_actor("teller-3"));
+/// assert_eq!(event.schema_version, 1);
+/// assert_eq!(event.event_id.get_version_num(), 7); // UUIDv7
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventData {
+    /// Unique id of the event (UUIDv7 unless set otherwise).
+    pub event_id: Uuid,
+    /// Name of the event type, e.g. `"Deposited"`.
+    pub event_type: String,
+    /// Version of the payload's shape, starting at 1; upcasters use it.
+    pub schema_version: u32,
+    /// How [`payload`](Self::payload) is encoded.
+    pub format: PayloadFormat,
+    /// The encoded event.
+    pub payload: Vec<u8>,
+    /// Correlation, causation, actor and custom key/values.
+    pub metadata: Metadata,
+    /// When set, an event with the same key that is already stored makes
+    /// this one a duplicate: it is not written again (DESIGN.md, guarantee 4).
+    pub idempotency_key: Option<String>,
+}
+
+impl EventData {
+    /// A new event with a fresh UUIDv7, schema version 1, empty metadata and
+    /// no idempotency key.
+    pub fn new(event_type: impl Into<String>, format: PayloadFormat, payload: Vec<u8>) -> Self {
+        Self {
+            event_id: Uuid::now_v7(),
+            event_type: event_type.into(),
+            schema_version: 1,
+            format,
+            payload,
+            metadata: Metadata::default(),
+            idempotency_key: None,
+        }
+    }
+
+    /// A new event whose payload is JSON.
+    pub fn json(event_type: impl Into<String>, payload: Vec<u8>) -> Self {
+        Self::new(event_type, PayloadFormat::Json, payload)
+    }
+
+    /// Sets the idempotency key.
+    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Sets the metadata.
+    pub fn with_metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// Sets the schema version.
+    pub fn with_schema_version(mut self, schema_version: u32) -> Self {
+        self.schema_version = schema_version;
+        self
+    }
+}
+
+/// An event as stored: what was written plus where and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    /// Unique id of the event.
+    pub event_id: Uuid,
+    /// The stream the event belongs to.
+    pub stream_id: StreamId,
+    /// The event's version in its stream: 1 for the first, contiguous.
+    pub stream_version: u64,
+    /// The event's place in the global feed.
+    pub position: GlobalPosition,
+    /// Name of the event type.
+    pub event_type: String,
+    /// Version of the payload's shape.
+    pub schema_version: u32,
+    /// How [`payload`](Self::payload) is encoded.
+    pub format: PayloadFormat,
+    /// The encoded event.
+    pub payload: Vec<u8>,
+    /// Correlation, causation, actor and custom key/values.
+    pub metadata: Metadata,
+    /// The idempotency key it was written with, if any.
+    pub idempotency_key: Option<String>,
+    /// When the backend stored it.
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl RecordedEvent {
+    /// Makes the stored form of `event`; meant for backends.
+    pub fn from_data(
+        event: EventData,
+        stream_id: StreamId,
+        stream_version: u64,
+        position: GlobalPosition,
+        recorded_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            event_id: event.event_id,
+            stream_id,
+            stream_version,
+            position,
+            event_type: event.event_type,
+            schema_version: event.schema_version,
+            format: event.format,
+            payload: event.payload,
+            metadata: event.metadata,
+            idempotency_key: event.idempotency_key,
+            recorded_at,
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Core of factum: the types, traits, codecs and errors every backend and
+//! every user of the event store share, and (feature `testing`) the
+//! conformance suite every backend runs.
+//!
+//! Most users depend on the `factum` crate, which re-exports all of this.
+
+mod append;
+mod codec;
+mod error;
+mod event;
+mod metadata;
+mod position;
+mod read;
+mod shared;
+mod snapshot;
+mod store;
+mod stream_id;
+mod version;
+
+#[cfg(feature = "testing")]
+pub mod conformance;
+
+pub use append::{
+    AppendResult, EventOutcome, InvalidAppend, MAX_EVENT_TYPE_BYTES, MAX_EVENTS_PER_APPEND,
+    MAX_IDEMPOTENCY_KEY_BYTES, StreamAppend, validate_appends,
+};
+#[cfg(feature = "msgpack")]
+pub use codec::MessagePack;
+pub use codec::{BoxError, Codec, DomainEvent, Json, from_bytes};
+pub use error::{Error, Result};
+pub use event::{EventData, PayloadFormat, RecordedEvent};
+pub use metadata::Metadata;
+pub use position::{GlobalPosition, ParsePositionError};
+pub use read::{Direction, ReadOptions};
+pub use snapshot::Snapshot;
+pub use store::{CheckpointStore, EventAppender, EventReader, EventStore, SnapshotStore};
+pub use stream_id::{MAX_STREAM_ID_BYTES, StreamId, StreamIdError};
+pub use version::ExpectedVersion;
+
+/// Re-exports for the `conformance_suite!` macro; not part of the API.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod __private {
+    pub use tokio;
+}

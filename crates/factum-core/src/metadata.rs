@@ -1,0 +1,72 @@
+//! [`Metadata`]: what is known about an event besides its payload.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Correlation, causation and actor of an event, plus free key/values.
+///
+/// The correlation id ties together every event of one business flow (a
+/// transfer request and its response); the causation id names the event or
+/// command that directly caused this one.
+///
+/// ```
+/// use factum_core::Metadata;
+///
+/// let meta = Metadata::default()
+///     .with_correlation_id("Transfer-7")
+///     .with_actor("alice")
+///     .with_custom("ip", "10.0.0.1");
+/// assert_eq!(meta.correlation_id.as_deref(), Some("Transfer-7"));
+/// assert_eq!(meta.custom["ip"], "10.0.0.1");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Metadata {
+    /// Id shared by every event of one flow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// Id of what caused this event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<String>,
+    /// Who or what acted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Free key/values.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, String>,
+}
+
+impl Metadata {
+    /// Sets the correlation id.
+    pub fn with_correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.correlation_id = Some(id.into());
+        self
+    }
+
+    /// Sets the causation id.
+    pub fn with_causation_id(mut self, id: impl Into<String>) -> Self {
+        self.causation_id = Some(id.into());
+        self
+    }
+
+    /// Sets the actor.
+    pub fn with_actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    /// Adds one custom key/value.
+    pub fn with_custom(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.custom.insert(key.into(), value.into());
+        self
+    }
+
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.correlation_id.is_none()
+            && self.causation_id.is_none()
+            && self.actor.is_none()
+            && self.custom.is_empty()
+    }
+}

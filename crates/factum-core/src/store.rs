@@ -1,0 +1,123 @@
+//! The store contract, split by role: [`EventAppender`], [`EventReader`],
+//! [`SnapshotStore`], [`CheckpointStore`], all together [`EventStore`].
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
+
+use crate::{
+    AppendResult, Error, EventData, ExpectedVersion, GlobalPosition, ReadOptions, RecordedEvent,
+    Result, Snapshot, StreamAppend, StreamId,
+};
+
+/// Writes events.
+#[async_trait]
+pub trait EventAppender: Send + Sync {
+    /// Appends to several streams in one atomic step: every event of every
+    /// stream is written, or none is. Each stream's expected version is
+    /// checked; one conflict fails the whole call with
+    /// [`Error::VersionConflict`]. Results come in the order given.
+    ///
+    /// Events whose idempotency key is already stored are not written again
+    /// and are reported as [`EventOutcome::Duplicate`](crate::EventOutcome).
+    /// When every event of a stream is such a duplicate, that stream's
+    /// expected version is not checked, so a retried append succeeds.
+    async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>>;
+
+    /// Appends events to one stream whose current version must match
+    /// `expected`.
+    ///
+    /// ```
+    /// use factum_core::{EventAppender, EventData, ExpectedVersion, StreamId};
+    ///
+    /// async fn open_account(store: &dyn EventAppender) -> factum_core::Result<()> {
+    ///     let stream = StreamId::new("account-1")?;
+    ///     let opened = vec![EventData::json("Opened", b"{}".to_vec())];
+    ///     let result = store.append(&stream, ExpectedVersion::NoStream, opened).await?;
+    ///     assert_eq!(result.current_version, Some(1));
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// The `factum` crate's documentation runs this against a real store.
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<EventData>,
+    ) -> Result<AppendResult> {
+        let append = StreamAppend::new(stream.clone(), expected, events);
+        self.append_many(vec![append])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::Backend {
+                backend: "core",
+                operation: format!("appending to stream {stream}"),
+                source: "the backend returned no result for the stream".into(),
+            })
+    }
+}
+
+/// Reads streams and the global feed.
+#[async_trait]
+pub trait EventReader: Send + Sync {
+    /// Reads a stream lazily, page by page, so that a long stream is never
+    /// held in memory whole. A stream that does not exist yields nothing.
+    fn read_stream_events<'a>(
+        &'a self,
+        stream: &'a StreamId,
+        options: ReadOptions,
+    ) -> BoxStream<'a, Result<RecordedEvent>>;
+
+    /// Reads a stream into a `Vec`. A stream that does not exist gives an
+    /// empty `Vec`.
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        options: ReadOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        self.read_stream_events(stream, options).try_collect().await
+    }
+
+    /// Reads at most `limit` events of the global feed that lie after
+    /// `after` ([`GlobalPosition::START`] for the beginning), in position
+    /// order. The feed is final: a later call never returns an event ordered
+    /// before one already returned.
+    async fn read_all(&self, after: GlobalPosition, limit: usize) -> Result<Vec<RecordedEvent>>;
+
+    /// The stream's current version, `None` when it does not exist.
+    async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>>;
+
+    /// The position of the newest event a feed reader may see now, `None` when
+    /// there is none.
+    async fn head_position(&self) -> Result<Option<GlobalPosition>>;
+}
+
+/// Keeps the newest snapshot of each stream.
+#[async_trait]
+pub trait SnapshotStore: Send + Sync {
+    /// Saves a snapshot unless the stream has one of a higher version.
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()>;
+
+    /// The stream's newest snapshot, if any.
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>>;
+}
+
+/// Keeps each projection's checkpoint: the last global position it handled.
+#[async_trait]
+pub trait CheckpointStore: Send + Sync {
+    /// The checkpoint saved under `name`, if any.
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<GlobalPosition>>;
+
+    /// Saves `position` as the checkpoint of `name`.
+    async fn save_checkpoint(&self, name: &str, position: GlobalPosition) -> Result<()>;
+
+    /// Forgets the checkpoint of `name`, so the projection starts over.
+    async fn delete_checkpoint(&self, name: &str) -> Result<()>;
+}
+
+/// A whole event store: appending, reading, snapshots and checkpoints.
+/// Object safe: use it as `Arc<dyn EventStore>`.
+pub trait EventStore: EventAppender + EventReader + SnapshotStore + CheckpointStore {}
+
+impl<T: EventAppender + EventReader + SnapshotStore + CheckpointStore + ?Sized> EventStore for T {}

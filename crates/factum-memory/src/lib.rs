@@ -1,0 +1,197 @@
+//! In-memory backend of factum: every guarantee of the event store, no
+//! persistence. For tests and prototypes; [`Faults`] make it fail and lag on
+//! purpose.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> factum_core::Result<()> {
+//! use factum_core::{EventAppender, EventData, EventReader, ExpectedVersion, ReadOptions, StreamId};
+//! use factum_memory::MemoryStore;
+//!
+//! let store = MemoryStore::new();
+//! let stream = StreamId::new("cart-1")?;
+//! store
+//!     .append(&stream, ExpectedVersion::NoStream, vec![EventData::json("ItemAdded", br#"{"sku":"a"}"#.to_vec())])
+//!     .await?;
+//! let events = store.read_stream(&stream, ReadOptions::all()).await?;
+//! assert_eq!(events[0].stream_version, 1);
+//! # Ok(()) }
+//! ```
+
+mod faults;
+mod state;
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use factum_core::{
+    AppendResult, CheckpointStore, EventAppender, EventReader, GlobalPosition, ReadOptions,
+    RecordedEvent, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, validate_appends,
+};
+use futures::stream::{self, BoxStream, StreamExt};
+
+use faults::FaultInjector;
+pub use faults::{Faults, InjectedFault};
+use state::State;
+
+/// Events a lazy stream read copies out per lock acquisition.
+const PAGE_SIZE: usize = 512;
+
+/// A thread-safe event store held in memory. Writers are serialized by one
+/// lock, so versions and positions are plain counters.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    faults: Option<FaultInjector>,
+}
+
+impl MemoryStore {
+    /// An empty store that never fails.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty store that injects `faults` into every operation.
+    pub fn with_faults(faults: Faults) -> Self {
+        Self {
+            state: Mutex::default(),
+            faults: Some(FaultInjector::new(faults)),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-written:
+        // appends check everything before their first write.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn before(&self, operation: impl FnOnce() -> String) -> Result<()> {
+        match &self.faults {
+            Some(faults) => faults.before(operation).await,
+            None => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl EventAppender for MemoryStore {
+    async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
+        validate_appends(&appends)?;
+        self.before(|| format!("appending to stream {}", appends[0].stream_id))
+            .await?;
+        self.state().append(appends)
+    }
+}
+
+#[async_trait]
+impl EventReader for MemoryStore {
+    fn read_stream_events<'a>(
+        &'a self,
+        stream: &'a StreamId,
+        options: ReadOptions,
+    ) -> BoxStream<'a, Result<RecordedEvent>> {
+        /// Where a lazy read stands: the next version to read (`None`
+        /// before the first page) and how many events the limit still allows.
+        struct Cursor {
+            next: Option<u64>,
+            remaining: usize,
+            started: bool,
+        }
+        let start = Cursor {
+            next: None,
+            remaining: options.limit.unwrap_or(usize::MAX),
+            started: false,
+        };
+        stream::unfold(start, move |cursor| async move {
+            if cursor.started && (cursor.next.is_none() || cursor.remaining == 0) {
+                return None;
+            }
+            if !cursor.started
+                && let Err(e) = self.before(|| format!("reading stream {stream}")).await
+            {
+                let done = Cursor {
+                    next: None,
+                    remaining: 0,
+                    started: true,
+                };
+                return Some((vec![Err(e)], done));
+            }
+            let max = cursor.remaining.min(PAGE_SIZE);
+            let (page, next) = self.state().stream_page(stream, &options, cursor.next, max);
+            if page.is_empty() {
+                return None;
+            }
+            let after = Cursor {
+                next,
+                remaining: cursor.remaining - page.len(),
+                started: true,
+            };
+            Some((page.into_iter().map(Ok).collect(), after))
+        })
+        .flat_map(stream::iter)
+        .boxed()
+    }
+
+    async fn read_all(&self, after: GlobalPosition, limit: usize) -> Result<Vec<RecordedEvent>> {
+        self.before(|| format!("reading the global feed after {after}"))
+            .await?;
+        Ok(self.state().read_all(after, limit))
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
+        self.before(|| format!("reading the version of stream {stream}"))
+            .await?;
+        Ok(self.state().stream_version(stream))
+    }
+
+    async fn head_position(&self) -> Result<Option<GlobalPosition>> {
+        self.before(|| "reading the head position".to_owned())
+            .await?;
+        Ok(self.state().head_position())
+    }
+}
+
+#[async_trait]
+impl SnapshotStore for MemoryStore {
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
+        self.before(|| format!("saving a snapshot of stream {}", snapshot.stream_id))
+            .await?;
+        let mut state = self.state();
+        let newer_exists = state
+            .snapshots
+            .get(&snapshot.stream_id)
+            .is_some_and(|old| old.stream_version > snapshot.stream_version);
+        if !newer_exists {
+            state.snapshots.insert(snapshot.stream_id.clone(), snapshot);
+        }
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
+        self.before(|| format!("loading the snapshot of stream {stream}"))
+            .await?;
+        Ok(self.state().snapshots.get(stream).cloned())
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for MemoryStore {
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<GlobalPosition>> {
+        self.before(|| format!("loading checkpoint {name:?}"))
+            .await?;
+        Ok(self.state().checkpoints.get(name).copied())
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: GlobalPosition) -> Result<()> {
+        self.before(|| format!("saving checkpoint {name:?}"))
+            .await?;
+        self.state().checkpoints.insert(name.to_owned(), position);
+        Ok(())
+    }
+
+    async fn delete_checkpoint(&self, name: &str) -> Result<()> {
+        self.before(|| format!("deleting checkpoint {name:?}"))
+            .await?;
+        self.state().checkpoints.remove(name);
+        Ok(())
+    }
+}

@@ -1,0 +1,41 @@
+//! Turning sqlx and decoding failures into [`factum_core::Error::Backend`].
+
+use factum_core::{BoxError, Error};
+use sqlx::error::ErrorKind;
+
+/// The backend name every error of this crate carries.
+pub(crate) const BACKEND: &str = "sqlite";
+
+/// A backend error that names what the store was doing.
+pub(crate) fn backend(operation: impl Into<String>, source: impl Into<BoxError>) -> Error {
+    Error::Backend {
+        backend: BACKEND,
+        operation: operation.into(),
+        source: source.into(),
+    }
+}
+
+/// Whether `error` is a UNIQUE or PRIMARY KEY violation: another writer
+/// stored the same stream version, position or idempotency key first.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation)
+}
+
+/// Converts a value read from SQLite's signed integers into the unsigned
+/// versions and positions of factum; a negative one means the row was not
+/// written by factum.
+pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64, BoxError> {
+    u64::try_from(value).map_err(|_| format!("stored {what} {value} is negative").into())
+}
+
+/// Converts a version or position bound for binding; bounds beyond SQLite's
+/// range are clamped, which selects the same rows.
+pub(crate) fn to_i64_saturating(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Converts a count limit for binding, clamped like
+/// [`to_i64_saturating`].
+pub(crate) fn limit_to_i64(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}

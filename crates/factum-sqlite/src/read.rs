@@ -1,0 +1,157 @@
+//! Reading: stream pages, the global feed, versions and the head.
+//!
+//! A stream is read page by page, each page one short query on a pooled
+//! reader connection. No read transaction stays open between pages, so a
+//! reader of a 1,000,000-event stream holds at most one page in memory and
+//! never stops SQLite from checkpointing the WAL. Events are immutable and
+//! versions contiguous, so pages read from successive snapshots still fit
+//! together: a forward read without an upper bound may also yield events
+//! appended while it runs, as the memory backend's does.
+
+use factum_core::{
+    BoxError, Direction, GlobalPosition, ReadOptions, RecordedEvent, Result, StreamId,
+};
+use futures::stream::{self, BoxStream, StreamExt};
+use sqlx::{Row, SqlitePool};
+
+use crate::error::{backend, limit_to_i64, to_i64_saturating, to_u64};
+use crate::rows::{position, recorded_event};
+use crate::sql;
+
+/// Events a lazy stream read fetches per query.
+pub(crate) const PAGE_SIZE: usize = 512;
+
+/// Where a lazy read stands: the next version to read (`None`: done) and how
+/// many events the limit still allows.
+struct Cursor {
+    next: Option<u64>,
+    remaining: usize,
+}
+
+/// Reads a stream lazily; see [`factum_core::EventReader::read_stream_events`].
+pub(crate) fn stream_events<'a>(
+    pool: &'a SqlitePool,
+    stream: &'a StreamId,
+    options: ReadOptions,
+) -> BoxStream<'a, Result<RecordedEvent>> {
+    let (low, high) = options.version_range();
+    let start = Cursor {
+        next: (low <= high).then_some(match options.direction {
+            Direction::Forward => low,
+            Direction::Backward => high,
+        }),
+        remaining: options.limit.unwrap_or(usize::MAX),
+    };
+    stream::unfold(start, move |cursor| async move {
+        let next = cursor.next?;
+        if cursor.remaining == 0 {
+            return None;
+        }
+        let max = cursor.remaining.min(PAGE_SIZE);
+        let (from, to) = match options.direction {
+            Direction::Forward => (next, high),
+            Direction::Backward => (low, next),
+        };
+        let page = match stream_page(pool, stream, options.direction, from, to, max).await {
+            Ok(page) => page,
+            Err(error) => {
+                let done = Cursor {
+                    next: None,
+                    remaining: 0,
+                };
+                return Some((vec![Err(error)], done));
+            }
+        };
+        let last = page.last()?.stream_version;
+        let full = page.len() == max;
+        let next = match options.direction {
+            Direction::Forward => (full && last < high).then(|| last + 1),
+            Direction::Backward => (full && last > low).then(|| last - 1),
+        };
+        let after = Cursor {
+            next,
+            remaining: cursor.remaining - page.len(),
+        };
+        Some((page.into_iter().map(Ok).collect::<Vec<_>>(), after))
+    })
+    .flat_map(stream::iter)
+    .boxed()
+}
+
+/// Up to `max` events of `stream` with versions in `from..=to`, in
+/// `direction`.
+async fn stream_page(
+    pool: &SqlitePool,
+    stream: &StreamId,
+    direction: Direction,
+    from: u64,
+    to: u64,
+    max: usize,
+) -> Result<Vec<RecordedEvent>> {
+    let fail = |e: BoxError| backend(format!("reading stream {stream}"), e);
+    let sql = match direction {
+        Direction::Forward => sql::READ_STREAM_FORWARD,
+        Direction::Backward => sql::READ_STREAM_BACKWARD,
+    };
+    let rows = sqlx::query(sql)
+        .bind(stream.as_str())
+        .bind(to_i64_saturating(from))
+        .bind(to_i64_saturating(to))
+        .bind(limit_to_i64(max))
+        .fetch_all(pool)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    rows.iter()
+        .map(|row| recorded_event(row, Some(stream)).map_err(fail))
+        .collect()
+}
+
+/// Reads the feed; see [`factum_core::EventReader::read_all`].
+pub(crate) async fn read_all(
+    pool: &SqlitePool,
+    after: GlobalPosition,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>> {
+    let (commit, sequence) = after.to_parts();
+    if commit != 0 || limit == 0 {
+        // Positions with a commit part come from no SQLite store; they lie
+        // after every event here.
+        return Ok(Vec::new());
+    }
+    let fail = |e: BoxError| backend(format!("reading the global feed after {after}"), e);
+    let rows = sqlx::query(sql::READ_ALL)
+        .bind(to_i64_saturating(sequence))
+        .bind(limit_to_i64(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    rows.iter()
+        .map(|row| recorded_event(row, None).map_err(fail))
+        .collect()
+}
+
+/// The stream's current version.
+pub(crate) async fn stream_version(pool: &SqlitePool, stream: &StreamId) -> Result<Option<u64>> {
+    let fail = |e: BoxError| backend(format!("reading the version of stream {stream}"), e);
+    let row = sqlx::query(sql::STREAM_VERSION)
+        .bind(stream.as_str())
+        .fetch_one(pool)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let version: Option<i64> = row.try_get(0).map_err(|e| fail(e.into()))?;
+    version
+        .map(|v| to_u64(v, "stream version"))
+        .transpose()
+        .map_err(fail)
+}
+
+/// The newest event's position.
+pub(crate) async fn head_position(pool: &SqlitePool) -> Result<Option<GlobalPosition>> {
+    let fail = |e: BoxError| backend("reading the head position", e);
+    let row = sqlx::query(sql::HEAD_POSITION)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let head: Option<i64> = row.try_get(0).map_err(|e| fail(e.into()))?;
+    head.map(position).transpose().map_err(fail)
+}

@@ -1,0 +1,100 @@
+//! Decoding rows into factum types, and encoding payloads for binding.
+
+use chrono::{DateTime, Utc};
+use factum_core::{
+    BoxError, GlobalPosition, Metadata, PayloadFormat, RecordedEvent, Snapshot, StreamId,
+};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+
+use crate::error::to_u64;
+
+/// The global position of the row whose `position` column is `sequence`.
+pub(crate) fn position(sequence: i64) -> Result<GlobalPosition, BoxError> {
+    Ok(GlobalPosition::from_parts(0, to_u64(sequence, "position")?))
+}
+
+/// The format stored under `name`.
+pub(crate) fn format(name: &str) -> Result<PayloadFormat, BoxError> {
+    PayloadFormat::from_name(name).ok_or_else(|| format!("unknown payload format {name:?}").into())
+}
+
+/// A stored schema version.
+fn schema_version(value: i64) -> Result<u32, BoxError> {
+    u32::try_from(value)
+        .map_err(|_| format!("stored schema version {value} is out of range").into())
+}
+
+/// An encoded payload or state, as bound: JSON as TEXT (so SQLite's JSON
+/// functions can query it), everything else as a BLOB.
+pub(crate) enum Encoded<'a> {
+    /// UTF-8 JSON text.
+    Text(&'a str),
+    /// Raw bytes.
+    Blob(&'a [u8]),
+}
+
+impl<'a> Encoded<'a> {
+    /// Chooses the storage class of `bytes` written in `format`.
+    pub(crate) fn of(format: PayloadFormat, bytes: &'a [u8]) -> Self {
+        match (format, std::str::from_utf8(bytes)) {
+            (PayloadFormat::Json, Ok(text)) => Self::Text(text),
+            _ => Self::Blob(bytes),
+        }
+    }
+
+    /// Binds the value as the next argument of `query`.
+    pub(crate) fn bind<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+        match self {
+            Self::Text(text) => query.bind(text.to_owned()),
+            Self::Blob(bytes) => query.bind(bytes.to_vec()),
+        }
+    }
+}
+
+/// Decodes a row of the event columns (see `read_all.sql` for the order).
+/// Stream reads pass their stream id so it is not parsed again per row.
+pub(crate) fn recorded_event(
+    row: &SqliteRow,
+    stream: Option<&StreamId>,
+) -> Result<RecordedEvent, BoxError> {
+    let stream_id = match stream {
+        Some(stream) => stream.clone(),
+        None => StreamId::new(row.try_get::<&str, _>(1)?)?,
+    };
+    let metadata: &str = row.try_get(8)?;
+    let metadata: Metadata = if metadata == "{}" {
+        Metadata::default()
+    } else {
+        serde_json::from_str(metadata)?
+    };
+    Ok(RecordedEvent {
+        position: position(row.try_get(0)?)?,
+        stream_id,
+        stream_version: to_u64(row.try_get(2)?, "stream version")?,
+        event_id: row.try_get::<Uuid, _>(3)?,
+        event_type: row.try_get(4)?,
+        schema_version: schema_version(row.try_get(5)?)?,
+        format: format(row.try_get(6)?)?,
+        payload: row.try_get(7)?,
+        metadata,
+        idempotency_key: row.try_get(9)?,
+        recorded_at: row.try_get::<DateTime<Utc>, _>(10)?,
+    })
+}
+
+/// Decodes a row of `load_snapshot.sql`.
+pub(crate) fn snapshot(row: &SqliteRow, stream: &StreamId) -> Result<Snapshot, BoxError> {
+    Ok(Snapshot {
+        stream_id: stream.clone(),
+        stream_version: to_u64(row.try_get(0)?, "snapshot version")?,
+        schema_version: schema_version(row.try_get(1)?)?,
+        format: format(row.try_get(2)?)?,
+        state: row.try_get(3)?,
+        taken_at: row.try_get(4)?,
+    })
+}

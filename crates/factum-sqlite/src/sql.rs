@@ -1,0 +1,106 @@
+//! The SQL this backend runs. Every statement lives in a `.sql` file in
+//! `src/sql/`; this module only loads them and builds the multi-row INSERTs.
+
+use std::sync::LazyLock;
+
+/// Current version of each stream of a JSON array, plus the feed's head.
+pub(crate) const STREAM_STATES: &str = include_str!("sql/stream_states.sql");
+/// Stored events carrying any idempotency key of a JSON array.
+pub(crate) const FIND_KEYS: &str = include_str!("sql/find_keys.sql");
+/// One page of a stream, oldest first.
+pub(crate) const READ_STREAM_FORWARD: &str = include_str!("sql/read_stream_forward.sql");
+/// One page of a stream, newest first.
+pub(crate) const READ_STREAM_BACKWARD: &str = include_str!("sql/read_stream_backward.sql");
+/// One page of the global feed.
+pub(crate) const READ_ALL: &str = include_str!("sql/read_all.sql");
+/// The current version of one stream.
+pub(crate) const STREAM_VERSION: &str = include_str!("sql/stream_version.sql");
+/// The position of the newest event.
+pub(crate) const HEAD_POSITION: &str = include_str!("sql/head_position.sql");
+/// Saves a snapshot unless a newer one is stored.
+pub(crate) const SAVE_SNAPSHOT: &str = include_str!("sql/save_snapshot.sql");
+/// Loads a stream's snapshot.
+pub(crate) const LOAD_SNAPSHOT: &str = include_str!("sql/load_snapshot.sql");
+/// Saves (inserts or replaces) a checkpoint.
+pub(crate) const SAVE_CHECKPOINT: &str = include_str!("sql/save_checkpoint.sql");
+/// Loads a checkpoint.
+pub(crate) const LOAD_CHECKPOINT: &str = include_str!("sql/load_checkpoint.sql");
+/// Deletes a checkpoint.
+pub(crate) const DELETE_CHECKPOINT: &str = include_str!("sql/delete_checkpoint.sql");
+
+/// Starts a write transaction that takes SQLite's write lock at once, so the
+/// reads that check versions and keys already run under the lock.
+pub(crate) const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
+
+/// Most rows one INSERT carries. Batches are cut into chunks whose sizes are
+/// powers of two up to this, so a connection prepares at most seven distinct
+/// INSERTs and its statement cache keeps them all.
+pub(crate) const MAX_ROWS_PER_INSERT: usize = 64;
+
+/// `INSERTS[i]` inserts `2^i` rows.
+static INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let head = include_str!("sql/insert_event.sql").trim_end();
+    let row = include_str!("sql/insert_event_row.sql").trim();
+    std::iter::successors(Some(1usize), |n| Some(n * 2))
+        .take_while(|&n| n <= MAX_ROWS_PER_INSERT)
+        .map(|n| {
+            let rows = vec![row; n].join(",\n");
+            format!("{head}\n{rows}")
+        })
+        .collect()
+});
+
+/// The sizes of the chunks a batch of `rows` events is inserted in: powers of
+/// two, largest first, each at most [`MAX_ROWS_PER_INSERT`].
+pub(crate) fn insert_chunks(rows: usize) -> impl Iterator<Item = usize> {
+    let mut left = rows;
+    std::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        let chunk = if left >= MAX_ROWS_PER_INSERT {
+            MAX_ROWS_PER_INSERT
+        } else {
+            1 << left.ilog2()
+        };
+        left -= chunk;
+        Some(chunk)
+    })
+}
+
+/// The INSERT for a chunk of `rows` events; `rows` comes from
+/// [`insert_chunks`]. Falls back to the one-row INSERT for other sizes.
+pub(crate) fn insert_events(rows: usize) -> &'static str {
+    let index = if rows.is_power_of_two() {
+        rows.ilog2() as usize
+    } else {
+        0
+    };
+    INSERTS.get(index).unwrap_or(&INSERTS[0]).as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values bound per inserted event (columns of `insert_event_row.sql`).
+    const COLUMNS_PER_EVENT: usize = 11;
+
+    #[test]
+    fn chunks_cover_every_row_with_cached_sizes() {
+        for rows in 0..300 {
+            let chunks: Vec<usize> = insert_chunks(rows).collect();
+            assert_eq!(chunks.iter().sum::<usize>(), rows, "{rows}: {chunks:?}");
+            assert!(chunks.iter().all(|c| c.is_power_of_two() && *c <= 64));
+        }
+        assert_eq!(insert_chunks(10).collect::<Vec<_>>(), [8, 2]);
+    }
+
+    #[test]
+    fn inserts_bind_eleven_values_per_row() {
+        for rows in [1, 2, 4, 64] {
+            let sql = insert_events(rows);
+            assert_eq!(sql.matches('?').count(), rows * COLUMNS_PER_EVENT);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+DELETE FROM factum_checkpoints WHERE name = ?1

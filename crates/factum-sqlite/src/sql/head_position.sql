@@ -1,0 +1,1 @@
+SELECT MAX(position) FROM factum_events

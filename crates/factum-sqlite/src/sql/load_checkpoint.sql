@@ -1,0 +1,1 @@
+SELECT commit_part, sequence FROM factum_checkpoints WHERE name = ?1

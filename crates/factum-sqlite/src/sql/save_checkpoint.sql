@@ -1,0 +1,5 @@
+INSERT INTO factum_checkpoints (name, commit_part, sequence)
+VALUES (?1, ?2, ?3)
+ON CONFLICT (name) DO UPDATE SET
+    commit_part = excluded.commit_part,
+    sequence = excluded.sequence

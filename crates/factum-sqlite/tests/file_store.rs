@@ -1,0 +1,210 @@
+//! Opening files and URLs, what the schema stores, and typed errors.
+
+use factum_core::{
+    Error, EventAppender, EventData, EventReader, ExpectedVersion, Metadata, PayloadFormat,
+    ReadOptions, StreamId,
+};
+use factum_sqlite::SqliteStore;
+use sqlx::Row;
+
+fn stream(name: &str) -> StreamId {
+    StreamId::new(name).expect("a valid stream id")
+}
+
+fn json(kind: &str, body: &str) -> EventData {
+    EventData::json(kind, body.as_bytes().to_vec())
+}
+
+#[tokio::test]
+async fn connect_url_creates_the_file_and_reopening_keeps_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("created.db");
+    assert!(!path.exists());
+    let url = format!("sqlite://{}", path.display());
+    let s = stream("reopen-1");
+    {
+        let store = SqliteStore::connect(&url).await.unwrap();
+        assert!(path.exists(), "connect must create the file");
+        store
+            .append(&s, ExpectedVersion::NoStream, vec![json("A", "{}")])
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    // Opening again re-runs the migrator, which must find nothing to do.
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(store.stream_version(&s).await.unwrap(), Some(1));
+    let result = store
+        .append(&s, ExpectedVersion::Exact(1), vec![json("B", "{}")])
+        .await
+        .unwrap();
+    assert_eq!(result.current_version, Some(2));
+    let applied: i64 = sqlx::query("SELECT COUNT(*) FROM _factum_migrations")
+        .fetch_one(store.read_pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(applied, 1);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn file_stores_use_wal_and_foreign_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("wal.db")).await.unwrap();
+    let mode: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(store.read_pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(mode, "wal");
+    let keys: i64 = sqlx::query("PRAGMA foreign_keys")
+        .fetch_one(store.read_pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(keys, 1);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn memory_urls_open_a_private_in_memory_database() {
+    let a = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let b = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let s = stream("mem-1");
+    a.append(&s, ExpectedVersion::NoStream, vec![json("A", "{}")])
+        .await
+        .unwrap();
+    assert_eq!(a.stream_version(&s).await.unwrap(), Some(1));
+    assert_eq!(b.stream_version(&s).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn payloads_metadata_and_types_are_queryable_in_sql() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let s = stream("query-1");
+    let meta = Metadata::default().with_correlation_id("Flow-9");
+    store
+        .append(
+            &s,
+            ExpectedVersion::NoStream,
+            vec![
+                json("Deposited", r#"{"amount":5}"#).with_metadata(meta),
+                json("Withdrawn", r#"{"amount":2}"#),
+                EventData::new(
+                    "Packed",
+                    PayloadFormat::MessagePack,
+                    vec![0x81, 0xa1, b'n', 7],
+                ),
+                json("Deposited", r#"{"amount":7}"#),
+            ],
+        )
+        .await
+        .unwrap();
+    let amounts: Vec<i64> = sqlx::query(
+        "SELECT json_extract(payload, '$.amount') FROM factum_events \
+         WHERE event_type = 'Deposited' ORDER BY position",
+    )
+    .fetch_all(store.read_pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    assert_eq!(amounts, [5, 7]);
+    let storage: Vec<(String, String)> =
+        sqlx::query("SELECT format, typeof(payload) FROM factum_events ORDER BY position")
+            .fetch_all(store.read_pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+    assert_eq!(storage[0], ("json".into(), "text".into()));
+    assert_eq!(storage[2], ("msgpack".into(), "blob".into()));
+    let correlated: String = sqlx::query(
+        "SELECT event_type FROM factum_events \
+         WHERE json_extract(metadata, '$.correlation_id') = 'Flow-9'",
+    )
+    .fetch_one(store.read_pool())
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(correlated, "Deposited");
+    let plan: Vec<String> = sqlx::query(
+        "EXPLAIN QUERY PLAN SELECT position FROM factum_events WHERE event_type = 'Deposited'",
+    )
+    .fetch_all(store.read_pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(3))
+    .collect();
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("factum_events_event_type")),
+        "event types must be indexed: {plan:?}"
+    );
+}
+
+#[tokio::test]
+async fn stored_events_cannot_be_updated_or_deleted() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let s = stream("immutable-1");
+    store
+        .append(&s, ExpectedVersion::NoStream, vec![json("A", "{}")])
+        .await
+        .unwrap();
+    for statement in [
+        "UPDATE factum_events SET event_type = 'B'",
+        "DELETE FROM factum_events",
+    ] {
+        let err = sqlx::query(statement)
+            .execute(store.read_pool())
+            .await
+            .expect_err(statement);
+        assert!(err.to_string().contains("immutable"), "{statement}: {err}");
+    }
+    let read = store.read_stream(&s, ReadOptions::all()).await.unwrap();
+    assert_eq!(read[0].event_type, "A");
+}
+
+#[tokio::test]
+async fn failures_are_backend_errors_naming_the_operation_and_stream() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    store.close().await;
+    let s = stream("closed-1");
+    let err = store
+        .append(&s, ExpectedVersion::Any, vec![json("A", "{}")])
+        .await
+        .expect_err("a closed store cannot append");
+    match &err {
+        Error::Backend {
+            backend, operation, ..
+        } => {
+            assert_eq!(*backend, "sqlite");
+            assert_eq!(operation, "appending to stream closed-1");
+        }
+        other => panic!("expected a backend error, got {other:?}"),
+    }
+    let err = store
+        .read_stream(&s, ReadOptions::all())
+        .await
+        .expect_err("a closed store cannot read");
+    assert!(
+        matches!(&err, Error::Backend { operation, .. } if operation == "reading stream closed-1"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn opening_a_file_in_a_missing_directory_is_a_backend_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = SqliteStore::open(dir.path().join("missing").join("x.db"))
+        .await
+        .expect_err("the directory does not exist");
+    assert!(
+        matches!(&err, Error::Backend { backend: "sqlite", operation, .. } if operation.starts_with("opening")),
+        "{err:?}"
+    );
+}

@@ -1,14 +1,14 @@
 //! Opening a database: connection options, the two pools, and migrations.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use factum_core::Result;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{Connection, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePoolOptions};
+use sqlx::{Connection, Row, SqlitePool};
 
-use crate::error::backend;
+use crate::error::{backend, is_busy};
 use crate::sql;
 
 /// How long a connection waits for another process's write lock before
@@ -48,9 +48,10 @@ pub(crate) fn parse_url(url: &str) -> Result<SqliteConnectOptions> {
 /// connection, whose pool queues this process's appends, and a few readers.
 pub(crate) async fn file(options: SqliteConnectOptions) -> Result<Pools> {
     let name = options.get_filename().display().to_string();
+    // No `journal_mode` pragma per connection: the writer switches the file
+    // to WAL once (see `enable_wal`), and the mode is kept in the file.
     let options = options
         .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
     let writer = SqlitePoolOptions::new()
@@ -63,6 +64,13 @@ pub(crate) async fn file(options: SqliteConnectOptions) -> Result<Pools> {
         .connect_with(options.clone())
         .await
         .map_err(|e| backend(format!("opening {name}"), e))?;
+    {
+        let mut conn = writer
+            .acquire()
+            .await
+            .map_err(|e| backend(format!("opening {name}"), e))?;
+        enable_wal(&mut conn, &name).await?;
+    }
     migrate(&writer).await?;
     let reader = SqlitePoolOptions::new()
         .max_connections(READERS)
@@ -95,6 +103,36 @@ pub(crate) async fn memory(options: SqliteConnectOptions) -> Result<Pools> {
     })
 }
 
+/// Switches the file to WAL journaling. Two processes opening a new file at
+/// once both try; while the file is still in rollback mode, SQLite answers
+/// one of them `SQLITE_BUSY` at once (waiting could deadlock), or leaves the
+/// mode unchanged. So this retries, with a short growing pause, until the
+/// file is in WAL mode or [`BUSY_TIMEOUT`] has passed.
+async fn enable_wal(conn: &mut SqliteConnection, name: &str) -> Result<()> {
+    let operation = || format!("switching {name} to WAL journaling");
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let outcome = sqlx::query(sql::ENABLE_WAL).fetch_one(&mut *conn).await;
+        let problem: factum_core::BoxError = match outcome {
+            Ok(row) => {
+                let mode: String = row.try_get(0).map_err(|e| backend(operation(), e))?;
+                if mode.eq_ignore_ascii_case("wal") {
+                    return Ok(());
+                }
+                format!("the journal mode stayed {mode:?}").into()
+            }
+            Err(error) if is_busy(&error) => error.into(),
+            Err(error) => return Err(backend(operation(), error)),
+        };
+        if Instant::now() >= deadline {
+            return Err(backend(operation(), problem));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
 /// Applies the schema in `migrations/sqlite/` that is not applied yet. The
 /// migrator runs inside a `BEGIN IMMEDIATE` transaction (its own
 /// transactions become savepoints), so two processes opening a new file at
@@ -105,8 +143,11 @@ async fn migrate(writer: &SqlitePool) -> Result<()> {
     migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
     let mut conn = writer.acquire().await.map_err(fail)?;
     let mut tx = conn.begin_with(sql::BEGIN_IMMEDIATE).await.map_err(fail)?;
+    // `run_direct` rather than `run`: with `run`, the future of `open` is
+    // not `Send` ("implementation of `Acquire` is not general enough"), so
+    // it could not be spawned. sqlx keeps `run_direct` public for exactly this.
     migrator
-        .run(&mut *tx)
+        .run_direct(None, &mut *tx, false)
         .await
         .map_err(|e| backend("migrating the factum schema", e))?;
     tx.commit().await.map_err(fail)

@@ -21,6 +21,14 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation)
 }
 
+/// Whether `error` is SQLite's `SQLITE_BUSY` (any extended code): another
+/// connection holds a lock this one needs.
+pub(crate) fn is_busy(error: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i64 = 5;
+    matches!(error, sqlx::Error::Database(db)
+        if db.code().and_then(|c| c.parse::<i64>().ok()).is_some_and(|c| c & 0xff == SQLITE_BUSY))
+}
+
 /// Converts a value read from SQLite's signed integers into the unsigned
 /// versions and positions of factum; a negative one means the row was not
 /// written by factum.

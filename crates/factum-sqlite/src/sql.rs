@@ -32,6 +32,9 @@ pub(crate) const DELETE_CHECKPOINT: &str = include_str!("sql/delete_checkpoint.s
 /// reads that check versions and keys already run under the lock.
 pub(crate) const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
 
+/// Switches the database file to WAL journaling; answers the mode in force.
+pub(crate) const ENABLE_WAL: &str = "PRAGMA journal_mode = WAL";
+
 /// Most rows one INSERT carries. Batches are cut into chunks whose sizes are
 /// powers of two up to this, so a connection prepares at most seven distinct
 /// INSERTs and its statement cache keeps them all.

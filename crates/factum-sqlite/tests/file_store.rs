@@ -208,3 +208,12 @@ async fn opening_a_file_in_a_missing_directory_is_a_backend_error() {
         "{err:?}"
     );
 }
+
+#[test]
+fn opening_futures_can_be_spawned() {
+    fn assert_send<T: Send>(_: &T) {}
+    let dir = tempfile::tempdir().unwrap();
+    assert_send(&SqliteStore::open(dir.path().join("a.db")));
+    assert_send(&SqliteStore::connect("sqlite::memory:"));
+    assert_send(&SqliteStore::in_memory());
+}

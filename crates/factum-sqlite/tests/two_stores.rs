@@ -148,3 +148,27 @@ async fn duplicate_keys_race_across_two_stores() {
     a.close().await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_opening_a_new_file_at_once_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("opened-at-once.db");
+    let opens: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(SqliteStore::open(path.clone())))
+        .collect();
+    let mut stores = Vec::new();
+    for open in opens {
+        stores.push(open.await.unwrap().expect("every concurrent open succeeds"));
+    }
+    let s = StreamId::new("opened-1").unwrap();
+    for (i, store) in stores.iter().enumerate() {
+        let result = store
+            .append(&s, ExpectedVersion::Any, vec![event(i as u64, 0)])
+            .await
+            .unwrap();
+        assert_eq!(result.current_version, Some(i as u64 + 1));
+    }
+    for store in &stores {
+        store.close().await;
+    }
+}

@@ -47,3 +47,68 @@ pub(crate) fn to_i64_saturating(value: u64) -> i64 {
 pub(crate) fn limit_to_i64(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{ConnectOptions, Connection};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn classifies_real_sqlite_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("errors.db"))
+            .create_if_missing(true)
+            .busy_timeout(Duration::ZERO);
+        let mut a = options.connect().await.unwrap();
+        let mut b = options.connect().await.unwrap();
+        sqlx::query("CREATE TABLE t (k TEXT UNIQUE, n INTEGER CHECK (n > 0))")
+            .execute(&mut a)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t VALUES ('x', 1)")
+            .execute(&mut a)
+            .await
+            .unwrap();
+
+        let unique = sqlx::query("INSERT INTO t VALUES ('x', 2)")
+            .execute(&mut a)
+            .await
+            .unwrap_err();
+        assert!(
+            is_unique_violation(&unique) && !is_busy(&unique),
+            "{unique}"
+        );
+        let check = sqlx::query("INSERT INTO t VALUES ('y', 0)")
+            .execute(&mut a)
+            .await
+            .unwrap_err();
+        assert!(!is_unique_violation(&check) && !is_busy(&check), "{check}");
+
+        let _lock = a.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        let busy = b
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map(|_| ())
+            .unwrap_err();
+        assert!(is_busy(&busy) && !is_unique_violation(&busy), "{busy}");
+    }
+
+    #[test]
+    fn bounds_beyond_sqlite_are_clamped_and_negatives_refused() {
+        assert_eq!(to_i64_saturating(u64::MAX), i64::MAX);
+        assert_eq!(to_i64_saturating(7), 7);
+        assert_eq!(limit_to_i64(usize::MAX), i64::MAX);
+        assert_eq!(to_u64(3, "version").unwrap(), 3);
+        assert!(
+            to_u64(-1, "version")
+                .unwrap_err()
+                .to_string()
+                .contains("-1")
+        );
+    }
+}

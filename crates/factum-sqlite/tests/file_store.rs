@@ -217,3 +217,49 @@ fn opening_futures_can_be_spawned() {
     assert_send(&SqliteStore::connect("sqlite::memory:"));
     assert_send(&SqliteStore::in_memory());
 }
+
+/// A UNIQUE violation cannot happen under factum's write lock; a trigger
+/// that forges one on every insert shows that the append is retried a
+/// bounded number of times, then fails as a typed backend error naming the
+/// stream, and writes nothing.
+#[tokio::test]
+async fn a_forged_unique_violation_ends_in_a_typed_error_and_writes_nothing() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER forge_conflict BEFORE INSERT ON factum_events \
+         WHEN NEW.stream_id = 'trapped' AND NEW.position < 1000000 \
+         BEGIN \
+           INSERT INTO factum_events (position, stream_id, stream_version, event_id, \
+             event_type, schema_version, format, payload, metadata, idempotency_key, recorded_at) \
+           VALUES (NEW.position + 1000000, NEW.stream_id, NEW.stream_version, NEW.event_id, \
+             'Forged', 1, 'json', '{}', '{}', NULL, NEW.recorded_at); \
+         END",
+    )
+    .execute(store.read_pool())
+    .await
+    .unwrap();
+    let s = stream("trapped");
+    let err = store
+        .append(&s, ExpectedVersion::NoStream, vec![json("A", "{}")])
+        .await
+        .expect_err("the forged row collides");
+    match &err {
+        Error::Backend {
+            backend,
+            operation,
+            source,
+        } => {
+            assert_eq!(*backend, "sqlite");
+            assert_eq!(operation, "appending to stream trapped");
+            assert!(source.to_string().contains("UNIQUE"), "{source}");
+        }
+        other => panic!("expected a backend error, got {other:?}"),
+    }
+    assert_eq!(store.stream_version(&s).await.unwrap(), None);
+    assert_eq!(store.head_position().await.unwrap(), None);
+    let other = stream("untrapped");
+    store
+        .append(&other, ExpectedVersion::NoStream, vec![json("A", "{}")])
+        .await
+        .expect("the store still appends");
+}

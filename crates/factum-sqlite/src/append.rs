@@ -12,8 +12,9 @@ use factum_core::{
     validate_appends,
 };
 use sqlx::sqlite::{SqliteArguments, SqliteConnection};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Connection, Row};
 
+use crate::connections::Connections;
 use crate::error::{backend, is_unique_violation, to_u64};
 use crate::rows::{Encoded, position};
 use crate::sql;
@@ -98,14 +99,14 @@ fn operation(appends: &[StreamAppend]) -> String {
 
 /// Appends atomically; see [`factum_core::EventAppender::append_many`].
 pub(crate) async fn append(
-    pool: &SqlitePool,
+    writer: &Connections,
     appends: Vec<StreamAppend>,
 ) -> Result<Vec<AppendResult>> {
     validate_appends(&appends)?;
     let prepared = Prepared::new(&appends).map_err(|e| backend(operation(&appends), e))?;
     let mut attempt = 1;
     loop {
-        match attempt_append(pool, &appends, &prepared).await {
+        match attempt_append(writer, &appends, &prepared).await {
             Ok(results) => return Ok(results),
             Err(Failure::Refused(error)) => return Err(error),
             Err(Failure::Sql(error)) if is_unique_violation(&error) && attempt < MAX_ATTEMPTS => {
@@ -119,11 +120,12 @@ pub(crate) async fn append(
 
 /// One try: a whole transaction, committed or rolled back.
 async fn attempt_append(
-    pool: &SqlitePool,
+    writer: &Connections,
     appends: &[StreamAppend],
     prepared: &Prepared,
 ) -> Result<Vec<AppendResult>, Failure> {
-    let mut tx = pool.begin_with(sql::BEGIN_IMMEDIATE).await?;
+    let mut conn = writer.acquire().await?;
+    let mut tx = conn.begin_with(sql::BEGIN_IMMEDIATE).await?;
     match write(&mut tx, appends, prepared).await {
         Ok(results) => {
             tx.commit().await?;

@@ -1,13 +1,15 @@
 //! Opening a database: connection options, the two pools, and migrations.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use factum_core::Result;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePoolOptions};
-use sqlx::{Connection, Row, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{Connection, Row};
 
+use crate::connections::Connections;
 use crate::error::{backend, is_busy};
 use crate::sql;
 
@@ -15,22 +17,19 @@ use crate::sql;
 /// failing with "database is locked".
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long an append may queue for the writer connection behind the
-/// appends of this process.
-const WRITER_QUEUE_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// Reader connections of a file database (WAL lets them read while the
 /// writer writes).
-const READERS: u32 = 4;
+const READERS: usize = 4;
 
 /// The table in which the migrator records what it applied: factum's own,
 /// so an application's sqlx migrations can share the file.
 const MIGRATIONS_TABLE: &str = "_factum_migrations";
 
-/// The writer pool (one connection) and the reader pool of a store.
-pub(crate) struct Pools {
-    pub(crate) writer: SqlitePool,
-    pub(crate) reader: SqlitePool,
+/// The writer (one connection) and the readers of a store. In memory they
+/// are the same single connection.
+pub(crate) struct Opened {
+    pub(crate) writer: Arc<Connections>,
+    pub(crate) reader: Arc<Connections>,
 }
 
 /// Whether `url` names an in-memory database.
@@ -45,8 +44,8 @@ pub(crate) fn parse_url(url: &str) -> Result<SqliteConnectOptions> {
 }
 
 /// Opens a database file (created if missing) in WAL mode: one writer
-/// connection, whose pool queues this process's appends, and a few readers.
-pub(crate) async fn file(options: SqliteConnectOptions) -> Result<Pools> {
+/// connection, which queues this process's appends, and a few readers.
+pub(crate) async fn file(options: SqliteConnectOptions) -> Result<Opened> {
     let name = options.get_filename().display().to_string();
     // No `journal_mode` pragma per connection: the writer switches the file
     // to WAL once (see `enable_wal`), and the mode is kept in the file.
@@ -54,52 +53,34 @@ pub(crate) async fn file(options: SqliteConnectOptions) -> Result<Pools> {
         .create_if_missing(true)
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
-    let writer = SqlitePoolOptions::new()
-        .max_connections(1)
-        .min_connections(1)
-        .acquire_timeout(WRITER_QUEUE_TIMEOUT)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .test_before_acquire(false)
-        .connect_with(options.clone())
-        .await
-        .map_err(|e| backend(format!("opening {name}"), e))?;
+    let opening = |e| backend(format!("opening {name}"), e);
+    let writer = Connections::open(&options, 1).await.map_err(opening)?;
     {
-        let mut conn = writer
-            .acquire()
-            .await
-            .map_err(|e| backend(format!("opening {name}"), e))?;
+        let mut conn = writer.acquire().await.map_err(opening)?;
         enable_wal(&mut conn, &name).await?;
+        migrate(&mut conn).await?;
     }
-    migrate(&writer).await?;
-    let reader = SqlitePoolOptions::new()
-        .max_connections(READERS)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .test_before_acquire(false)
-        .connect_with(options)
+    let reader = Connections::open(&options, READERS)
         .await
-        .map_err(|e| backend(format!("opening {name}"), e))?;
-    Ok(Pools { writer, reader })
+        .map_err(opening)?;
+    Ok(Opened {
+        writer: Arc::new(writer),
+        reader: Arc::new(reader),
+    })
 }
 
 /// Opens an in-memory database on a single connection shared by readers
 /// and the writer: the database lives as long as that connection.
-pub(crate) async fn memory(options: SqliteConnectOptions) -> Result<Pools> {
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .min_connections(1)
-        .acquire_timeout(WRITER_QUEUE_TIMEOUT)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .test_before_acquire(false)
-        .connect_with(options.foreign_keys(true))
+pub(crate) async fn memory(options: SqliteConnectOptions) -> Result<Opened> {
+    let opening = |e| backend("opening an in-memory database", e);
+    let connections = Connections::open(&options.foreign_keys(true), 1)
         .await
-        .map_err(|e| backend("opening an in-memory database", e))?;
-    migrate(&pool).await?;
-    Ok(Pools {
-        writer: pool.clone(),
-        reader: pool,
+        .map_err(opening)?;
+    migrate(&mut *connections.acquire().await.map_err(opening)?).await?;
+    let connections = Arc::new(connections);
+    Ok(Opened {
+        writer: connections.clone(),
+        reader: connections,
     })
 }
 
@@ -137,11 +118,10 @@ async fn enable_wal(conn: &mut SqliteConnection, name: &str) -> Result<()> {
 /// migrator runs inside a `BEGIN IMMEDIATE` transaction (its own
 /// transactions become savepoints), so two processes opening a new file at
 /// once migrate one after the other instead of failing.
-async fn migrate(writer: &SqlitePool) -> Result<()> {
+async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
     let fail = |e: sqlx::Error| backend("migrating the factum schema", e);
     let mut migrator: Migrator = sqlx::migrate!("../../migrations/sqlite");
     migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
-    let mut conn = writer.acquire().await.map_err(fail)?;
     let mut tx = conn.begin_with(sql::BEGIN_IMMEDIATE).await.map_err(fail)?;
     // `run_direct` rather than `run`: with `run`, the future of `open` is
     // not `Send` ("implementation of `Acquire` is not general enough"), so

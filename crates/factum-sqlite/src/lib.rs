@@ -41,8 +41,8 @@
 //!   plain integer assigned under the lock (`GlobalPosition::from_parts(0,
 //!   n)`), and positions grow in commit order: a reader's snapshot always
 //!   holds a prefix of the feed, so the feed is final.
-//! - **WAL.** File stores use WAL journaling: readers (a pool of four
-//!   connections) read while the writer writes. `synchronous` stays at
+//! - **WAL.** File stores use WAL journaling: readers (four connections)
+//!   read while the writer writes. `synchronous` stays at
 //!   SQLite's `FULL`, so an append that returned survives a power loss; pass
 //!   your own options to [`SqliteStore::connect_with`] to trade that for
 //!   speed.
@@ -54,6 +54,7 @@
 
 mod append;
 mod connect;
+mod connections;
 mod error;
 mod read;
 mod rows;
@@ -65,8 +66,11 @@ use factum_core::{
     AppendResult, CheckpointStore, EventAppender, EventReader, GlobalPosition, ReadOptions,
     RecordedEvent, Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
 };
+use std::sync::Arc;
+
+use connections::Connections;
+pub use connections::Lease;
 use futures::stream::BoxStream;
-use sqlx::SqlitePool;
 pub use sqlx::sqlite::SqliteConnectOptions;
 
 /// An event store in an SQLite database file, or in memory.
@@ -76,8 +80,8 @@ pub use sqlx::sqlite::SqliteConnectOptions;
 /// SQLite's write lock keeps their appends consistent.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    writer: Arc<Connections>,
+    reader: Arc<Connections>,
 }
 
 impl SqliteStore {
@@ -94,7 +98,7 @@ impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let options = connect::parse_url(url)?;
         if connect::is_memory_url(url) {
-            return Self::from_pools(connect::memory(options).await?);
+            return Ok(Self::from(connect::memory(options).await?));
         }
         Self::connect_with(options).await
     }
@@ -103,7 +107,7 @@ impl SqliteStore {
     /// example `synchronous(SqliteSynchronous::Normal)`). The store still
     /// turns on file creation, WAL, a 5 s busy timeout and foreign keys.
     pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self> {
-        Self::from_pools(connect::file(options).await?)
+        Ok(Self::from(connect::file(options).await?))
     }
 
     /// An empty database in memory, private to this store (and its clones),
@@ -111,28 +115,36 @@ impl SqliteStore {
     /// the store is dropped. For tests and prototypes.
     pub async fn in_memory() -> Result<Self> {
         let options = connect::parse_url("sqlite::memory:")?;
-        Self::from_pools(connect::memory(options).await?)
+        Ok(Self::from(connect::memory(options).await?))
     }
 
-    fn from_pools(pools: connect::Pools) -> Result<Self> {
-        Ok(Self {
-            writer: pools.writer,
-            reader: pools.reader,
-        })
+    /// One of the store's reader connections (in memory: its only
+    /// connection), for queries of your own against the `factum_events`
+    /// table, for example by `event_type`, or with `json_extract` on JSON
+    /// payloads. Hold it briefly: the store waits for it. Do not write
+    /// through it.
+    pub async fn read_connection(&self) -> Result<Lease<'_>> {
+        self.reader
+            .acquire()
+            .await
+            .map_err(|e| error::backend("lending a reader connection", e))
     }
 
-    /// The pool of reader connections, for queries of your own against the
-    /// `factum_events` table (for example by `event_type`, or with
-    /// `json_extract` on JSON payloads). Do not write through it.
-    pub fn read_pool(&self) -> &SqlitePool {
-        &self.reader
-    }
-
-    /// Closes every connection, waiting for running operations to finish.
-    /// Dropping the store closes them too, in the background.
+    /// Closes every connection, waiting for running operations to finish;
+    /// later operations fail. Dropping the store (and its clones) closes the
+    /// connections too.
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
+    }
+}
+
+impl From<connect::Opened> for SqliteStore {
+    fn from(opened: connect::Opened) -> Self {
+        Self {
+            writer: opened.writer,
+            reader: opened.reader,
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Reading: stream pages, the global feed, versions and the head.
 //!
-//! A stream is read page by page, each page one short query on a pooled
-//! reader connection. No read transaction stays open between pages, so a
+//! A stream is read page by page, each page one short query on one of the
+//! reader connections. No read transaction stays open between pages, so a
 //! reader of a 1,000,000-event stream holds at most one page in memory and
 //! never stops SQLite from checkpointing the WAL. Events are immutable and
 //! versions contiguous, so pages read from successive snapshots still fit
@@ -12,7 +12,9 @@ use factum_core::{
     BoxError, Direction, GlobalPosition, ReadOptions, RecordedEvent, Result, StreamId,
 };
 use futures::stream::{self, BoxStream, StreamExt};
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
+
+use crate::connections::Connections;
 
 use crate::error::{backend, limit_to_i64, to_i64_saturating, to_u64};
 use crate::rows::{position, recorded_event};
@@ -30,7 +32,7 @@ struct Cursor {
 
 /// Reads a stream lazily; see [`factum_core::EventReader::read_stream_events`].
 pub(crate) fn stream_events<'a>(
-    pool: &'a SqlitePool,
+    reader: &'a Connections,
     stream: &'a StreamId,
     options: ReadOptions,
 ) -> BoxStream<'a, Result<RecordedEvent>> {
@@ -52,7 +54,7 @@ pub(crate) fn stream_events<'a>(
             Direction::Forward => (next, high),
             Direction::Backward => (low, next),
         };
-        let page = match stream_page(pool, stream, options.direction, from, to, max).await {
+        let page = match stream_page(reader, stream, options.direction, from, to, max).await {
             Ok(page) => page,
             Err(error) => {
                 let done = Cursor {
@@ -81,7 +83,7 @@ pub(crate) fn stream_events<'a>(
 /// Up to `max` events of `stream` with versions in `from..=to`, in
 /// `direction`.
 async fn stream_page(
-    pool: &SqlitePool,
+    reader: &Connections,
     stream: &StreamId,
     direction: Direction,
     from: u64,
@@ -93,12 +95,13 @@ async fn stream_page(
         Direction::Forward => sql::READ_STREAM_FORWARD,
         Direction::Backward => sql::READ_STREAM_BACKWARD,
     };
+    let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
     let rows = sqlx::query(sql)
         .bind(stream.as_str())
         .bind(to_i64_saturating(from))
         .bind(to_i64_saturating(to))
         .bind(limit_to_i64(max))
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(|e| fail(e.into()))?;
     rows.iter()
@@ -108,7 +111,7 @@ async fn stream_page(
 
 /// Reads the feed; see [`factum_core::EventReader::read_all`].
 pub(crate) async fn read_all(
-    pool: &SqlitePool,
+    reader: &Connections,
     after: GlobalPosition,
     limit: usize,
 ) -> Result<Vec<RecordedEvent>> {
@@ -119,10 +122,11 @@ pub(crate) async fn read_all(
         return Ok(Vec::new());
     }
     let fail = |e: BoxError| backend(format!("reading the global feed after {after}"), e);
+    let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
     let rows = sqlx::query(sql::READ_ALL)
         .bind(to_i64_saturating(sequence))
         .bind(limit_to_i64(limit))
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(|e| fail(e.into()))?;
     rows.iter()
@@ -131,11 +135,12 @@ pub(crate) async fn read_all(
 }
 
 /// The stream's current version.
-pub(crate) async fn stream_version(pool: &SqlitePool, stream: &StreamId) -> Result<Option<u64>> {
+pub(crate) async fn stream_version(reader: &Connections, stream: &StreamId) -> Result<Option<u64>> {
     let fail = |e: BoxError| backend(format!("reading the version of stream {stream}"), e);
+    let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
     let row = sqlx::query(sql::STREAM_VERSION)
         .bind(stream.as_str())
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await
         .map_err(|e| fail(e.into()))?;
     let version: Option<i64> = row.try_get(0).map_err(|e| fail(e.into()))?;
@@ -146,10 +151,11 @@ pub(crate) async fn stream_version(pool: &SqlitePool, stream: &StreamId) -> Resu
 }
 
 /// The newest event's position.
-pub(crate) async fn head_position(pool: &SqlitePool) -> Result<Option<GlobalPosition>> {
+pub(crate) async fn head_position(reader: &Connections) -> Result<Option<GlobalPosition>> {
     let fail = |e: BoxError| backend("reading the head position", e);
+    let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
     let row = sqlx::query(sql::HEAD_POSITION)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await
         .map_err(|e| fail(e.into()))?;
     let head: Option<i64> = row.try_get(0).map_err(|e| fail(e.into()))?;

@@ -1,52 +1,53 @@
 //! Snapshots (the newest per stream) and projection checkpoints.
 
 use factum_core::{BoxError, GlobalPosition, Result, Snapshot, StreamId};
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 
+use crate::connections::Connections;
 use crate::error::backend;
 use crate::rows::{Encoded, snapshot};
 use crate::sql;
 
 /// Saves `snapshot` unless the stream has one of a higher version. One
 /// upsert statement, so concurrent saves keep the highest version.
-pub(crate) async fn save_snapshot(pool: &SqlitePool, snapshot: Snapshot) -> Result<()> {
+pub(crate) async fn save_snapshot(writer: &Connections, snapshot: Snapshot) -> Result<()> {
+    let stream = &snapshot.stream_id;
+    let fail = |e: BoxError| backend(format!("saving a snapshot of stream {stream}"), e);
     let version = i64::try_from(snapshot.stream_version).map_err(|_| {
-        backend(
-            format!("saving a snapshot of stream {}", snapshot.stream_id),
+        fail(
             format!(
                 "version {} is beyond SQLite's range",
                 snapshot.stream_version
-            ),
+            )
+            .into(),
         )
     })?;
     let query = sqlx::query(sql::SAVE_SNAPSHOT)
-        .bind(snapshot.stream_id.as_str())
+        .bind(stream.as_str())
         .bind(version)
         .bind(i64::from(snapshot.schema_version))
         .bind(snapshot.format.as_str());
-    Encoded::of(snapshot.format, &snapshot.state)
+    let query = Encoded::of(snapshot.format, &snapshot.state)
         .bind(query)
-        .bind(snapshot.taken_at)
-        .execute(pool)
+        .bind(snapshot.taken_at);
+    let mut conn = writer.acquire().await.map_err(|e| fail(e.into()))?;
+    query
+        .execute(&mut *conn)
         .await
-        .map_err(|e| {
-            backend(
-                format!("saving a snapshot of stream {}", snapshot.stream_id),
-                e,
-            )
-        })?;
+        .map_err(|e| fail(e.into()))?;
     Ok(())
 }
 
 /// The stream's snapshot, if any.
 pub(crate) async fn load_snapshot(
-    pool: &SqlitePool,
+    reader: &Connections,
     stream: &StreamId,
 ) -> Result<Option<Snapshot>> {
     let fail = |e: BoxError| backend(format!("loading the snapshot of stream {stream}"), e);
+    let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
     let row = sqlx::query(sql::LOAD_SNAPSHOT)
         .bind(stream.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(|e| fail(e.into()))?;
     row.map(|row| snapshot(&row, stream))
@@ -56,13 +57,14 @@ pub(crate) async fn load_snapshot(
 
 /// The checkpoint saved under `name`.
 pub(crate) async fn load_checkpoint(
-    pool: &SqlitePool,
+    reader: &Connections,
     name: &str,
 ) -> Result<Option<GlobalPosition>> {
     let fail = |e: BoxError| backend(format!("loading checkpoint {name:?}"), e);
+    let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
     let row = sqlx::query(sql::LOAD_CHECKPOINT)
         .bind(name)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(|e| fail(e.into()))?;
     let Some(row) = row else {
@@ -78,28 +80,32 @@ pub(crate) async fn load_checkpoint(
 
 /// Saves `position` under `name`, replacing what was there.
 pub(crate) async fn save_checkpoint(
-    pool: &SqlitePool,
+    writer: &Connections,
     name: &str,
     position: GlobalPosition,
 ) -> Result<()> {
+    let fail = |e: BoxError| backend(format!("saving checkpoint {name:?}"), e);
     let (commit, sequence) = position.to_parts();
+    let mut conn = writer.acquire().await.map_err(|e| fail(e.into()))?;
     sqlx::query(sql::SAVE_CHECKPOINT)
         .bind(name)
         .bind(to_bits(commit))
         .bind(to_bits(sequence))
-        .execute(pool)
+        .execute(&mut *conn)
         .await
-        .map_err(|e| backend(format!("saving checkpoint {name:?}"), e))?;
+        .map_err(|e| fail(e.into()))?;
     Ok(())
 }
 
 /// Forgets the checkpoint of `name`.
-pub(crate) async fn delete_checkpoint(pool: &SqlitePool, name: &str) -> Result<()> {
+pub(crate) async fn delete_checkpoint(writer: &Connections, name: &str) -> Result<()> {
+    let fail = |e: BoxError| backend(format!("deleting checkpoint {name:?}"), e);
+    let mut conn = writer.acquire().await.map_err(|e| fail(e.into()))?;
     sqlx::query(sql::DELETE_CHECKPOINT)
         .bind(name)
-        .execute(pool)
+        .execute(&mut *conn)
         .await
-        .map_err(|e| backend(format!("deleting checkpoint {name:?}"), e))?;
+        .map_err(|e| fail(e.into()))?;
     Ok(())
 }
 

@@ -40,7 +40,7 @@ async fn connect_url_creates_the_file_and_reopening_keeps_events() {
         .unwrap();
     assert_eq!(result.current_version, Some(2));
     let applied: i64 = sqlx::query("SELECT COUNT(*) FROM _factum_migrations")
-        .fetch_one(store.read_pool())
+        .fetch_one(&mut *store.read_connection().await.unwrap())
         .await
         .unwrap()
         .get(0);
@@ -53,13 +53,13 @@ async fn file_stores_use_wal_and_foreign_keys() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("wal.db")).await.unwrap();
     let mode: String = sqlx::query("PRAGMA journal_mode")
-        .fetch_one(store.read_pool())
+        .fetch_one(&mut *store.read_connection().await.unwrap())
         .await
         .unwrap()
         .get(0);
     assert_eq!(mode, "wal");
     let keys: i64 = sqlx::query("PRAGMA foreign_keys")
-        .fetch_one(store.read_pool())
+        .fetch_one(&mut *store.read_connection().await.unwrap())
         .await
         .unwrap()
         .get(0);
@@ -105,7 +105,7 @@ async fn payloads_metadata_and_types_are_queryable_in_sql() {
         "SELECT json_extract(payload, '$.amount') FROM factum_events \
          WHERE event_type = 'Deposited' ORDER BY position",
     )
-    .fetch_all(store.read_pool())
+    .fetch_all(&mut *store.read_connection().await.unwrap())
     .await
     .unwrap()
     .iter()
@@ -114,7 +114,7 @@ async fn payloads_metadata_and_types_are_queryable_in_sql() {
     assert_eq!(amounts, [5, 7]);
     let storage: Vec<(String, String)> =
         sqlx::query("SELECT format, typeof(payload) FROM factum_events ORDER BY position")
-            .fetch_all(store.read_pool())
+            .fetch_all(&mut *store.read_connection().await.unwrap())
             .await
             .unwrap()
             .iter()
@@ -126,7 +126,7 @@ async fn payloads_metadata_and_types_are_queryable_in_sql() {
         "SELECT event_type FROM factum_events \
          WHERE json_extract(metadata, '$.correlation_id') = 'Flow-9'",
     )
-    .fetch_one(store.read_pool())
+    .fetch_one(&mut *store.read_connection().await.unwrap())
     .await
     .unwrap()
     .get(0);
@@ -134,7 +134,7 @@ async fn payloads_metadata_and_types_are_queryable_in_sql() {
     let plan: Vec<String> = sqlx::query(
         "EXPLAIN QUERY PLAN SELECT position FROM factum_events WHERE event_type = 'Deposited'",
     )
-    .fetch_all(store.read_pool())
+    .fetch_all(&mut *store.read_connection().await.unwrap())
     .await
     .unwrap()
     .iter()
@@ -160,7 +160,7 @@ async fn stored_events_cannot_be_updated_or_deleted() {
         "DELETE FROM factum_events",
     ] {
         let err = sqlx::query(statement)
-            .execute(store.read_pool())
+            .execute(&mut *store.read_connection().await.unwrap())
             .await
             .expect_err(statement);
         assert!(err.to_string().contains("immutable"), "{statement}: {err}");
@@ -235,7 +235,7 @@ async fn a_forged_unique_violation_ends_in_a_typed_error_and_writes_nothing() {
              'Forged', 1, 'json', '{}', '{}', NULL, NEW.recorded_at); \
          END",
     )
-    .execute(store.read_pool())
+    .execute(&mut *store.read_connection().await.unwrap())
     .await
     .unwrap();
     let s = stream("trapped");

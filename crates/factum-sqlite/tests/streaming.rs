@@ -38,7 +38,7 @@ async fn a_paused_lazy_read_does_not_hold_back_wal_checkpoints() {
         .await
         .unwrap();
     let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-        .fetch_one(store.read_pool())
+        .fetch_one(&mut *store.read_connection().await.unwrap())
         .await
         .unwrap();
     let (busy, log, checkpointed): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));

@@ -17,7 +17,7 @@ use sqlx::{Connection, Row};
 use crate::connections::Connections;
 use crate::error::{backend, is_unique_violation, to_u64};
 use crate::rows::{Encoded, position};
-use crate::sql;
+use crate::{one_statement, sql};
 
 /// How often an append is tried when a UNIQUE constraint fires. Under the
 /// write lock that cannot happen unless something wrote behind factum's back;
@@ -26,7 +26,7 @@ use crate::sql;
 const MAX_ATTEMPTS: usize = 3;
 
 /// Why one attempt failed.
-enum Failure {
+pub(crate) enum Failure {
     /// The append was refused (a version conflict); nothing was written.
     Refused(Error),
     /// SQLite failed.
@@ -164,6 +164,11 @@ async fn write(
     appends: &[StreamAppend],
     prepared: &Prepared,
 ) -> Result<Vec<AppendResult>, Failure> {
+    if let ([append], [metadata]) = (appends, prepared.metadata.as_slice())
+        && one_statement::fits(appends)
+    {
+        return Ok(vec![one_statement::write(conn, append, metadata).await?]);
+    }
     let states = sqlx::query(sql::STREAM_STATES)
         .bind(prepared.streams.as_str())
         .fetch_all(&mut *conn)

@@ -56,6 +56,7 @@ mod append;
 mod connect;
 mod connections;
 mod error;
+mod one_statement;
 mod read;
 mod rows;
 mod sql;

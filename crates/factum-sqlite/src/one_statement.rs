@@ -1,0 +1,121 @@
+//! The common append in one statement: a few events without idempotency
+//! keys to one stream. `append_one_stream.sql` reads the stream's version and
+//! the feed's head, checks the expectation and inserts, all in one INSERT …
+//! SELECT … RETURNING, so such an append costs BEGIN, one statement and
+//! COMMIT, like a plain insert. It still runs in the `BEGIN IMMEDIATE`
+//! transaction of [`crate::append`], under the write lock.
+
+use chrono::Utc;
+use factum_core::{AppendResult, EventOutcome, ExpectedVersion, StreamAppend};
+use sqlx::Row;
+use sqlx::sqlite::SqliteConnection;
+
+use crate::append::Failure;
+use crate::error::{to_i64_saturating, to_u64};
+use crate::rows::{Encoded, position};
+use crate::sql;
+
+/// Whether `appends` is one stream of at most
+/// [`sql::MAX_ONE_STATEMENT_EVENTS`] events, none with an idempotency key.
+pub(crate) fn fits(appends: &[StreamAppend]) -> bool {
+    matches!(appends, [one]
+        if one.events.len() <= sql::MAX_ONE_STATEMENT_EVENTS
+            && one.events.iter().all(|e| e.idempotency_key.is_none()))
+}
+
+/// The expectation as `append_one_stream.sql`'s `?2` and `?3`.
+fn expectation(expected: ExpectedVersion) -> (i64, i64) {
+    match expected {
+        ExpectedVersion::Any => (0, 0),
+        ExpectedVersion::NoStream => (1, 0),
+        ExpectedVersion::StreamExists => (2, 0),
+        ExpectedVersion::Exact(version) => (3, to_i64_saturating(version)),
+    }
+}
+
+/// Appends `append` (which [`fits`]) with its events' `metadata` JSON.
+pub(crate) async fn write(
+    conn: &mut SqliteConnection,
+    append: &StreamAppend,
+    metadata: &[String],
+) -> Result<AppendResult, Failure> {
+    let sql = sql::append_one_stream(append.events.len()).ok_or_else(|| {
+        Failure::Decode(format!("no one-statement append of {} events", append.events.len()).into())
+    })?;
+    let (mode, exact) = expectation(append.expected);
+    let recorded_at = Utc::now();
+    let mut query = sqlx::query(sql)
+        .bind(append.stream_id.as_str())
+        .bind(mode)
+        .bind(exact);
+    for (event, metadata) in append.events.iter().zip(metadata) {
+        query = query
+            .bind(event.event_id)
+            .bind(event.event_type.as_str())
+            .bind(i64::from(event.schema_version))
+            .bind(event.format.as_str());
+        query = Encoded::of(event.format, &event.payload)
+            .bind(query)
+            .bind(metadata.as_str())
+            .bind(recorded_at);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    if rows.is_empty() {
+        return Err(conflict(conn, append).await);
+    }
+    let mut written = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let version = to_u64(row.try_get(1)?, "stream version")?;
+        written.push((version, position(row.try_get(0)?)?));
+    }
+    if written.len() != append.events.len() {
+        return Err(Failure::Decode(
+            format!(
+                "{} events were inserted instead of {}",
+                written.len(),
+                append.events.len()
+            )
+            .into(),
+        ));
+    }
+    written.sort_unstable();
+    Ok(AppendResult {
+        stream_id: append.stream_id.clone(),
+        current_version: written.last().map(|(version, _)| *version),
+        events: written
+            .into_iter()
+            .map(|(stream_version, position)| EventOutcome::Written {
+                stream_version,
+                position,
+            })
+            .collect(),
+    })
+}
+
+/// Why nothing was inserted: the expectation failed. Reads the actual
+/// version (still under the lock) for the error.
+async fn conflict(conn: &mut SqliteConnection, append: &StreamAppend) -> Failure {
+    let version = sqlx::query(sql::STREAM_VERSION)
+        .bind(append.stream_id.as_str())
+        .fetch_one(&mut *conn)
+        .await
+        .and_then(|row| row.try_get::<Option<i64>, _>(0));
+    let actual = match version {
+        Ok(Some(version)) => match to_u64(version, "stream version") {
+            Ok(version) => Some(version),
+            Err(error) => return Failure::Decode(error),
+        },
+        Ok(None) => None,
+        Err(error) => return Failure::Sql(error),
+    };
+    match append.expected.check(&append.stream_id, actual) {
+        Err(conflict) => Failure::Refused(conflict),
+        Ok(()) => Failure::Decode(
+            format!(
+                "nothing was inserted into stream {}, although it is at {actual:?} as expected",
+                append.stream_id
+            )
+            .into(),
+        ),
+    }
+}

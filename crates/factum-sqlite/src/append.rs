@@ -133,8 +133,8 @@ async fn attempt_append(
         }
         Err(failure) => {
             // The failure that made us roll back is what the caller must
-            // learn; should the rollback itself fail, sqlx closes the
-            // connection, which rolls back as well.
+            // learn. Should the rollback itself fail, `tx` is still open and
+            // dropping it queues another rollback ahead of the next append.
             let _ = tx.rollback().await;
             Err(failure)
         }

@@ -125,11 +125,25 @@ impl SqliteStore {
         Ok(Self::from(connect::memory(options).await?))
     }
 
-    /// One of the store's reader connections (in memory: its only
-    /// connection), for queries of your own against the `factum_events`
-    /// table, for example by `event_type`, or with `json_extract` on JSON
-    /// payloads. Hold it briefly: the store waits for it. Do not write
-    /// through it.
+    /// One of the store's reader connections, for queries of your own
+    /// against the `factum_events` table: by `event_type`, or with
+    /// `json_extract` on JSON payloads and metadata. Do not write through
+    /// it, and drop it soon: the store's reads wait for it, and in memory it
+    /// is the store's only connection, so an append waits for it too.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> factum_core::Result<()> {
+    /// use sqlx::Row;
+    /// # let store = factum_sqlite::SqliteStore::in_memory().await?;
+    /// let mut conn = store.read_connection().await?;
+    /// let row = sqlx::query("SELECT COUNT(*) FROM factum_events WHERE event_type = ?1")
+    ///     .bind("Deposited")
+    ///     .fetch_one(&mut *conn)
+    ///     .await
+    ///     .expect("the query runs");
+    /// assert_eq!(row.get::<i64, _>(0), 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn read_connection(&self) -> Result<Lease<'_>> {
         self.reader
             .acquire()

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use factum_core::Result;
-use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{Connection, Row};
+use sqlx::Row;
 
 use crate::connections::Connections;
 use crate::error::{backend, is_busy};
+use crate::migrations::migrate;
 use crate::sql;
 
 /// How long a connection waits for another process's write lock before
@@ -20,10 +20,6 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Reader connections of a file database (WAL lets them read while the
 /// writer writes).
 const READERS: usize = 4;
-
-/// The table in which the migrator records what it applied: factum's own,
-/// so an application's sqlx migrations can share the file.
-const MIGRATIONS_TABLE: &str = "_factum_migrations";
 
 /// The writer (one connection) and the readers of a store. In memory they
 /// are the same single connection.
@@ -112,23 +108,4 @@ async fn enable_wal(conn: &mut SqliteConnection, name: &str) -> Result<()> {
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(50));
     }
-}
-
-/// Applies the schema in `migrations/sqlite/` that is not applied yet. The
-/// migrator runs inside a `BEGIN IMMEDIATE` transaction (its own
-/// transactions become savepoints), so two processes opening a new file at
-/// once migrate one after the other instead of failing.
-async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
-    let fail = |e: sqlx::Error| backend("migrating the factum schema", e);
-    let mut migrator: Migrator = sqlx::migrate!("../../migrations/sqlite");
-    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
-    let mut tx = conn.begin_with(sql::BEGIN_IMMEDIATE).await.map_err(fail)?;
-    // `run_direct` rather than `run`: with `run`, the future of `open` is
-    // not `Send` ("implementation of `Acquire` is not general enough"), so
-    // it could not be spawned. sqlx keeps `run_direct` public for exactly this.
-    migrator
-        .run_direct(None, &mut *tx, false)
-        .await
-        .map_err(|e| backend("migrating the factum schema", e))?;
-    tx.commit().await.map_err(fail)
 }

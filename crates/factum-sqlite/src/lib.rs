@@ -62,6 +62,7 @@ mod append;
 mod connect;
 mod connections;
 mod error;
+mod migrations;
 mod one_statement;
 mod read;
 mod rows;

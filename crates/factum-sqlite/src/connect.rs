@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use factum_core::Result;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 
 use crate::connections::Connections;
 use crate::error::{backend, is_busy};

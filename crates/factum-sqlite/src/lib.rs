@@ -83,9 +83,12 @@ pub use sqlx::sqlite::SqliteConnectOptions;
 
 /// An event store in an SQLite database file, or in memory.
 ///
-/// Cheap to share: wrap it in an `Arc` (or use it as `Arc<dyn EventStore>`).
-/// Several stores may open the same file, in one process or in several;
-/// SQLite's write lock keeps their appends consistent.
+/// Cheap to clone and share (clones use the same connections), or use it as
+/// `Arc<dyn EventStore>`. Open one store per file per process: its appends
+/// queue in memory, in order. Several stores may open the same file, in one
+/// process or in several, and SQLite's write lock keeps their appends
+/// consistent, but they wait for each other through SQLite's busy handler,
+/// which polls with sleeps of up to 100 ms.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     writer: Arc<Connections>,

@@ -49,7 +49,7 @@ async fn connect_url_creates_the_file_and_reopening_keeps_events() {
 }
 
 #[tokio::test]
-async fn file_stores_use_wal_and_foreign_keys() {
+async fn file_stores_use_wal_foreign_keys_and_full_sync() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("wal.db")).await.unwrap();
     let mode: String = sqlx::query("PRAGMA journal_mode")
@@ -64,6 +64,13 @@ async fn file_stores_use_wal_and_foreign_keys() {
         .unwrap()
         .get(0);
     assert_eq!(keys, 1);
+    // FULL (2): a returned append survives a power loss, as documented.
+    let synchronous: i64 = sqlx::query("PRAGMA synchronous")
+        .fetch_one(&mut *store.read_connection().await.unwrap())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(synchronous, 2);
     store.close().await;
 }
 

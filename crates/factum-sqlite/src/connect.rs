@@ -1,4 +1,5 @@
-//! Opening a database: connection options, the two pools, and migrations.
+//! Opening a database: connection options, the writer and reader
+//! connections, WAL journaling, and the schema.
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -38,9 +38,9 @@ pub(crate) enum Encoded<'a> {
 impl<'a> Encoded<'a> {
     /// Chooses the storage class of `bytes` written in `format`.
     pub(crate) fn of(format: PayloadFormat, bytes: &'a [u8]) -> Self {
-        match (format, std::str::from_utf8(bytes)) {
-            (PayloadFormat::Json, Ok(text)) => Self::Text(text),
-            _ => Self::Blob(bytes),
+        match format {
+            PayloadFormat::Json => std::str::from_utf8(bytes).map_or(Self::Blob(bytes), Self::Text),
+            PayloadFormat::MessagePack => Self::Blob(bytes),
         }
     }
 

@@ -98,6 +98,13 @@ async fn enable_wal(conn: &mut SqliteConnection, name: &str) -> Result<()> {
                 if mode.eq_ignore_ascii_case("wal") {
                     return Ok(());
                 }
+                if mode.eq_ignore_ascii_case("memory") {
+                    return Err(backend(
+                        operation(),
+                        "this is an in-memory database, which has no WAL: open it with \
+                         SqliteStore::in_memory() or SqliteStore::connect(\"sqlite::memory:\")",
+                    ));
+                }
                 format!("the journal mode stayed {mode:?}").into()
             }
             Err(error) if is_busy(&error) => error.into(),

@@ -116,7 +116,9 @@ impl SqliteStore {
 
     /// Opens a database file with connection options of your own (for
     /// example `synchronous(SqliteSynchronous::Normal)`). The store still
-    /// turns on file creation, WAL, a 5 s busy timeout and foreign keys.
+    /// turns on file creation, WAL, a 5 s busy timeout and foreign keys;
+    /// leave `journal_mode` unset. In-memory options are refused: use
+    /// [`in_memory`](Self::in_memory).
     pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self> {
         Ok(Self::from(connect::file(options).await?))
     }

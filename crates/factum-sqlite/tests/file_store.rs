@@ -270,3 +270,23 @@ async fn a_forged_unique_violation_ends_in_a_typed_error_and_writes_nothing() {
         .await
         .expect("the store still appends");
 }
+
+#[tokio::test]
+async fn in_memory_databases_opened_as_files_are_refused_with_advice() {
+    for attempt in [
+        SqliteStore::open(":memory:").await,
+        SqliteStore::connect_with("sqlite::memory:".parse().unwrap()).await,
+    ] {
+        let err = attempt.expect_err("an in-memory database has no WAL");
+        assert!(
+            matches!(
+                &err,
+                Error::Backend {
+                    backend: "sqlite",
+                    ..
+                }
+            ) && err.to_string().contains("in_memory()"),
+            "{err}"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 //!
 //! Most users depend on the `factum` crate, which re-exports all of this.
 
+pub mod aggregate;
 mod append;
 mod codec;
 mod error;
@@ -15,6 +16,7 @@ mod shared;
 mod snapshot;
 mod store;
 mod stream_id;
+mod upcast;
 mod version;
 
 #[cfg(feature = "testing")]
@@ -35,6 +37,7 @@ pub use read::{Direction, ReadOptions};
 pub use snapshot::Snapshot;
 pub use store::{CheckpointStore, EventAppender, EventReader, EventStore, SnapshotStore};
 pub use stream_id::{MAX_STREAM_ID_BYTES, StreamId, StreamIdError};
+pub use upcast::{Upcasted, Upcasters};
 pub use version::ExpectedVersion;
 
 /// Re-exports for the `conformance_suite!` macro; not part of the API.

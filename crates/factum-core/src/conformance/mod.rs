@@ -2,7 +2,7 @@
 //! DESIGN.md, each taking a fresh, empty store. A backend's test file runs them
 //! all with [`conformance_suite!`](crate::conformance_suite):
 //!
-//! ```ignore
+//! ```text
 //! factum_core::conformance_suite!(async {
 //!     factum_core::conformance::Fixture::new(factum_memory::MemoryStore::new())
 //! });
@@ -11,12 +11,14 @@
 //! The functions panic (they are tests) with a message naming the broken
 //! guarantee.
 
+mod account;
 mod append;
 mod concurrency;
 mod idempotency;
 mod invalid;
 mod model;
 mod read;
+mod repository;
 mod state;
 mod support;
 
@@ -29,6 +31,7 @@ pub use idempotency::*;
 pub use invalid::*;
 pub use model::model_agreement;
 pub use read::*;
+pub use repository::*;
 pub use state::*;
 
 use crate::EventStore;
@@ -90,6 +93,11 @@ macro_rules! conformance_suite {
             racing_duplicate_injections_write_once,
             snapshots_keep_the_newest,
             checkpoints_save_load_and_delete,
+            repository_concurrent_commands_all_land,
+            repository_errors_and_empty_commands_write_nothing,
+            repository_loads_from_snapshots,
+            repository_upcasts_old_events,
+            repository_time_travel,
         );
 
         #[test]

@@ -9,7 +9,9 @@ mod append;
 mod codec;
 mod error;
 mod event;
+mod inject;
 mod metadata;
+mod poll;
 mod position;
 mod read;
 mod shared;
@@ -31,7 +33,11 @@ pub use codec::MessagePack;
 pub use codec::{BoxError, Codec, DomainEvent, Json, from_bytes};
 pub use error::{Error, Result};
 pub use event::{EventData, PayloadFormat, RecordedEvent};
+pub use inject::{
+    AwaitResponse, CorrelatedSet, CorrelationStatus, InjectEvents, InjectStatus, InjectableEvent,
+};
 pub use metadata::Metadata;
+pub use poll::{Poll, PollStore};
 pub use position::{GlobalPosition, ParsePositionError};
 pub use read::{Direction, ReadOptions};
 pub use snapshot::Snapshot;

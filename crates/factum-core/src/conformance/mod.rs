@@ -15,6 +15,7 @@ mod account;
 mod append;
 mod concurrency;
 mod idempotency;
+mod inject;
 mod invalid;
 mod model;
 mod read;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 pub use append::*;
 pub use concurrency::*;
 pub use idempotency::*;
+pub use inject::*;
 pub use invalid::*;
 pub use model::model_agreement;
 pub use read::*;
@@ -98,6 +100,9 @@ macro_rules! conformance_suite {
             repository_loads_from_snapshots,
             repository_upcasts_old_events,
             repository_time_travel,
+            injection_is_idempotent_and_checks_status,
+            inject_and_wait_returns_the_response,
+            concurrent_injections_write_once,
         );
 
         #[test]

@@ -13,11 +13,14 @@ mod inject;
 mod metadata;
 mod poll;
 mod position;
+mod projection;
 mod read;
 mod shared;
+mod signal;
 mod snapshot;
 mod store;
 mod stream_id;
+mod subscription;
 mod upcast;
 mod version;
 
@@ -39,10 +42,13 @@ pub use inject::{
 pub use metadata::Metadata;
 pub use poll::{Poll, PollStore};
 pub use position::{GlobalPosition, ParsePositionError};
+pub use projection::{Lag, Projection, ProjectionError, ProjectionRunner, RetryPolicy};
 pub use read::{Direction, ReadOptions};
+pub use signal::{FeedNotifier, FeedSignal};
 pub use snapshot::Snapshot;
 pub use store::{CheckpointStore, EventAppender, EventReader, EventStore, SnapshotStore};
 pub use stream_id::{MAX_STREAM_ID_BYTES, StreamId, StreamIdError};
+pub use subscription::{EventFilter, Subscribe, SubscriptionOptions};
 pub use upcast::{Upcasted, Upcasters};
 pub use version::ExpectedVersion;
 

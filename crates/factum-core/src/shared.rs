@@ -8,8 +8,8 @@ use futures::stream::BoxStream;
 
 use crate::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventReader, ExpectedVersion,
-    GlobalPosition, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore, StreamAppend,
-    StreamId,
+    FeedSignal, GlobalPosition, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore,
+    StreamAppend, StreamId,
 };
 
 macro_rules! forward_store_traits {
@@ -62,6 +62,10 @@ macro_rules! forward_store_traits {
 
             async fn head_position(&self) -> Result<Option<GlobalPosition>> {
                 (**self).head_position().await
+            }
+
+            fn feed_signal(&self) -> Option<FeedSignal> {
+                (**self).feed_signal()
             }
         }
 

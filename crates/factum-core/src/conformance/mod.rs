@@ -18,9 +18,11 @@ mod idempotency;
 mod inject;
 mod invalid;
 mod model;
+mod projection;
 mod read;
 mod repository;
 mod state;
+mod subscription;
 mod support;
 
 use std::any::Any;
@@ -32,9 +34,11 @@ pub use idempotency::*;
 pub use inject::*;
 pub use invalid::*;
 pub use model::model_agreement;
+pub use projection::*;
 pub use read::*;
 pub use repository::*;
 pub use state::*;
+pub use subscription::*;
 
 use crate::EventStore;
 
@@ -103,6 +107,12 @@ macro_rules! conformance_suite {
             injection_is_idempotent_and_checks_status,
             inject_and_wait_returns_the_response,
             concurrent_injections_write_once,
+            subscription_catches_up_then_follows_live,
+            subscription_starts_after_position_and_filters,
+            projection_resumes_from_checkpoint,
+            projection_failure_stops_at_the_failing_event,
+            projection_rebuild_under_load_is_exact,
+            projection_runs_live,
         );
 
         #[test]

@@ -1,5 +1,7 @@
 //! Events written before a field was added still decode, in both codecs.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 use factum_core::{
     Codec, DomainEvent, Error, EventData, GlobalPosition, Json, Metadata, PayloadFormat,
     RecordedEvent, StreamId,

@@ -184,6 +184,20 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
         Ok(loaded)
     }
 
+    /// Takes a snapshot of aggregate `id` now, whatever the policy, and
+    /// returns the version it covers (`None`: no event, no snapshot).
+    pub async fn take_snapshot(&self, id: &str) -> Result<Option<u64>> {
+        let stream = self.stream_id(id)?;
+        let loaded = self.fold(&stream, None).await?;
+        let Some(version) = loaded.version else {
+            return Ok(None);
+        };
+        self.store
+            .save_snapshot(self.snapshot_of(&stream, version, &loaded.state)?)
+            .await?;
+        Ok(Some(version))
+    }
+
     /// Loads `id`, handles `command`, appends the events with the loaded
     /// version as expectation, and on a conflict does it all again (up to the
     /// retry limit). A command that causes no event writes nothing.
@@ -310,27 +324,29 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
         if every == 0 || before / every == after / every {
             return;
         }
-        let saved = match self.codec.to_bytes(state) {
-            Ok(bytes) => {
-                let snapshot = Snapshot {
-                    stream_id: stream.clone(),
-                    stream_version: after,
-                    schema_version: A::SNAPSHOT_VERSION,
-                    format: self.codec.format(),
-                    state: bytes,
-                    taken_at: Utc::now(),
-                };
-                self.store.save_snapshot(snapshot).await
-            }
-            Err(source) => Err(Error::Codec {
-                action: "encode",
-                event_type: format!("{} snapshot", A::CATEGORY),
-                source,
-            }),
+        let saved = match self.snapshot_of(stream, after, state) {
+            Ok(snapshot) => self.store.save_snapshot(snapshot).await,
+            Err(e) => Err(e),
         };
         // The events are committed; a lost snapshot only costs a longer load.
         if let Err(e) = saved {
             tracing::warn!(stream = %stream, version = after, error = %e, "snapshot not saved");
         }
+    }
+
+    fn snapshot_of(&self, stream: &StreamId, version: u64, state: &A) -> Result<Snapshot> {
+        let bytes = self.codec.to_bytes(state).map_err(|source| Error::Codec {
+            action: "encode",
+            event_type: format!("{} snapshot", A::CATEGORY),
+            source,
+        })?;
+        Ok(Snapshot {
+            stream_id: stream.clone(),
+            stream_version: version,
+            schema_version: A::SNAPSHOT_VERSION,
+            format: self.codec.format(),
+            state: bytes,
+            taken_at: Utc::now(),
+        })
     }
 }

@@ -152,6 +152,25 @@ pub async fn repository_loads_from_snapshots(store: &dyn EventStore) {
         "rebuilt from events"
     );
 
+    // A snapshot on demand covers the current version with the current schema.
+    assert_eq!(
+        accounts.take_snapshot("snap").await.expect("snapshot"),
+        Some(25)
+    );
+    let taken = store
+        .load_snapshot(&s)
+        .await
+        .expect("load")
+        .expect("a snapshot");
+    assert_eq!((taken.stream_version, taken.schema_version), (25, 1));
+    assert_eq!(
+        accounts
+            .take_snapshot("never-written")
+            .await
+            .expect("nothing to snapshot"),
+        None
+    );
+
     // Without a snapshot policy, snapshots are not consulted.
     let plain = Repository::<Account, _>::new(store);
     assert_eq!(plain.load("snap").await.expect("load").state.balance, 24);

@@ -53,3 +53,7 @@ pub struct ReadmeDoctests;
 /// The in-memory backend.
 #[cfg(feature = "memory")]
 pub use factum_memory as memory;
+
+// The derives live in the macro namespace, beside the same-named traits.
+#[cfg(feature = "macros")]
+pub use factum_macros::{CorrelatedSet, DomainEvent, InjectableEvent};

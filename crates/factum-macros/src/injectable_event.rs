@@ -117,21 +117,15 @@ fn required<'a>(
     key: &str,
 ) -> Option<&'a FieldList> {
     if list.is_none() {
-        let (what, example) = match key {
-            "idempotency" => (
-                "the fields that make retries of one event equal",
-                "idempotency = [\"request_id\"]",
-            ),
-            _ => (
-                "the fields that name its correlation group",
-                "correlation = [\"transfer_id\"]",
-            ),
+        let what = match key {
+            "idempotency" => "the fields that make retries of one event equal",
+            _ => "the fields that name its correlation group",
         };
         errors.push(Error::new_spanned(
             name,
             format!(
-                "`#[derive(InjectableEvent)]` on `{name}` needs `#[es({example})]`: \
-                 the list of {what}"
+                "`#[derive(InjectableEvent)]` on `{name}` needs \
+                 `#[es({key} = [\"field\", ...])]`, listing {what}"
             ),
         ));
     }

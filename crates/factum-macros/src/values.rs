@@ -47,11 +47,15 @@ fn whole_value<T>(
     expected: &str,
 ) -> Result<T> {
     let fork = input.fork();
-    if let Ok(value) = parse(&fork)
-        && (fork.is_empty() || fork.peek(Token![,]))
-    {
+    if let Ok(value) = parse(&fork) {
         input.advance_to(&fork);
-        return Ok(value);
+        if input.is_empty() || input.peek(Token![,]) {
+            return Ok(value);
+        }
+        // A good value followed by more: most likely a missing comma.
+        return Err(input.error(format!(
+            "expected `,` after the value of `{key}`, before the next key"
+        )));
     }
     Err(value_error(input, key, expected))
 }
@@ -60,7 +64,7 @@ fn whole_value<T>(
 fn value_error(input: ParseStream<'_>, key: &Ident, expected: &str) -> Error {
     match rest_of_value(input) {
         Ok(tokens) if tokens.is_empty() => {
-            Error::new_spanned(key, format!("expected a value after `{key} =`; {expected}"))
+            Error::new_spanned(key, format!("`{key} =` needs a value: {expected}"))
         }
         Ok(tokens) => Error::new_spanned(tokens, expected),
         Err(error) => error,
@@ -121,6 +125,9 @@ pub(crate) fn prefix(input: ParseStream<'_>, key: &Ident) -> Result<LitStr> {
 
 /// `schema_version = 2`.
 pub(crate) fn schema_version(input: ParseStream<'_>, key: &Ident) -> Result<SchemaVersion> {
+    if input.peek(Token![-]) {
+        return Err(value_error(input, key, "schema versions start at 1"));
+    }
     let lit = whole_value(
         input,
         key,
@@ -163,6 +170,13 @@ pub(crate) fn correlation_set(input: ParseStream<'_>, key: &Ident) -> Result<Typ
 /// `status = new | exists | any`.
 pub(crate) fn status(input: ParseStream<'_>, key: &Ident) -> Result<Status> {
     const EXPECTED: &str = "expected `new`, `exists` or `any`";
+    if input.peek(LitStr) {
+        return Err(value_error(
+            input,
+            key,
+            "expected `new`, `exists` or `any`, without quotes",
+        ));
+    }
     let word = whole_value(input, key, Ident::parse_any, EXPECTED)?;
     match word.unraw().to_string().as_str() {
         "new" => Ok(Status::New),

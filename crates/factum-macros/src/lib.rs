@@ -26,6 +26,9 @@ mod domain_event;
 mod injectable_event;
 mod values;
 
+#[cfg(test)]
+mod tests;
+
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 
@@ -39,6 +42,10 @@ use syn::{DeriveInput, parse_macro_input};
 ///   `#[es(event_type = "Name")]` on a variant; `EVENT_TYPES` lists them all.
 /// - The schema version is 1, or `#[es(schema_version = N)]` on the struct or
 ///   enum, or on a variant (which wins over the enum's).
+///
+/// Generic parameters are passed through as written: bound them so that
+/// the type is `Serialize + DeserializeOwned + Send + Sync + 'static`, as
+/// `DomainEvent` requires.
 ///
 /// ```
 /// use factum::DomainEvent;
@@ -115,7 +122,9 @@ pub fn derive_correlated_set(input: TokenStream) -> TokenStream {
 /// `#[es(idempotency = ["f1", ...], correlation = ["g1", ...],
 /// correlation_set = Set, status = new)]` gives
 /// - `idempotency_key()`: `"{EventType}-{f1}-{f2}..."`, the event type being
-///   `DomainEvent::event_type`, the fields formatted with `Display`;
+///   `DomainEvent::event_type`, the fields formatted with `Display` in the
+///   order listed (a field that is not `Display` is an error pointing at its
+///   name in the list; a raw field `r#type` is listed as `"type"`);
 /// - `correlation_id()`: `"{PREFIX}-{g1}..."`, the prefix being `Set`'s
 ///   [`CorrelatedSet`](macro@CorrelatedSet) prefix;
 /// - `type Set = Set`;

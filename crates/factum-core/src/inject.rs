@@ -17,6 +17,10 @@ use crate::{
 /// A family of correlated events (a transfer's request and its response):
 /// each correlation group of the family is one stream, named
 /// `"{PREFIX}-{key}"`. Derive it with `#[derive(CorrelatedSet)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a CorrelatedSet",
+    note = "derive it with `#[derive(factum::CorrelatedSet)]`, optionally with `#[es(prefix = \"...\")]`"
+)]
 pub trait CorrelatedSet: Send + Sync + 'static {
     /// The prefix of every correlation id of the family, e.g. `"Transfer"`.
     const PREFIX: &'static str;

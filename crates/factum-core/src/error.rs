@@ -48,7 +48,7 @@ pub enum Error {
     },
     /// A correlation group was not in the state an injected event requires.
     /// Nothing was written.
-    #[error("correlation group {group} must be {expected}, but it {}", display_group(*.events))]
+    #[error("correlation group {group} {expected}, but it {}", display_group(*.events))]
     CorrelationStatus {
         /// The group (its stream).
         group: StreamId,

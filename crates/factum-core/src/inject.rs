@@ -51,9 +51,9 @@ impl CorrelationStatus {
 impl fmt::Display for CorrelationStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::New => "new",
-            Self::Exists => "existing",
-            Self::Any => "in any state",
+            Self::New => "must not exist yet",
+            Self::Exists => "must exist",
+            Self::Any => "may be in any state",
         })
     }
 }

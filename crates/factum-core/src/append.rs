@@ -176,11 +176,19 @@ pub fn validate_appends(appends: &[StreamAppend]) -> Result<(), Error> {
     if count > MAX_EVENTS_PER_APPEND {
         return Err(InvalidAppend::TooManyEvents { count }.into());
     }
-    let mut streams = HashSet::with_capacity(appends.len());
+    // Sets only when a call has several streams or keys: single-event
+    // appends, the common case, allocate nothing here.
+    let mut streams = HashSet::new();
     let mut keys = HashSet::new();
+    let several_keys = appends
+        .iter()
+        .flat_map(|a| &a.events)
+        .filter(|e| e.idempotency_key.is_some())
+        .nth(1)
+        .is_some();
     for append in appends {
         let stream = &append.stream_id;
-        if !streams.insert(stream.as_str()) {
+        if appends.len() > 1 && !streams.insert(stream.as_str()) {
             return Err(InvalidAppend::StreamRepeated {
                 stream: stream.clone(),
             }
@@ -195,6 +203,7 @@ pub fn validate_appends(appends: &[StreamAppend]) -> Result<(), Error> {
         for event in &append.events {
             validate_event(stream, event)?;
             if let Some(key) = &event.idempotency_key
+                && several_keys
                 && !keys.insert(key.as_str())
             {
                 return Err(InvalidAppend::IdempotencyKeyRepeated { key: key.clone() }.into());

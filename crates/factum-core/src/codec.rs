@@ -31,6 +31,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// assert_eq!(data.payload, br#"{"amount":5}"#);
 /// # Ok::<(), factum_core::Error>(())
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a DomainEvent",
+    note = "derive it with `#[derive(factum::DomainEvent)]` (and serde's Serialize, Deserialize), or implement it by hand"
+)]
 pub trait DomainEvent: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Every type name values of this Rust type are stored under (one for a
     /// struct, one per variant for an enum). Reading a stored event whose type

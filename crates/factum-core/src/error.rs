@@ -1,6 +1,6 @@
 //! [`Error`]: everything that can go wrong, each case naming what was wrong.
 
-use crate::{ExpectedVersion, InvalidAppend, StreamId, StreamIdError};
+use crate::{CorrelationStatus, ExpectedVersion, InvalidAppend, StreamId, StreamIdError};
 
 /// The error type of every factum operation.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,25 @@ pub enum Error {
         /// The types the reader knows, comma-separated.
         known: String,
     },
+    /// A correlation group was not in the state an injected event requires.
+    /// Nothing was written.
+    #[error("correlation group {group} {expected}, but it {}", display_group(*.events))]
+    CorrelationStatus {
+        /// The group (its stream).
+        group: StreamId,
+        /// The status the event requires.
+        expected: CorrelationStatus,
+        /// How many events the group holds (`None`: it does not exist).
+        events: Option<u64>,
+    },
+    /// A wait ended before what it waited for happened.
+    #[error("timed out after {timeout:?} waiting for {waiting_for}")]
+    Timeout {
+        /// What was awaited.
+        waiting_for: String,
+        /// How long it waited.
+        timeout: std::time::Duration,
+    },
     /// The backend failed: connection lost, database error, injected fault.
     #[error("{backend} backend failed while {operation}: {source}")]
     Backend {
@@ -57,6 +76,13 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+fn display_group(events: Option<u64>) -> String {
+    events.map_or_else(
+        || "does not exist".to_owned(),
+        |n| format!("exists with {n} events"),
+    )
 }
 
 fn display_version(version: Option<u64>) -> String {

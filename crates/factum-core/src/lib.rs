@@ -4,17 +4,24 @@
 //!
 //! Most users depend on the `factum` crate, which re-exports all of this.
 
+pub mod aggregate;
 mod append;
 mod codec;
 mod error;
 mod event;
+mod inject;
 mod metadata;
+mod poll;
 mod position;
+mod projection;
 mod read;
 mod shared;
+mod signal;
 mod snapshot;
 mod store;
 mod stream_id;
+mod subscription;
+mod upcast;
 mod version;
 
 #[cfg(feature = "testing")]
@@ -29,12 +36,20 @@ pub use codec::MessagePack;
 pub use codec::{BoxError, Codec, DomainEvent, Json, from_bytes};
 pub use error::{Error, Result};
 pub use event::{EventData, PayloadFormat, RecordedEvent};
+pub use inject::{
+    AwaitResponse, CorrelatedSet, CorrelationStatus, InjectEvents, InjectStatus, InjectableEvent,
+};
 pub use metadata::Metadata;
+pub use poll::{Poll, PollStore};
 pub use position::{GlobalPosition, ParsePositionError};
+pub use projection::{Lag, Projection, ProjectionError, ProjectionRunner, RetryPolicy};
 pub use read::{Direction, ReadOptions};
+pub use signal::{FeedNotifier, FeedSignal};
 pub use snapshot::Snapshot;
 pub use store::{CheckpointStore, EventAppender, EventReader, EventStore, SnapshotStore};
 pub use stream_id::{MAX_STREAM_ID_BYTES, StreamId, StreamIdError};
+pub use subscription::{EventFilter, Subscribe, SubscriptionOptions};
+pub use upcast::{Upcasted, Upcasters};
 pub use version::ExpectedVersion;
 
 /// Re-exports for the `conformance_suite!` macro; not part of the API.

@@ -1,5 +1,5 @@
-//! The store traits for `Arc<S>`, so an `Arc<dyn EventStore>` can go wherever
-//! an `impl EventStore` is asked for.
+//! The store traits for `Arc<S>` and `&S`, so an `Arc<dyn EventStore>` or a
+//! `&dyn EventStore` can go wherever an `impl EventStore` is asked for.
 
 use std::sync::Arc;
 
@@ -8,79 +8,94 @@ use futures::stream::BoxStream;
 
 use crate::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventReader, ExpectedVersion,
-    GlobalPosition, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore, StreamAppend,
-    StreamId,
+    FeedSignal, GlobalPosition, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore,
+    StreamAppend, StreamId,
 };
 
-#[async_trait]
-impl<S: EventAppender + ?Sized> EventAppender for Arc<S> {
-    async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
-        (**self).append_many(appends).await
-    }
+macro_rules! forward_store_traits {
+    ($ptr:ty) => {
+        #[async_trait]
+        impl<S: EventAppender + ?Sized> EventAppender for $ptr {
+            async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
+                (**self).append_many(appends).await
+            }
 
-    async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<EventData>,
-    ) -> Result<AppendResult> {
-        (**self).append(stream, expected, events).await
-    }
+            async fn append(
+                &self,
+                stream: &StreamId,
+                expected: ExpectedVersion,
+                events: Vec<EventData>,
+            ) -> Result<AppendResult> {
+                (**self).append(stream, expected, events).await
+            }
+        }
+
+        #[async_trait]
+        impl<S: EventReader + ?Sized> EventReader for $ptr {
+            fn read_stream_events<'a>(
+                &'a self,
+                stream: &'a StreamId,
+                options: ReadOptions,
+            ) -> BoxStream<'a, Result<RecordedEvent>> {
+                (**self).read_stream_events(stream, options)
+            }
+
+            async fn read_stream(
+                &self,
+                stream: &StreamId,
+                options: ReadOptions,
+            ) -> Result<Vec<RecordedEvent>> {
+                (**self).read_stream(stream, options).await
+            }
+
+            async fn read_all(
+                &self,
+                after: GlobalPosition,
+                limit: usize,
+            ) -> Result<Vec<RecordedEvent>> {
+                (**self).read_all(after, limit).await
+            }
+
+            async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
+                (**self).stream_version(stream).await
+            }
+
+            async fn head_position(&self) -> Result<Option<GlobalPosition>> {
+                (**self).head_position().await
+            }
+
+            fn feed_signal(&self) -> Option<FeedSignal> {
+                (**self).feed_signal()
+            }
+        }
+
+        #[async_trait]
+        impl<S: SnapshotStore + ?Sized> SnapshotStore for $ptr {
+            async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
+                (**self).save_snapshot(snapshot).await
+            }
+
+            async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
+                (**self).load_snapshot(stream).await
+            }
+        }
+
+        #[async_trait]
+        impl<S: CheckpointStore + ?Sized> CheckpointStore for $ptr {
+            async fn load_checkpoint(&self, name: &str) -> Result<Option<GlobalPosition>> {
+                (**self).load_checkpoint(name).await
+            }
+
+            async fn save_checkpoint(&self, name: &str, position: GlobalPosition) -> Result<()> {
+                (**self).save_checkpoint(name, position).await
+            }
+
+            async fn delete_checkpoint(&self, name: &str) -> Result<()> {
+                (**self).delete_checkpoint(name).await
+            }
+        }
+    };
 }
 
-#[async_trait]
-impl<S: EventReader + ?Sized> EventReader for Arc<S> {
-    fn read_stream_events<'a>(
-        &'a self,
-        stream: &'a StreamId,
-        options: ReadOptions,
-    ) -> BoxStream<'a, Result<RecordedEvent>> {
-        (**self).read_stream_events(stream, options)
-    }
-
-    async fn read_stream(
-        &self,
-        stream: &StreamId,
-        options: ReadOptions,
-    ) -> Result<Vec<RecordedEvent>> {
-        (**self).read_stream(stream, options).await
-    }
-
-    async fn read_all(&self, after: GlobalPosition, limit: usize) -> Result<Vec<RecordedEvent>> {
-        (**self).read_all(after, limit).await
-    }
-
-    async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
-        (**self).stream_version(stream).await
-    }
-
-    async fn head_position(&self) -> Result<Option<GlobalPosition>> {
-        (**self).head_position().await
-    }
-}
-
-#[async_trait]
-impl<S: SnapshotStore + ?Sized> SnapshotStore for Arc<S> {
-    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
-        (**self).save_snapshot(snapshot).await
-    }
-
-    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
-        (**self).load_snapshot(stream).await
-    }
-}
-
-#[async_trait]
-impl<S: CheckpointStore + ?Sized> CheckpointStore for Arc<S> {
-    async fn load_checkpoint(&self, name: &str) -> Result<Option<GlobalPosition>> {
-        (**self).load_checkpoint(name).await
-    }
-
-    async fn save_checkpoint(&self, name: &str, position: GlobalPosition) -> Result<()> {
-        (**self).save_checkpoint(name, position).await
-    }
-
-    async fn delete_checkpoint(&self, name: &str) -> Result<()> {
-        (**self).delete_checkpoint(name).await
-    }
-}
+forward_store_traits!(Arc<S>);
+forward_store_traits!(&S);

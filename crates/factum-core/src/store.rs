@@ -6,8 +6,8 @@ use futures::TryStreamExt;
 use futures::stream::BoxStream;
 
 use crate::{
-    AppendResult, Error, EventData, ExpectedVersion, GlobalPosition, ReadOptions, RecordedEvent,
-    Result, Snapshot, StreamAppend, StreamId,
+    AppendResult, Error, EventData, ExpectedVersion, FeedSignal, GlobalPosition, ReadOptions,
+    RecordedEvent, Result, Snapshot, StreamAppend, StreamId,
 };
 
 /// Writes events.
@@ -91,6 +91,13 @@ pub trait EventReader: Send + Sync {
     /// The position of the newest event a feed reader may see now, `None` when
     /// there is none.
     async fn head_position(&self) -> Result<Option<GlobalPosition>>;
+
+    /// A signal that fires when new events may have been committed, for
+    /// subscriptions to wake early; `None` (the default) when the backend has
+    /// none, and subscribers only poll.
+    fn feed_signal(&self) -> Option<FeedSignal> {
+        None
+    }
 }
 
 /// Keeps the newest snapshot of each stream.

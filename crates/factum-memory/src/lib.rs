@@ -24,8 +24,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use factum_core::{
-    AppendResult, CheckpointStore, EventAppender, EventReader, GlobalPosition, ReadOptions,
-    RecordedEvent, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, validate_appends,
+    AppendResult, CheckpointStore, EventAppender, EventReader, FeedNotifier, FeedSignal,
+    GlobalPosition, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore, StreamAppend,
+    StreamId, validate_appends,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 
@@ -42,6 +43,7 @@ const PAGE_SIZE: usize = 512;
 pub struct MemoryStore {
     state: Mutex<State>,
     faults: Option<FaultInjector>,
+    notifier: FeedNotifier,
 }
 
 impl MemoryStore {
@@ -53,8 +55,8 @@ impl MemoryStore {
     /// An empty store that injects `faults` into every operation.
     pub fn with_faults(faults: Faults) -> Self {
         Self {
-            state: Mutex::default(),
             faults: Some(FaultInjector::new(faults)),
+            ..Self::default()
         }
     }
 
@@ -78,7 +80,9 @@ impl EventAppender for MemoryStore {
         validate_appends(&appends)?;
         self.before(|| format!("appending to stream {}", appends[0].stream_id))
             .await?;
-        self.state().append(appends)
+        let results = self.state().append(appends)?;
+        self.notifier.notify();
+        Ok(results)
     }
 }
 
@@ -147,6 +151,10 @@ impl EventReader for MemoryStore {
         self.before(|| "reading the head position".to_owned())
             .await?;
         Ok(self.state().head_position())
+    }
+
+    fn feed_signal(&self) -> Option<FeedSignal> {
+        Some(self.notifier.signal())
     }
 }
 

@@ -6,8 +6,8 @@ use crate::{
     StreamAppend, StreamId, StreamIdError,
 };
 
-/// One invalid call: its name, the appends, and which error it must give.
-type Case = (&'static str, Vec<StreamAppend>, fn(&InvalidAppend) -> bool);
+/// Recognises the error one case expects.
+type IsExpected = fn(&InvalidAppend) -> bool;
 
 /// Every kind of invalid append fails with its own error, and the feed is
 /// unchanged afterwards.
@@ -16,7 +16,7 @@ pub async fn invalid_appends_are_rejected_and_write_nothing(store: &dyn EventSto
     append_ok(store, &s, ExpectedVersion::NoStream, events(1, 1)).await;
     let feed = whole_feed(store, 100).await;
 
-    let cases: Vec<Case> = vec![
+    let cases: Vec<(&str, Vec<StreamAppend>, IsExpected)> = vec![
         ("no streams", vec![], |e| {
             matches!(e, InvalidAppend::NoStreams)
         }),

@@ -2,7 +2,7 @@
 //! DESIGN.md, each taking a fresh, empty store. A backend's test file runs them
 //! all with [`conformance_suite!`](crate::conformance_suite):
 //!
-//! ```ignore
+//! ```text
 //! factum_core::conformance_suite!(async {
 //!     factum_core::conformance::Fixture::new(factum_memory::MemoryStore::new())
 //! });
@@ -11,13 +11,18 @@
 //! The functions panic (they are tests) with a message naming the broken
 //! guarantee.
 
+mod account;
 mod append;
 mod concurrency;
 mod idempotency;
+mod inject;
 mod invalid;
 mod model;
+mod projection;
 mod read;
+mod repository;
 mod state;
+mod subscription;
 mod support;
 
 use std::any::Any;
@@ -26,10 +31,14 @@ use std::sync::Arc;
 pub use append::*;
 pub use concurrency::*;
 pub use idempotency::*;
+pub use inject::*;
 pub use invalid::*;
 pub use model::model_agreement;
+pub use projection::*;
 pub use read::*;
+pub use repository::*;
 pub use state::*;
+pub use subscription::*;
 
 use crate::EventStore;
 
@@ -90,6 +99,20 @@ macro_rules! conformance_suite {
             racing_duplicate_injections_write_once,
             snapshots_keep_the_newest,
             checkpoints_save_load_and_delete,
+            repository_concurrent_commands_all_land,
+            repository_errors_and_empty_commands_write_nothing,
+            repository_loads_from_snapshots,
+            repository_upcasts_old_events,
+            repository_time_travel,
+            injection_is_idempotent_and_checks_status,
+            inject_and_wait_returns_the_response,
+            concurrent_injections_write_once,
+            subscription_catches_up_then_follows_live,
+            subscription_starts_after_position_and_filters,
+            projection_resumes_from_checkpoint,
+            projection_failure_stops_at_the_failing_event,
+            projection_rebuild_under_load_is_exact,
+            projection_runs_live,
         );
 
         #[test]

@@ -1,0 +1,230 @@
+//! Subscriptions: the global feed from a position, catch-up then live, as a
+//! `futures::Stream`, optionally filtered.
+
+use std::time::Duration;
+
+use futures::stream::{self, BoxStream, StreamExt};
+
+use crate::{EventReader, FeedSignal, GlobalPosition, RecordedEvent, Result};
+
+/// Which events a subscriber wants: by stream category, by event type, or
+/// all. Both lists set means an event must match both.
+///
+/// ```
+/// use factum_core::EventFilter;
+///
+/// let filter = EventFilter::all().categories(["account"]).event_types(["Deposited"]);
+/// assert!(!filter.is_all());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    categories: Option<Vec<String>>,
+    event_types: Option<Vec<String>>,
+}
+
+impl EventFilter {
+    /// Every event.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Only events of streams in these categories (`"account"` for
+    /// `"account-42"`).
+    pub fn categories<I: IntoIterator<Item = T>, T: Into<String>>(mut self, categories: I) -> Self {
+        self.categories = Some(categories.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Only events of these types.
+    pub fn event_types<I: IntoIterator<Item = T>, T: Into<String>>(mut self, types: I) -> Self {
+        self.event_types = Some(types.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Whether the filter lets everything through.
+    pub fn is_all(&self) -> bool {
+        self.categories.is_none() && self.event_types.is_none()
+    }
+
+    /// Whether `event` passes.
+    pub fn matches(&self, event: &RecordedEvent) -> bool {
+        let category = event.stream_id.category();
+        self.categories
+            .as_ref()
+            .is_none_or(|c| c.iter().any(|c| c == category))
+            && self
+                .event_types
+                .as_ref()
+                .is_none_or(|t| t.contains(&event.event_type))
+    }
+}
+
+/// Where a subscription starts and how it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionOptions {
+    /// Deliver the events after this position ([`GlobalPosition::START`]:
+    /// from the first).
+    pub after: GlobalPosition,
+    /// Which events to deliver.
+    pub filter: EventFilter,
+    /// Events read per query.
+    pub batch_size: usize,
+    /// Longest wait before looking for new events when no signal arrives: the
+    /// bound on delivery delay if a backend's notification is lost.
+    pub poll_interval: Duration,
+}
+
+impl Default for SubscriptionOptions {
+    fn default() -> Self {
+        Self {
+            after: GlobalPosition::START,
+            filter: EventFilter::all(),
+            batch_size: 500,
+            poll_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+impl SubscriptionOptions {
+    /// From the first event.
+    pub fn from_start() -> Self {
+        Self::default()
+    }
+
+    /// After `position`.
+    pub fn after(position: GlobalPosition) -> Self {
+        Self {
+            after: position,
+            ..Self::default()
+        }
+    }
+
+    /// Only events `filter` lets through.
+    pub fn filter(mut self, filter: EventFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Polls at least this often.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Reads this many events per query (at least 1).
+    pub fn batch_size(mut self, size: usize) -> Self {
+        self.batch_size = size.max(1);
+        self
+    }
+}
+
+/// A reader's place in the global feed, moving forward page by page and
+/// waiting (signal or poll) once it has caught up. Serves both
+/// subscriptions and projection runners.
+pub(crate) struct FeedCursor<'a, S: ?Sized> {
+    store: &'a S,
+    after: GlobalPosition,
+    signal: Option<FeedSignal>,
+    caught_up: bool,
+    batch_size: usize,
+    poll_interval: Duration,
+}
+
+impl<'a, S: EventReader + ?Sized> FeedCursor<'a, S> {
+    pub(crate) fn new(store: &'a S, options: &SubscriptionOptions) -> Self {
+        Self {
+            store,
+            after: options.after,
+            signal: store.feed_signal(),
+            caught_up: false,
+            batch_size: options.batch_size.max(1),
+            poll_interval: options.poll_interval,
+        }
+    }
+
+    /// The next page of the feed, possibly empty when caught up; never waits.
+    pub(crate) async fn read_page(&mut self) -> Result<Vec<RecordedEvent>> {
+        if let Some(signal) = self.signal.as_mut() {
+            signal.mark_seen();
+        }
+        let page = self.store.read_all(self.after, self.batch_size).await?;
+        self.caught_up = page.len() < self.batch_size;
+        if let Some(last) = page.last() {
+            self.after = last.position;
+        }
+        Ok(page)
+    }
+
+    /// The next non-empty page: reads at once while behind, and once caught
+    /// up waits for a signal or the poll interval between reads.
+    pub(crate) async fn next_page(&mut self) -> Result<Vec<RecordedEvent>> {
+        loop {
+            if self.caught_up {
+                self.wait().await;
+            }
+            let page = self.read_page().await?;
+            if !page.is_empty() {
+                return Ok(page);
+            }
+        }
+    }
+
+    async fn wait(&mut self) {
+        let pause = tokio::time::sleep(self.poll_interval);
+        match self.signal.as_mut() {
+            Some(signal) => {
+                tokio::select! {
+                    () = signal.changed() => {}
+                    () = pause => {}
+                }
+            }
+            None => pause.await,
+        }
+    }
+}
+
+/// Subscribing, for every store.
+pub trait Subscribe: EventReader {
+    /// The feed after `options.after`: first the history (catch-up), then
+    /// new events as they commit (live), in position order, each once. The
+    /// stream never ends by itself; a read error is yielded as an item, and
+    /// the subscription goes on from where it was.
+    ///
+    /// ```
+    /// use futures::TryStreamExt;
+    /// use factum_core::{EventStore, Subscribe, SubscriptionOptions};
+    ///
+    /// async fn print_all(store: &dyn EventStore) -> factum_core::Result<()> {
+    ///     let mut events = store.subscribe(SubscriptionOptions::from_start());
+    ///     while let Some(event) = events.try_next().await? {
+    ///         println!("{} {}", event.position, event.event_type);
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    fn subscribe(&self, options: SubscriptionOptions) -> BoxStream<'_, Result<RecordedEvent>> {
+        let filter = options.filter.clone();
+        stream::unfold(FeedCursor::new(self, &options), move |mut cursor| {
+            let filter = filter.clone();
+            async move {
+                let items = match cursor.next_page().await {
+                    Ok(page) => page
+                        .into_iter()
+                        .filter(|e| filter.matches(e))
+                        .map(Ok)
+                        .collect(),
+                    Err(e) => {
+                        // Wait before the retry, as after an empty page.
+                        cursor.caught_up = true;
+                        vec![Err(e)]
+                    }
+                };
+                Some((items, cursor))
+            }
+        })
+        .flat_map(stream::iter)
+        .boxed()
+    }
+}
+
+impl<S: EventReader + ?Sized> Subscribe for S {}

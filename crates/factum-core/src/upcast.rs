@@ -1,0 +1,133 @@
+//! Event schema evolution: [`Upcasters`] rewrite old stored events into the
+//! current shape before they are decoded.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::codec::from_bytes;
+use crate::{BoxError, DomainEvent, Error, RecordedEvent, Result};
+
+/// A stored event after an upcaster rewrote it: its (possibly new) type
+/// name, schema version and payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upcasted {
+    /// The event type after the rewrite (rename an event by changing it).
+    pub event_type: String,
+    /// The schema version after the rewrite; must be higher than before.
+    pub schema_version: u32,
+    /// The payload after the rewrite.
+    pub payload: Value,
+}
+
+type UpcastFn = dyn Fn(Value) -> Result<Upcasted, BoxError> + Send + Sync;
+
+/// A chain of upcasters keyed by (event type, schema version). Reading an
+/// event runs every upcaster that matches, one after the other, until none
+/// does; the result is then decoded. Stored events are never changed.
+///
+/// ```
+/// use factum_core::{Upcasted, Upcasters};
+/// use serde_json::json;
+///
+/// // Version 1 of "Deposited" held cents as `amount`; version 2 calls it `cents`.
+/// let upcasters = Upcasters::new().register("Deposited", 1, |mut payload| {
+///     let cents = payload["amount"].take();
+///     Ok(Upcasted { event_type: "Deposited".into(), schema_version: 2, payload: json!({ "cents": cents }) })
+/// });
+/// assert!(upcasters.handles("Deposited", 1));
+/// assert!(!upcasters.handles("Deposited", 2));
+/// ```
+#[derive(Clone, Default)]
+pub struct Upcasters {
+    chain: HashMap<(String, u32), Arc<UpcastFn>>,
+}
+
+impl std::fmt::Debug for Upcasters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.chain.keys()).finish()
+    }
+}
+
+/// Most upcasters one event may pass through: a guard against a chain that
+/// loops.
+const MAX_CHAIN: usize = 64;
+
+impl Upcasters {
+    /// An empty chain: events decode as stored.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an upcaster for events of `event_type` at `schema_version`.
+    pub fn register(
+        mut self,
+        event_type: impl Into<String>,
+        schema_version: u32,
+        upcast: impl Fn(Value) -> Result<Upcasted, BoxError> + Send + Sync + 'static,
+    ) -> Self {
+        self.chain
+            .insert((event_type.into(), schema_version), Arc::new(upcast));
+        self
+    }
+
+    /// Whether an upcaster is registered for this type and version.
+    pub fn handles(&self, event_type: &str, schema_version: u32) -> bool {
+        self.chain
+            .contains_key(&(event_type.to_owned(), schema_version))
+    }
+
+    /// Runs the chain on `event` and decodes the result as `E`. Without a
+    /// matching upcaster this is [`RecordedEvent::decode`].
+    pub fn decode<E: DomainEvent>(&self, event: &RecordedEvent) -> Result<E> {
+        if !self.handles(&event.event_type, event.schema_version) {
+            return event.decode();
+        }
+        let codec_error = |event_type: &str, source: BoxError| Error::Codec {
+            action: "upcast",
+            event_type: event_type.to_owned(),
+            source,
+        };
+        let mut current = Upcasted {
+            event_type: event.event_type.clone(),
+            schema_version: event.schema_version,
+            payload: from_bytes(event.format, &event.payload)
+                .map_err(|e| codec_error(&event.event_type, e))?,
+        };
+        for _ in 0..MAX_CHAIN {
+            let key = (current.event_type.clone(), current.schema_version);
+            let Some(upcast) = self.chain.get(&key) else {
+                return decode_value(current);
+            };
+            let before = current.schema_version;
+            current = upcast(current.payload).map_err(|e| codec_error(&key.0, e))?;
+            if current.schema_version <= before && current.event_type == key.0 {
+                return Err(codec_error(
+                    &key.0,
+                    format!("upcaster from schema version {before} did not raise the version")
+                        .into(),
+                ));
+            }
+        }
+        Err(codec_error(
+            &event.event_type,
+            "the upcaster chain is longer than 64 steps; does it loop?".into(),
+        ))
+    }
+}
+
+fn decode_value<E: DomainEvent>(upcasted: Upcasted) -> Result<E> {
+    if !E::EVENT_TYPES.contains(&upcasted.event_type.as_str()) {
+        return Err(Error::UnknownEventType {
+            event_type: upcasted.event_type,
+            schema_version: upcasted.schema_version,
+            known: E::EVENT_TYPES.join(", "),
+        });
+    }
+    serde_json::from_value(upcasted.payload).map_err(|e| Error::Codec {
+        action: "decode",
+        event_type: upcasted.event_type,
+        source: Box::new(e),
+    })
+}

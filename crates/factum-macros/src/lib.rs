@@ -1,0 +1,180 @@
+//! Derive macros of factum: [`DomainEvent`](macro@DomainEvent),
+//! [`CorrelatedSet`](macro@CorrelatedSet) and
+//! [`InjectableEvent`](macro@InjectableEvent).
+//!
+//! Use them through the `factum` crate (feature `macros`, on by default):
+//! the generated code names `::factum::...`, so `factum` is the only
+//! dependency a user needs (plus `serde`, for the payloads).
+//!
+//! All three derives read one attribute, `#[es(key = value, ...)]`. Each
+//! derive uses its own keys and ignores the others', so one struct can carry
+//! the keys of several derives; a key that no derive knows is an error.
+//!
+//! | key | on | used by |
+//! | --- | --- | --- |
+//! | `event_type = "Name"` | struct, enum variant | `DomainEvent` |
+//! | `schema_version = 2` | struct, enum, enum variant | `DomainEvent` |
+//! | `prefix = "Name"` | type | `CorrelatedSet` |
+//! | `idempotency = ["field", ...]` | struct | `InjectableEvent` |
+//! | `correlation = ["field", ...]` | struct | `InjectableEvent` |
+//! | `correlation_set = Type` | struct | `InjectableEvent` |
+//! | `status = new \| exists \| any` | struct | `InjectableEvent` |
+
+mod attrs;
+mod correlated_set;
+mod domain_event;
+mod injectable_event;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
+
+/// Derives `factum::DomainEvent`: the type names an event is stored under,
+/// and the version of its shape. The payload itself is plain serde: derive
+/// `Serialize` and `Deserialize` next to it.
+///
+/// - A struct is stored under its own name, or under
+///   `#[es(event_type = "Name")]`.
+/// - An enum is stored under each variant's name, or under
+///   `#[es(event_type = "Name")]` on a variant; `EVENT_TYPES` lists them all.
+/// - The schema version is 1, or `#[es(schema_version = N)]` on the struct or
+///   enum, or on a variant (which wins over the enum's).
+///
+/// Generic parameters are passed through as written: bound them so that
+/// the type is `Serialize + DeserializeOwned + Send + Sync + 'static`, as
+/// `DomainEvent` requires.
+///
+/// ```
+/// use factum::DomainEvent;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, DomainEvent)]
+/// struct Deposited {
+///     amount: u64,
+/// }
+///
+/// #[derive(Serialize, Deserialize, DomainEvent)]
+/// #[es(event_type = "MoneyWithdrawn", schema_version = 2)]
+/// struct Withdrawn {
+///     cents: u64,
+/// }
+///
+/// #[derive(Serialize, Deserialize, DomainEvent)]
+/// #[es(schema_version = 3)]
+/// enum Account {
+///     Opened { owner: String },
+///     #[es(event_type = "AccountClosed", schema_version = 1)]
+///     Closed,
+/// }
+///
+/// assert_eq!(Deposited::EVENT_TYPES, ["Deposited"]);
+/// assert_eq!(Deposited { amount: 5 }.event_type(), "Deposited");
+/// assert_eq!(Deposited { amount: 5 }.schema_version(), 1);
+///
+/// assert_eq!(Withdrawn { cents: 5 }.event_type(), "MoneyWithdrawn");
+/// assert_eq!(Withdrawn { cents: 5 }.schema_version(), 2);
+///
+/// assert_eq!(Account::EVENT_TYPES, ["Opened", "AccountClosed"]);
+/// let opened = Account::Opened { owner: "ada".into() };
+/// assert_eq!((opened.event_type(), opened.schema_version()), ("Opened", 3));
+/// assert_eq!((Account::Closed.event_type(), Account::Closed.schema_version()), ("AccountClosed", 1));
+/// ```
+#[proc_macro_derive(DomainEvent, attributes(es))]
+pub fn derive_domain_event(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    domain_event::expand(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Derives `factum::CorrelatedSet` on a marker type naming a family of
+/// correlated events (a request and its response): its correlation ids start
+/// with the type's name, or with `#[es(prefix = "Name")]`.
+///
+/// ```
+/// use factum::CorrelatedSet;
+///
+/// #[derive(CorrelatedSet)]
+/// struct Transfer;
+///
+/// #[derive(CorrelatedSet)]
+/// #[es(prefix = "Payment")]
+/// struct Payments;
+///
+/// assert_eq!(Transfer::PREFIX, "Transfer");
+/// assert_eq!(Payments::PREFIX, "Payment");
+/// ```
+#[proc_macro_derive(CorrelatedSet, attributes(es))]
+pub fn derive_correlated_set(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    correlated_set::expand(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Derives `factum::InjectableEvent` on a struct with named fields, so that
+/// it can be injected idempotently into its correlation group. It does not
+/// derive `DomainEvent`: derive both.
+///
+/// `#[es(idempotency = ["f1", ...], correlation = ["g1", ...],
+/// correlation_set = Set, status = new)]` gives
+/// - `idempotency_key()`: `"{EventType}-{f1}-{f2}..."`, the event type being
+///   `DomainEvent::event_type`, the fields formatted with `Display` in the
+///   order listed (a field that is not `Display` is an error pointing at its
+///   name in the list; a raw field `r#type` is listed as `"type"`);
+/// - `correlation_id()`: `"{PREFIX}-{g1}..."`, the prefix being `Set`'s
+///   [`CorrelatedSet`](macro@CorrelatedSet) prefix;
+/// - `type Set = Set`;
+/// - `STATUS`: what the correlation group must be before injection:
+///   `new` (the default: a request opens the group), `exists` (a response
+///   joins it) or `any`.
+///
+/// ```
+/// use factum::memory::MemoryStore;
+/// use factum::{CorrelatedSet, DomainEvent, InjectEvents, InjectStatus, InjectableEvent};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(CorrelatedSet)]
+/// struct Transfer;
+///
+/// #[derive(Serialize, Deserialize, DomainEvent, InjectableEvent)]
+/// #[es(idempotency = ["request_id"], correlation = ["transfer_id"], correlation_set = Transfer)]
+/// struct TransferRequested {
+///     request_id: u64,
+///     transfer_id: u64,
+/// }
+///
+/// #[derive(Serialize, Deserialize, DomainEvent, InjectableEvent)]
+/// #[es(event_type = "TransferDone")]
+/// #[es(idempotency = ["transfer_id"], correlation = ["transfer_id"], correlation_set = Transfer, status = exists)]
+/// struct TransferAnswered {
+///     transfer_id: u64,
+/// }
+///
+/// let request = TransferRequested { request_id: 1, transfer_id: 7 };
+/// assert_eq!(request.idempotency_key(), "TransferRequested-1");
+/// assert_eq!(request.correlation_id(), "Transfer-7");
+/// let answer = TransferAnswered { transfer_id: 7 };
+/// assert_eq!(answer.idempotency_key(), "TransferDone-7");
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let store = MemoryStore::new();
+/// let first = store.idempotent_inject_event(&request).await?;
+/// assert!(matches!(first, InjectStatus::Injected { .. }));
+/// let again = store.idempotent_inject_event(&request).await?;
+/// assert_eq!(again, InjectStatus::Duplicate { position: first.position() });
+/// store.idempotent_inject_event(&answer).await?;
+/// # Ok::<(), factum::Error>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[proc_macro_derive(InjectableEvent, attributes(es))]
+pub fn derive_injectable_event(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    injectable_event::expand(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

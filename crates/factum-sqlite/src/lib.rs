@@ -71,8 +71,9 @@ mod state;
 
 use async_trait::async_trait;
 use factum_core::{
-    AppendResult, CheckpointStore, EventAppender, EventReader, GlobalPosition, ReadOptions,
-    RecordedEvent, Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
+    AppendResult, CheckpointStore, EventAppender, EventReader, FeedNotifier, FeedSignal,
+    GlobalPosition, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore, StreamAppend,
+    StreamId,
 };
 use std::sync::Arc;
 
@@ -93,6 +94,9 @@ pub use sqlx::sqlite::SqliteConnectOptions;
 pub struct SqliteStore {
     writer: Arc<Connections>,
     reader: Arc<Connections>,
+    /// Wakes this store's subscribers after its own appends; appends by
+    /// other stores or processes on the same file are found by polling.
+    notifier: Arc<FeedNotifier>,
 }
 
 impl SqliteStore {
@@ -171,6 +175,7 @@ impl From<connect::Opened> for SqliteStore {
         Self {
             writer: opened.writer,
             reader: opened.reader,
+            notifier: Arc::new(FeedNotifier::new()),
         }
     }
 }
@@ -178,7 +183,9 @@ impl From<connect::Opened> for SqliteStore {
 #[async_trait]
 impl EventAppender for SqliteStore {
     async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
-        append::append(&self.writer, appends).await
+        let results = append::append(&self.writer, appends).await?;
+        self.notifier.notify();
+        Ok(results)
     }
 }
 
@@ -209,6 +216,13 @@ impl EventReader for SqliteStore {
 
     async fn head_position(&self) -> Result<Option<GlobalPosition>> {
         read::head_position(&self.reader).await
+    }
+
+    /// Fires after each append through this store or its clones. Appends by
+    /// another store or process on the same file do not fire it: subscribers
+    /// find those by polling.
+    fn feed_signal(&self) -> Option<FeedSignal> {
+        Some(self.notifier.signal())
     }
 }
 

@@ -283,7 +283,9 @@ async fn insert(conn: &mut SqliteConnection, rows: &[NewRow<'_>]) -> Result<(), 
     let recorded_at = Utc::now();
     let mut rest = rows.iter();
     for chunk in sql::insert_chunks(rows.len()) {
-        let mut query = sqlx::query(sql::insert_events(chunk));
+        let sql = sql::insert_events(chunk)
+            .ok_or_else(|| Failure::Decode(format!("no INSERT of {chunk} rows").into()))?;
+        let mut query = sqlx::query(sql);
         for row in rest.by_ref().take(chunk) {
             query = bind_row(query, row, recorded_at);
         }

@@ -105,15 +105,13 @@ pub(crate) fn insert_chunks(rows: usize) -> impl Iterator<Item = usize> {
     })
 }
 
-/// The INSERT for a chunk of `rows` events; `rows` comes from
-/// [`insert_chunks`]. Falls back to the one-row INSERT for other sizes.
-pub(crate) fn insert_events(rows: usize) -> &'static str {
-    let index = if rows.is_power_of_two() {
-        rows.ilog2() as usize
-    } else {
-        0
-    };
-    INSERTS.get(index).unwrap_or(&INSERTS[0]).as_str()
+/// The INSERT for a chunk of `rows` events, a power of two up to
+/// [`MAX_ROWS_PER_INSERT`] as [`insert_chunks`] gives.
+pub(crate) fn insert_events(rows: usize) -> Option<&'static str> {
+    if !rows.is_power_of_two() {
+        return None;
+    }
+    INSERTS.get(rows.ilog2() as usize).map(String::as_str)
 }
 
 #[cfg(test)]
@@ -147,9 +145,22 @@ mod tests {
     }
 
     #[test]
+    fn inserts_exist_for_every_chunk_size_only() {
+        for rows in 1..=MAX_ROWS_PER_INSERT {
+            assert_eq!(
+                insert_events(rows).is_some(),
+                rows.is_power_of_two(),
+                "{rows}"
+            );
+        }
+        assert_eq!(insert_events(0), None);
+        assert_eq!(insert_events(2 * MAX_ROWS_PER_INSERT), None);
+    }
+
+    #[test]
     fn inserts_bind_eleven_values_per_row() {
         for rows in [1, 2, 4, 64] {
-            let sql = insert_events(rows);
+            let sql = insert_events(rows).unwrap();
             assert_eq!(sql.matches('?').count(), rows * COLUMNS_PER_EVENT);
         }
     }

@@ -31,8 +31,9 @@ pub(crate) enum Failure {
     Refused(Error),
     /// SQLite failed.
     Sql(sqlx::Error),
-    /// A stored value could not be decoded.
-    Decode(BoxError),
+    /// A stored value could not be decoded, or the backend broke one of
+    /// its own invariants.
+    Other(BoxError),
 }
 
 impl From<sqlx::Error> for Failure {
@@ -43,7 +44,7 @@ impl From<sqlx::Error> for Failure {
 
 impl From<BoxError> for Failure {
     fn from(error: BoxError) -> Self {
-        Self::Decode(error)
+        Self::Other(error)
     }
 }
 
@@ -113,7 +114,7 @@ pub(crate) async fn append(
                 attempt += 1;
             }
             Err(Failure::Sql(error)) => return Err(backend(operation(&appends), error)),
-            Err(Failure::Decode(error)) => return Err(backend(operation(&appends), error)),
+            Err(Failure::Other(error)) => return Err(backend(operation(&appends), error)),
         }
     }
 }
@@ -174,7 +175,7 @@ async fn write(
         .fetch_all(&mut *conn)
         .await?;
     if states.len() != appends.len() {
-        return Err(Failure::Decode(
+        return Err(Failure::Other(
             format!(
                 "the stream state query gave {} rows for {} streams",
                 states.len(),
@@ -284,7 +285,7 @@ async fn insert(conn: &mut SqliteConnection, rows: &[NewRow<'_>]) -> Result<(), 
     let mut rest = rows.iter();
     for chunk in sql::insert_chunks(rows.len()) {
         let sql = sql::insert_events(chunk)
-            .ok_or_else(|| Failure::Decode(format!("no INSERT of {chunk} rows").into()))?;
+            .ok_or_else(|| Failure::Other(format!("no INSERT of {chunk} rows").into()))?;
         let mut query = sqlx::query(sql);
         for row in rest.by_ref().take(chunk) {
             query = bind_row(query, row, recorded_at);

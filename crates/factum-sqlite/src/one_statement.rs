@@ -40,7 +40,7 @@ pub(crate) async fn write(
     metadata: &[String],
 ) -> Result<AppendResult, Failure> {
     let sql = sql::append_one_stream(append.events.len()).ok_or_else(|| {
-        Failure::Decode(format!("no one-statement append of {} events", append.events.len()).into())
+        Failure::Other(format!("no one-statement append of {} events", append.events.len()).into())
     })?;
     let (mode, exact) = expectation(append.expected);
     let recorded_at = Utc::now();
@@ -69,7 +69,7 @@ pub(crate) async fn write(
         written.push((version, position(row.try_get(0)?)?));
     }
     if written.len() != append.events.len() {
-        return Err(Failure::Decode(
+        return Err(Failure::Other(
             format!(
                 "{} events were inserted instead of {}",
                 written.len(),
@@ -103,14 +103,14 @@ async fn conflict(conn: &mut SqliteConnection, append: &StreamAppend) -> Failure
     let actual = match version {
         Ok(Some(version)) => match to_u64(version, "stream version") {
             Ok(version) => Some(version),
-            Err(error) => return Failure::Decode(error),
+            Err(error) => return Failure::Other(error),
         },
         Ok(None) => None,
         Err(error) => return Failure::Sql(error),
     };
     match append.expected.check(&append.stream_id, actual) {
         Err(conflict) => Failure::Refused(conflict),
-        Ok(()) => Failure::Decode(
+        Ok(()) => Failure::Other(
             format!(
                 "nothing was inserted into stream {}, although it is at {actual:?} as expected",
                 append.stream_id

@@ -1,11 +1,21 @@
 //! The bank example: an account aggregate (open, deposit, withdraw) run
-//! through a repository that loads, decides, appends and retries.
+//! through a repository that loads, decides, appends and retries, with
+//! snapshots every 5 events, and a ledger projection that prints each new
+//! event once, resuming from its checkpoint.
 //!
-//! Run it with `cargo run --example bank`. It uses the in-memory store.
+//! Run it with `cargo run --example bank`: the events go to the SQLite file
+//! `factum-bank.db`, so a second run continues from the first. With
+//! `DATABASE_URL=postgres://...` (and `--features postgres`) it runs on
+//! PostgreSQL instead.
 
+mod common;
+
+use async_trait::async_trait;
 use factum::aggregate::{Aggregate, ExecuteError, Repository, SnapshotPolicy};
-use factum::memory::MemoryStore;
-use factum::{DomainEvent, EventReader, GlobalPosition, Metadata};
+use factum::{
+    BoxError, DomainEvent, EventFilter, Metadata, Projection, ProjectionRunner, RecordedEvent,
+    SnapshotStore,
+};
 use serde::{Deserialize, Serialize};
 
 /// The state of one account, folded from its events.
@@ -84,18 +94,50 @@ impl Aggregate for Account {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store = MemoryStore::new();
-    let accounts = Repository::<Account, _>::new(&store).with_snapshots(SnapshotPolicy::Every(10));
+/// Prints every account event it has not printed before: its checkpoint
+/// lives in the store, so a second run prints only the new events.
+struct Ledger;
 
+#[async_trait]
+impl Projection for Ledger {
+    fn name(&self) -> &str {
+        "bank-ledger"
+    }
+
+    fn filter(&self) -> EventFilter {
+        EventFilter::all().categories(["account"])
+    }
+
+    async fn handle(&mut self, event: &RecordedEvent) -> Result<(), BoxError> {
+        let decoded: AccountEvent = event.decode()?;
+        println!(
+            "  ledger: {} {}@{} {decoded:?}",
+            event.position, event.stream_id, event.stream_version
+        );
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let store = common::open_store("bank").await?;
+    let accounts =
+        Repository::<Account, _>::new(store.clone()).with_snapshots(SnapshotPolicy::Every(5));
+
+    let before = accounts.load("ada").await?;
+    if let Some(version) = before.version {
+        println!(
+            "account-ada exists: version {version}, balance {}",
+            before.state.balance
+        );
+    }
     let steps = [
         AccountCommand::Open {
             owner: "Ada".into(),
         },
         AccountCommand::Deposit { amount: 100 },
         AccountCommand::Withdraw { amount: 30 },
-        AccountCommand::Withdraw { amount: 500 },
+        AccountCommand::Withdraw { amount: 5_000 },
         AccountCommand::Deposit { amount: 5 },
     ];
     for command in steps {
@@ -111,18 +153,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    println!("\nThe global feed:");
-    for event in store.read_all(GlobalPosition::START, 100).await? {
-        let decoded: AccountEvent = event.decode()?;
+    let stream = accounts.stream_id("ada")?;
+    if let Some(snapshot) = store.load_snapshot(&stream).await? {
         println!(
-            "  {} {}@{} {:?}",
-            event.position, event.stream_id, event.stream_version, decoded
+            "\nNewest snapshot: version {}; loading folds only the events after it.",
+            snapshot.stream_version
         );
     }
+
+    let mut ledger = ProjectionRunner::new(store.clone(), Ledger);
+    match ledger.checkpoint().await? {
+        Some(checkpoint) => println!("\nThe ledger resumes after position {checkpoint}:"),
+        None => println!("\nThe ledger starts from the first event:"),
+    }
+    let printed = ledger.catch_up().await?;
+    println!("  ({printed} new events)");
+
     let loaded = accounts.load("ada").await?;
     println!(
-        "\nReloaded from the store: balance {}",
-        loaded.state.balance
+        "\nReloaded from the store: balance {} at version {:?}",
+        loaded.state.balance, loaded.version
     );
     Ok(())
 }

@@ -8,12 +8,16 @@
 //! Retrying a request writes nothing and finds the stored answer; answering
 //! a transfer nobody requested is refused.
 //!
-//! Run it with `cargo run --example transfer`.
+//! Run it with `cargo run --example transfer` (SQLite file
+//! `factum-transfer.db`; `DATABASE_URL` picks another store). A second run
+//! finds its requests already stored: every injection is then a duplicate,
+//! and the answers come from the earlier run.
+
+mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use factum::memory::MemoryStore;
 use factum::{
     BoxError, CorrelatedSet, DomainEvent, Error, EventFilter, EventStore, InjectEvents,
     InjectStatus, InjectableEvent, Subscribe, SubscriptionOptions,
@@ -93,7 +97,7 @@ async fn request(store: &dyn EventStore, request: TransferRequested) -> Result<(
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let store = common::open_store("transfer").await?;
     let bank = tokio::spawn(bank(store.clone()));
 
     let first = TransferRequested {

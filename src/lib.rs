@@ -50,9 +50,17 @@ pub use factum_core::*;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+mod open;
+
+pub use open::open;
+
 /// The in-memory backend.
 #[cfg(feature = "memory")]
 pub use factum_memory as memory;
+
+/// The SQLite backend: the embedded, zero-setup default.
+#[cfg(feature = "sqlite")]
+pub use factum_sqlite as sqlite;
 
 // The derives live in the macro namespace, beside the same-named traits.
 #[cfg(feature = "macros")]

@@ -65,6 +65,15 @@ pub enum Error {
         /// How long it waited.
         timeout: std::time::Duration,
     },
+    /// A store URL could not be opened: unknown scheme, or a backend that was
+    /// not compiled in.
+    #[error("cannot open {url}: {reason}")]
+    UnsupportedUrl {
+        /// The URL, without any password.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// The backend failed: connection lost, database error, injected fault.
     #[error("{backend} backend failed while {operation}: {source}")]
     Backend {

@@ -6,6 +6,9 @@ use crate::{
     StreamAppend, StreamId, StreamIdError,
 };
 
+/// A named invalid append and the check of the error it must get.
+type Case = (&'static str, Vec<StreamAppend>, fn(&InvalidAppend) -> bool);
+
 /// Every kind of invalid append fails with its own error, and the feed is
 /// unchanged afterwards.
 pub async fn invalid_appends_are_rejected_and_write_nothing(store: &dyn EventStore) {
@@ -13,7 +16,7 @@ pub async fn invalid_appends_are_rejected_and_write_nothing(store: &dyn EventSto
     append_ok(store, &s, ExpectedVersion::NoStream, events(1, 1)).await;
     let feed = whole_feed(store, 100).await;
 
-    let cases: Vec<(&str, Vec<StreamAppend>, fn(&InvalidAppend) -> bool)> = vec![
+    let cases: Vec<Case> = vec![
         ("no streams", vec![], |e| {
             matches!(e, InvalidAppend::NoStreams)
         }),

@@ -102,10 +102,22 @@ pub async fn lazy_read_covers_long_streams(store: &dyn EventStore) {
     assert_eq!(backward, (1201..=2500).rev().collect::<Vec<_>>());
     // Bounds that end one short of a page boundary, for page-wise backends.
     for (options, expected) in [
-        (ReadOptions::all().to_version(1025), (1..=1025).collect::<Vec<u64>>()),
-        (ReadOptions::all().to_version(1025).from_version(2), (2..=1025).collect()),
-        (ReadOptions::all().backward().from_version(1476), (1476..=2500).rev().collect()),
-        (ReadOptions::all().backward().from_version(2), (2..=2500).rev().collect()),
+        (
+            ReadOptions::all().to_version(1025),
+            (1..=1025).collect::<Vec<u64>>(),
+        ),
+        (
+            ReadOptions::all().to_version(1025).from_version(2),
+            (2..=1025).collect(),
+        ),
+        (
+            ReadOptions::all().backward().from_version(1476),
+            (1476..=2500).rev().collect(),
+        ),
+        (
+            ReadOptions::all().backward().from_version(2),
+            (2..=2500).rev().collect(),
+        ),
         (ReadOptions::all().backward(), (1..=2500).rev().collect()),
     ] {
         let got: Vec<u64> = store

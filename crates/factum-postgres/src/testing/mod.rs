@@ -159,3 +159,20 @@ fn is_not_ready(err: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// The text of one of `store`'s prepared statements, by the name of its file
+/// in `src/sql/` without `.sql` (e.g. `"read_all"`), for tests that EXPLAIN
+/// them.
+pub fn statement_text(store: &PostgresStore, name: &str) -> Option<String> {
+    let sql = store.sql();
+    let text = match name {
+        "append" => &sql.append,
+        "read_stream_forward" => &sql.read_stream_forward,
+        "read_stream_backward" => &sql.read_stream_backward,
+        "read_all" => &sql.read_all,
+        "head_position" => &sql.head_position,
+        "stream_version" => &sql.stream_version,
+        _ => return None,
+    };
+    Some(text.to_string())
+}

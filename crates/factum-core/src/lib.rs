@@ -15,6 +15,7 @@ mod shared;
 mod snapshot;
 mod store;
 mod stream_id;
+mod traced;
 mod version;
 
 #[cfg(feature = "testing")]
@@ -35,6 +36,7 @@ pub use read::{Direction, ReadOptions};
 pub use snapshot::Snapshot;
 pub use store::{CheckpointStore, EventAppender, EventReader, EventStore, SnapshotStore};
 pub use stream_id::{MAX_STREAM_ID_BYTES, StreamId, StreamIdError};
+pub use traced::TracingStore;
 pub use version::ExpectedVersion;
 
 /// Re-exports for the `conformance_suite!` macro; not part of the API.

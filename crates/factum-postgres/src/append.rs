@@ -24,17 +24,17 @@ const KEY_INDEX: &str = "events_idempotency_key_idx";
 
 /// An append as the arrays `append_events` takes.
 pub(crate) struct Encoded<'a> {
-    streams: Vec<&'a str>,
-    expected: Vec<i64>,
-    stream_of: Vec<i32>,
-    event_ids: Vec<Uuid>,
-    event_types: Vec<&'a str>,
-    schema_versions: Vec<i64>,
-    payload_json: Vec<Option<&'a str>>,
-    payload_bytes: Vec<Option<&'a [u8]>>,
-    metadata: Vec<String>,
-    keys: Option<Vec<Option<&'a str>>>,
-    key_count: usize,
+    pub(crate) streams: Vec<&'a str>,
+    pub(crate) expected: Vec<i64>,
+    pub(crate) stream_of: Vec<i32>,
+    pub(crate) event_ids: Vec<Uuid>,
+    pub(crate) event_types: Vec<&'a str>,
+    pub(crate) schema_versions: Vec<i64>,
+    pub(crate) payload_json: Vec<Option<&'a str>>,
+    pub(crate) payload_bytes: Vec<Option<&'a [u8]>>,
+    pub(crate) metadata: Vec<String>,
+    pub(crate) keys: Option<Vec<Option<&'a str>>>,
+    pub(crate) key_count: usize,
 }
 
 fn expected_code(expected: ExpectedVersion) -> i64 {
@@ -126,14 +126,14 @@ impl<'a> Encoded<'a> {
 }
 
 /// What a failed call means.
-enum Failure {
+pub(crate) enum Failure {
     /// A concurrent append stored a key first: try again.
     Retry,
     /// The call failed for good.
     Fatal(Error),
 }
 
-fn classify(err: sqlx::Error, appends: &[StreamAppend]) -> Failure {
+pub(crate) fn classify(err: sqlx::Error, appends: &[StreamAppend]) -> Failure {
     if let Some(db) = err
         .as_database_error()
         .and_then(|e| e.try_downcast_ref::<PgDatabaseError>())
@@ -167,7 +167,7 @@ fn conflict_error(detail: Option<&str>, appends: &[StreamAppend]) -> Option<Erro
     })
 }
 
-fn describe(appends: &[StreamAppend]) -> String {
+pub(crate) fn describe(appends: &[StreamAppend]) -> String {
     let names: Vec<&str> = appends.iter().map(|a| a.stream_id.as_str()).collect();
     match names.as_slice() {
         [one] => format!("appending to stream {one}"),
@@ -196,7 +196,7 @@ fn outcome_row(row: &PgRow) -> Result<OutcomeRow, sqlx::Error> {
     })
 }
 
-fn position(commit_id: i64, seq: i64) -> Result<GlobalPosition, Error> {
+pub(crate) fn position(commit_id: i64, seq: i64) -> Result<GlobalPosition, Error> {
     Ok(GlobalPosition::from_parts(
         unsigned(commit_id, "a transaction id")?,
         unsigned(seq, "a sequence number")?,
@@ -271,6 +271,23 @@ impl PostgresStore {
             .await
     }
 
+    /// One try of an append on `conn`: the fast path (one stream, no
+    /// idempotency key) or the `append_events` function.
+    async fn attempt(
+        &self,
+        conn: &mut PgConnection,
+        appends: &[StreamAppend],
+        encoded: &Encoded<'_>,
+    ) -> Result<Vec<AppendResult>, Failure> {
+        if let ([one], 0) = (appends, encoded.key_count) {
+            return self.attempt_one(conn, one, encoded).await;
+        }
+        match self.call_append(conn, encoded).await {
+            Ok(rows) => results(appends, &rows).map_err(Failure::Fatal),
+            Err(e) => Err(classify(e, appends)),
+        }
+    }
+
     /// Appends with a connection from the pool: the call is one statement,
     /// hence its own transaction, and one round trip.
     pub(crate) async fn append_pooled(
@@ -286,18 +303,11 @@ impl PostgresStore {
         let mut attempts = encoded.attempts();
         loop {
             attempts -= 1;
-            match self.call_append(&mut conn, &encoded).await {
-                Ok(rows) => return results(appends, &rows),
-                Err(e) => match classify(e, appends) {
-                    Failure::Retry if attempts > 0 => continue,
-                    Failure::Retry => {
-                        return Err(backend(
-                            describe(appends),
-                            "concurrent appends kept storing this append's idempotency keys",
-                        ));
-                    }
-                    Failure::Fatal(e) => return Err(e),
-                },
+            match self.attempt(&mut conn, appends, &encoded).await {
+                Ok(results) => return Ok(results),
+                Err(Failure::Retry) if attempts > 0 => continue,
+                Err(Failure::Retry) => return Err(gave_up(appends)),
+                Err(Failure::Fatal(e)) => return Err(e),
             }
         }
     }
@@ -316,27 +326,29 @@ impl PostgresStore {
         loop {
             attempts -= 1;
             let mut savepoint = conn.begin().await.map_err(fail)?;
-            match self.call_append(&mut savepoint, &encoded).await {
-                Ok(rows) => {
+            match self.attempt(&mut savepoint, appends, &encoded).await {
+                Ok(results) => {
                     savepoint.commit().await.map_err(fail)?;
-                    return results(appends, &rows);
+                    return Ok(results);
                 }
-                Err(e) => {
+                Err(failure) => {
                     savepoint.rollback().await.map_err(fail)?;
-                    match classify(e, appends) {
+                    match failure {
                         Failure::Retry if attempts > 0 => continue,
-                        Failure::Retry => {
-                            return Err(backend(
-                                describe(appends),
-                                "concurrent appends kept storing this append's idempotency keys",
-                            ));
-                        }
+                        Failure::Retry => return Err(gave_up(appends)),
                         Failure::Fatal(e) => return Err(e),
                     }
                 }
             }
         }
     }
+}
+
+fn gave_up(appends: &[StreamAppend]) -> Error {
+    backend(
+        describe(appends),
+        "concurrent appends kept changing what this append depends on",
+    )
 }
 
 #[cfg(test)]

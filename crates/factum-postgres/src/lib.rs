@@ -97,6 +97,7 @@
 //! when that is unset.
 
 mod append;
+mod append_one;
 mod decode;
 mod error;
 mod feed;

@@ -12,6 +12,9 @@ use crate::SchemaName;
 #[derive(Debug)]
 pub(crate) struct Queries {
     pub(crate) append: Arc<str>,
+    pub(crate) append_one_any: Arc<str>,
+    pub(crate) append_one_create: Arc<str>,
+    pub(crate) append_one_update: Arc<str>,
     pub(crate) read_stream_forward: Arc<str>,
     pub(crate) read_stream_backward: Arc<str>,
     pub(crate) read_all: Arc<str>,
@@ -34,8 +37,13 @@ impl Queries {
                 .replace("{schema}", &quoted)
                 .into()
         };
+        let one =
+            |bump: &str| bind(&include_str!("sql/append_one.sql").replace("{bump}", bump.trim()));
         Self {
             append: bind(include_str!("sql/append.sql")),
+            append_one_any: one(include_str!("sql/bump_any.sql")),
+            append_one_create: one(include_str!("sql/bump_create.sql")),
+            append_one_update: one(include_str!("sql/bump_update.sql")),
             read_stream_forward: bind(include_str!("sql/read_stream_forward.sql")),
             read_stream_backward: bind(include_str!("sql/read_stream_backward.sql")),
             read_all: bind(include_str!("sql/read_all.sql")),
@@ -66,6 +74,9 @@ mod tests {
         let queries = Queries::new(&SchemaName::new("s1").unwrap());
         for sql in [
             &queries.append,
+            &queries.append_one_any,
+            &queries.append_one_create,
+            &queries.append_one_update,
             &queries.read_stream_forward,
             &queries.read_stream_backward,
             &queries.read_all,

@@ -319,3 +319,7 @@ impl<S: CheckpointStore> CheckpointStore for TracingStore<S> {
         result
     }
 }
+
+#[cfg(test)]
+#[path = "traced_tests.rs"]
+mod tests;

@@ -82,13 +82,14 @@
 //!   committed but held back, then return what is final.
 //! - **Positions depend on the cluster's transaction ids.** A logical
 //!   restore (`pg_dump`/`pg_restore`) into a fresh cluster, or a logical
-//!   replica, hands out new, lower transaction ids: new events would sort
-//!   before the restored ones. After such a restore, re-base positions (the
-//!   restored `transaction_id` column must lie below every new transaction id;
-//!   on a fresh cluster, advance its transaction counter past the highest
-//!   restored id, or rewrite the restored ids) and reset projection
-//!   checkpoints. Physical backups and streaming replicas keep transaction ids
-//!   and need nothing.
+//!   replica promoted to primary, starts again from low transaction ids:
+//!   new events would get positions below the restored ones, and feed
+//!   readers and checkpoints would skip them. Re-base before writing: stop
+//!   the new cluster and advance its transaction counter past the highest
+//!   restored `transaction_id` (`pg_resetwal --epoch` and
+//!   `--next-transaction-id`, then start it), and reset or translate
+//!   projection checkpoints. Physical backups (base backup plus
+//!   WAL) and streaming replicas keep transaction ids and need nothing.
 //!
 //! # Testing
 //!

@@ -78,7 +78,7 @@ async fn killed_connections_leave_whole_appends_and_retries_write_once() {
             while !done.load(Ordering::Relaxed) {
                 let killed: i64 = sqlx::query_scalar(
                     "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
-                     WHERE application_name = $1 AND state = 'active' AND query LIKE '%append_events%'",
+                     WHERE application_name = $1 AND state = 'active'",
                 )
                 .bind(&app)
                 .fetch_one(&admin)

@@ -44,17 +44,21 @@
 //!
 //! # Appends
 //!
-//! An append is one call of `append_events`: one statement, so one round
-//! trip in its own transaction. The function checks each stream's expected
-//! version while it updates (or inserts) the stream's row in `streams`; the
-//! row lock serializes writers of a stream, so two writers expecting the same
-//! version can never both succeed, and appends with
+//! An append is one statement, so one round trip in its own transaction:
+//! for one stream without idempotency keys (the common case) a plain
+//! `INSERT` with the stream's version bump in a CTE, otherwise one call of
+//! the schema's `append_events` function. Either checks each stream's
+//! expected version while it updates (or inserts) the stream's row in
+//! `streams`; the row lock serializes writers of a stream, so two writers
+//! expecting the same version can never both succeed, and appends with
 //! [`Any`](factum_core::ExpectedVersion::Any) all succeed. A conflict is
 //! reported as [`Error::VersionConflict`](factum_core::Error::VersionConflict)
-//! with the stream's actual version. Idempotency keys are unique across all
-//! streams (a unique index); when two appends race with the same key, the
-//! loser's call fails on the index and is retried, and then reports the
-//! winner's event as a duplicate.
+//! with the stream's actual version. Streams of a multi-stream append are
+//! locked in one global order, so such appends cannot deadlock each other.
+//! Idempotency keys are unique across all streams (a unique index); when two
+//! appends race with the same key, the loser's statement fails on the index
+//! and is retried, and then reports the winner's event as a duplicate.
+//! Statements are prepared once per connection (sqlx caches them).
 //!
 //! [`PostgresStore::append_in`] appends inside the caller's own transaction.
 //!

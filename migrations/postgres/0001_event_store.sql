@@ -10,14 +10,6 @@
 -- search_path they are created with (SET search_path FROM CURRENT), so they
 -- keep finding their tables whatever the caller's search_path is.
 
--- One row per stream: its current version. Appends lock and bump this row in
--- the same transaction as they insert events, which is what serializes
--- writers of one stream and makes the expected-version check race-free.
-CREATE TABLE streams (
-    stream_id text   PRIMARY KEY,
-    version   bigint NOT NULL CHECK (version > 0)
-);
-
 -- The events. The global position is (transaction_id, seq): transaction_id
 -- is the writing transaction's id, seq a sequence number. A feed reader hands
 -- out only rows whose transaction_id lies below the oldest transaction still
@@ -85,20 +77,28 @@ CREATE TABLE checkpoints (
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 
--- Appends events to one or more streams in one step; see append_events.sql
--- in the factum-postgres crate for how it is called.
+-- Appends events to one or more streams in one step (the crate sends a
+-- single stream without idempotency keys as a plain INSERT instead, see
+-- src/sql/append_one.sql in factum-postgres).
 --
 -- Per stream: p_streams[i] and p_expected[i] (-1 any, -2 no stream, -3 stream
 -- exists, n >= 0 exactly version n). Per event, in order: the 1-based index of
 -- its stream in p_streams, then its fields. p_keys is NULL when no event
 -- carries an idempotency key.
 --
+-- A stream's version is its highest stored stream_version; the primary key
+-- (stream_id, stream_version) is what makes two writers of one version
+-- impossible. Calls of this function also take a transaction-scoped advisory
+-- lock per stream, in one global order, so that they queue instead of
+-- colliding (and cannot deadlock each other).
+--
 -- Returns one row per event, in order. A version conflict raises SQLSTATE
 -- FX409 with DETAIL '<stream index>:<actual version or empty>', naming the
 -- first failing stream in the order given. When a concurrent append stored
--- one of the keys first, the call raises FX40R (or the unique violation on
--- events_idempotency_key_idx) and should simply be retried: the retry reports
--- that event as a duplicate.
+-- one of the keys or versions first, the call fails with FX40R or a unique
+-- violation (events_idempotency_key_idx, events_pkey) and should simply be
+-- retried: the retry sees what was stored and reports duplicates or the
+-- conflict.
 CREATE FUNCTION append_events(
     p_streams         text[],
     p_expected        bigint[],
@@ -131,15 +131,19 @@ DECLARE
     dup_commit  bigint[];
     dup_seq     bigint[];
     new_count   bigint[] := array_fill(0::bigint, ARRAY[n_streams]);
-    base        bigint[] := array_fill(NULL::bigint, ARRAY[n_streams]);
+    base        bigint[] := array_fill(0::bigint, ARRAY[n_streams]);
     cur         bigint[] := array_fill(NULL::bigint, ARRAY[n_streams]);
     s           integer;
-    c           integer;
     e           integer;
-    v           bigint;
     actual      bigint;
     expected    bigint;
 BEGIN
+    -- Queue behind other calls appending to the same streams.
+    FOR s IN SELECT t.ord FROM unnest(p_streams) WITH ORDINALITY AS t(id, ord)
+             ORDER BY t.id COLLATE "C" LOOP
+        PERFORM pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || p_streams[s], 0));
+    END LOOP;
+
     -- Events whose key is stored already are duplicates of the stored one.
     IF p_keys IS NOT NULL THEN
         SELECT array_agg(ev.stream_id ORDER BY k.ord),
@@ -157,71 +161,24 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- Check and bump each stream's version, locking its row; streams are
-    -- taken in one global order so that multi-stream appends cannot deadlock.
-    FOR s IN SELECT t.ord FROM unnest(p_streams) WITH ORDINALITY AS t(id, ord)
-             ORDER BY t.id COLLATE "C" LOOP
-        IF new_count[s] = 0 THEN
-            -- Every event is a duplicate: nothing to write, nothing to check.
-            SELECT st.version INTO v FROM streams st WHERE st.stream_id = p_streams[s];
-            cur[s] := v;
-            CONTINUE;
-        END IF;
+    -- Check each stream that gets events, in the order given; a stream all
+    -- of whose events are duplicates is not checked.
+    FOR s IN 1 .. n_streams LOOP
+        SELECT max(ev.stream_version) INTO actual FROM events ev WHERE ev.stream_id = p_streams[s];
+        cur[s] := actual;
+        base[s] := coalesce(actual, 0);
+        CONTINUE WHEN new_count[s] = 0;
         expected := p_expected[s];
-        v := NULL;
-        IF expected = -1 THEN
-            INSERT INTO streams AS st (stream_id, version) VALUES (p_streams[s], new_count[s])
-                ON CONFLICT (stream_id) DO UPDATE SET version = st.version + EXCLUDED.version
-                RETURNING st.version INTO v;
-        ELSIF expected = -2 THEN
-            INSERT INTO streams (stream_id, version) VALUES (p_streams[s], new_count[s])
-                ON CONFLICT (stream_id) DO NOTHING
-                RETURNING version INTO v;
-        ELSIF expected = -3 THEN
-            UPDATE streams st SET version = st.version + new_count[s]
-                WHERE st.stream_id = p_streams[s]
-                RETURNING st.version INTO v;
-        ELSE
-            UPDATE streams st SET version = st.version + new_count[s]
-                WHERE st.stream_id = p_streams[s] AND st.version = expected
-                RETURNING st.version INTO v;
+        IF NOT (CASE
+            WHEN expected = -1 THEN true
+            WHEN expected = -2 THEN actual IS NULL
+            WHEN expected = -3 THEN actual IS NOT NULL
+            ELSE coalesce(actual = expected, false)
+        END) THEN
+            RAISE EXCEPTION 'factum: version conflict on stream %', p_streams[s]
+                USING ERRCODE = 'FX409', DETAIL = s::text || ':' || coalesce(actual::text, '');
         END IF;
-        IF v IS NULL THEN
-            -- A key stored meanwhile may turn this append into a duplicate,
-            -- which skips the version check: then the caller retries.
-            IF p_keys IS NOT NULL AND EXISTS (
-                SELECT 1 FROM unnest(p_keys) WITH ORDINALITY AS k(key, ord)
-                  JOIN events ev ON ev.idempotency_key = k.key
-                 WHERE dup_seq[k.ord] IS NULL) THEN
-                RAISE EXCEPTION 'factum: an idempotency key was stored concurrently; retry'
-                    USING ERRCODE = 'FX40R';
-            END IF;
-            -- Report the first stream, in the order given, whose expectation
-            -- fails; streams bumped above are judged by their version before.
-            FOR c IN 1 .. n_streams LOOP
-                CONTINUE WHEN new_count[c] = 0;
-                IF base[c] IS NOT NULL THEN
-                    actual := nullif(base[c], 0);
-                ELSE
-                    SELECT st.version INTO actual FROM streams st WHERE st.stream_id = p_streams[c];
-                END IF;
-                expected := p_expected[c];
-                IF NOT (CASE
-                    WHEN expected = -1 THEN true
-                    WHEN expected = -2 THEN actual IS NULL
-                    WHEN expected = -3 THEN actual IS NOT NULL
-                    ELSE coalesce(actual = expected, false)
-                END) THEN
-                    RAISE EXCEPTION 'factum: version conflict on stream %', p_streams[c]
-                        USING ERRCODE = 'FX409', DETAIL = c::text || ':' || coalesce(actual::text, '');
-                END IF;
-            END LOOP;
-            -- The stream changed after the failed check: try again.
-            RAISE EXCEPTION 'factum: stream % changed during the append; retry', p_streams[s]
-                USING ERRCODE = 'FX40R';
-        END IF;
-        cur[s] := v;
-        base[s] := v - new_count[s];
+        cur[s] := base[s] + new_count[s];
     END LOOP;
 
     RETURN QUERY

@@ -21,6 +21,11 @@ const RETRY: &str = "FX40R";
 const UNIQUE_VIOLATION: &str = "23505";
 /// The unique index on idempotency keys.
 const KEY_INDEX: &str = "events_idempotency_key_idx";
+/// The primary key (stream_id, stream_version).
+const VERSION_INDEX: &str = "events_pkey";
+/// Retries allowed for appends that lose races on a stream's next version
+/// to concurrent appends (each lost race means another append went through).
+const CONTENTION_RETRIES: usize = 1_000;
 
 /// An append as the arrays `append_events` takes.
 pub(crate) struct Encoded<'a> {
@@ -37,7 +42,7 @@ pub(crate) struct Encoded<'a> {
     pub(crate) key_count: usize,
 }
 
-fn expected_code(expected: ExpectedVersion) -> i64 {
+pub(crate) fn expected_code(expected: ExpectedVersion) -> i64 {
     match expected {
         ExpectedVersion::Any => -1,
         ExpectedVersion::NoStream => -2,
@@ -118,10 +123,10 @@ impl<'a> Encoded<'a> {
     }
 
     /// How often to try before giving up: every retry means that a
-    /// concurrent append stored one more of this append's keys, so there are
-    /// never more retries than keys.
+    /// concurrent append stored one of this append's keys, or the next
+    /// version of one of its streams, first.
     fn attempts(&self) -> usize {
-        self.key_count + 2
+        self.key_count + CONTENTION_RETRIES
     }
 }
 
@@ -140,7 +145,11 @@ pub(crate) fn classify(err: sqlx::Error, appends: &[StreamAppend]) -> Failure {
     {
         match db.code() {
             RETRY => return Failure::Retry,
-            UNIQUE_VIOLATION if db.constraint() == Some(KEY_INDEX) => return Failure::Retry,
+            UNIQUE_VIOLATION
+                if matches!(db.constraint(), Some(KEY_INDEX) | Some(VERSION_INDEX)) =>
+            {
+                return Failure::Retry;
+            }
             CONFLICT => {
                 if let Some(conflict) = conflict_error(db.detail(), appends) {
                     return Failure::Fatal(conflict);
@@ -399,6 +408,6 @@ mod tests {
         keyed[0].events[0].idempotency_key = Some("k".into());
         let encoded = Encoded::new(&keyed).unwrap();
         assert_eq!(encoded.keys, Some(vec![Some("k")]));
-        assert_eq!(encoded.attempts(), 3);
+        assert_eq!(encoded.attempts(), 1 + CONTENTION_RETRIES);
     }
 }

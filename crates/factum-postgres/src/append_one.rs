@@ -1,11 +1,12 @@
 //! The fast path of an append: one stream and no idempotency key, in one
-//! plain statement (`sql/append_one.sql`) rather than a function call.
+//! plain statement (`sql/append_one.sql`, or `sql/append_single.sql` for a
+//! single event) rather than a function call.
 
-use factum_core::{AppendResult, Error, EventOutcome, ExpectedVersion, StreamAppend};
+use factum_core::{AppendResult, Error, EventOutcome, StreamAppend};
 use sqlx::{PgConnection, Row};
 
-use crate::append::{Encoded, Failure, classify, describe, position};
-use crate::error::{backend, clamp_i64, unsigned};
+use crate::append::{Encoded, Failure, classify, describe, expected_code, position};
+use crate::error::{backend, unsigned};
 use crate::sql::statement;
 use crate::store::PostgresStore;
 
@@ -17,21 +18,34 @@ impl PostgresStore {
         encoded: &Encoded<'_>,
     ) -> Result<Vec<AppendResult>, Failure> {
         let appends = std::slice::from_ref(append);
-        let (sql, expected) = match append.expected {
-            ExpectedVersion::Any => (&self.sql().append_one_any, -1),
-            ExpectedVersion::NoStream => (&self.sql().append_one_create, -2),
-            ExpectedVersion::StreamExists => (&self.sql().append_one_update, -3),
-            ExpectedVersion::Exact(version) => (&self.sql().append_one_update, clamp_i64(version)),
+        let query = if let (1, Some(id), Some(event_type), Some(schema_version)) = (
+            encoded.event_ids.len(),
+            encoded.event_ids.first(),
+            encoded.event_types.first(),
+            encoded.schema_versions.first(),
+        ) {
+            // One event: plain parameters rather than arrays.
+            sqlx::query(statement(&self.sql().append_single))
+                .bind(append.stream_id.as_str())
+                .bind(expected_code(append.expected))
+                .bind(id)
+                .bind(event_type)
+                .bind(schema_version)
+                .bind(encoded.payload_json.first().copied().flatten())
+                .bind(encoded.payload_bytes.first().copied().flatten())
+                .bind(encoded.metadata.first())
+        } else {
+            sqlx::query(statement(&self.sql().append_one))
+                .bind(append.stream_id.as_str())
+                .bind(expected_code(append.expected))
+                .bind(&encoded.event_ids)
+                .bind(&encoded.event_types)
+                .bind(&encoded.schema_versions)
+                .bind(&encoded.payload_json)
+                .bind(&encoded.payload_bytes)
+                .bind(&encoded.metadata)
         };
-        let rows = sqlx::query(statement(sql))
-            .bind(append.stream_id.as_str())
-            .bind(expected)
-            .bind(&encoded.event_ids)
-            .bind(&encoded.event_types)
-            .bind(&encoded.schema_versions)
-            .bind(&encoded.payload_json)
-            .bind(&encoded.payload_bytes)
-            .bind(&encoded.metadata)
+        let rows = query
             .fetch_all(&mut *conn)
             .await
             .map_err(|e| classify(e, appends))?;
@@ -82,15 +96,12 @@ impl PostgresStore {
         let operation = || format!("reading the version of stream {}", append.stream_id);
         let row = sqlx::query(statement(&self.sql().stream_version))
             .bind(append.stream_id.as_str())
-            .fetch_optional(conn)
+            .fetch_one(conn)
             .await;
-        let actual = match row {
-            Ok(Some(row)) => match row.try_get::<i64, _>(0) {
-                Ok(version) => match unsigned(version, "a stream version") {
-                    Ok(version) => Some(version),
-                    Err(e) => return Failure::Fatal(e),
-                },
-                Err(e) => return Failure::Fatal(backend(operation(), e)),
+        let actual = match row.and_then(|row| row.try_get::<Option<i64>, _>(0)) {
+            Ok(Some(version)) => match unsigned(version, "a stream version") {
+                Ok(version) => Some(version),
+                Err(e) => return Failure::Fatal(e),
             },
             Ok(None) => None,
             Err(e) => return Failure::Fatal(backend(operation(), e)),

@@ -37,7 +37,7 @@
 //! sqlx's migrator. To apply them with other tooling instead, create the
 //! schema, make it the first on `search_path` while the files run (the
 //! files name no schema), and record them however the tool does. Tables:
-//! `streams` (current version per stream), `events` (JSON payloads as JSONB,
+//! `events` (JSON payloads as JSONB,
 //! MessagePack payloads as bytea, metadata as JSONB; a trigger rejects
 //! `UPDATE`, `DELETE` and `TRUNCATE`), `snapshots` and `checkpoints`, plus
 //! the function `append_events`.
@@ -46,19 +46,22 @@
 //!
 //! An append is one statement, so one round trip in its own transaction:
 //! for one stream without idempotency keys (the common case) a plain
-//! `INSERT` with the stream's version bump in a CTE, otherwise one call of
-//! the schema's `append_events` function. Either checks each stream's
-//! expected version while it updates (or inserts) the stream's row in
-//! `streams`; the row lock serializes writers of a stream, so two writers
-//! expecting the same version can never both succeed, and appends with
-//! [`Any`](factum_core::ExpectedVersion::Any) all succeed. A conflict is
-//! reported as [`Error::VersionConflict`](factum_core::Error::VersionConflict)
-//! with the stream's actual version. Streams of a multi-stream append are
-//! locked in one global order, so such appends cannot deadlock each other.
-//! Idempotency keys are unique across all streams (a unique index); when two
-//! appends race with the same key, the loser's statement fails on the index
-//! and is retried, and then reports the winner's event as a duplicate.
-//! Statements are prepared once per connection (sqlx caches them).
+//! `INSERT ... SELECT`, otherwise one call of the schema's `append_events`
+//! function. A stream's version is its highest stored `stream_version`; the
+//! statement checks the expected version against it and writes the next
+//! versions. The primary key `(stream_id, stream_version)` makes a lost race
+//! impossible to miss: of two writers expecting the same version, one fails
+//! on the key, and its append is retried, which then reports
+//! [`Error::VersionConflict`](factum_core::Error::VersionConflict) with the
+//! actual version (or, for [`Any`](factum_core::ExpectedVersion::Any),
+//! succeeds with the next version: concurrent `Any` appends all succeed).
+//! `append_events` also takes a transaction-scoped advisory lock per stream,
+//! in one global order, so that multi-stream appends queue rather than
+//! collide and cannot deadlock each other. Idempotency keys are unique across
+//! all streams (a unique index); when two appends race with the same key,
+//! the loser's statement fails on the index and is retried, and then reports
+//! the winner's event as a duplicate. Statements are prepared once per
+//! connection (sqlx caches them).
 //!
 //! [`PostgresStore::append_in`] appends inside the caller's own transaction.
 //!

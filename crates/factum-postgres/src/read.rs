@@ -49,18 +49,14 @@ impl EventReader for PostgresStore {
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
+        let operation = || format!("reading the version of stream {stream}");
         let row = sqlx::query(statement(&self.sql().stream_version))
             .bind(stream.as_str())
-            .fetch_optional(self.pool())
+            .fetch_one(self.pool())
             .await
-            .map_err(|e| backend(format!("reading the version of stream {stream}"), e))?;
-        row.map(|row| {
-            let version: i64 = row
-                .try_get(0)
-                .map_err(|e| backend(format!("reading the version of stream {stream}"), e))?;
-            unsigned(version, "a stream version")
-        })
-        .transpose()
+            .map_err(|e| backend(operation(), e))?;
+        let version: Option<i64> = row.try_get(0).map_err(|e| backend(operation(), e))?;
+        version.map(|v| unsigned(v, "a stream version")).transpose()
     }
 
     async fn head_position(&self) -> Result<Option<GlobalPosition>> {

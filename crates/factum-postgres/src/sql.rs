@@ -12,9 +12,8 @@ use crate::SchemaName;
 #[derive(Debug)]
 pub(crate) struct Queries {
     pub(crate) append: Arc<str>,
-    pub(crate) append_one_any: Arc<str>,
-    pub(crate) append_one_create: Arc<str>,
-    pub(crate) append_one_update: Arc<str>,
+    pub(crate) append_one: Arc<str>,
+    pub(crate) append_single: Arc<str>,
     pub(crate) read_stream_forward: Arc<str>,
     pub(crate) read_stream_backward: Arc<str>,
     pub(crate) read_all: Arc<str>,
@@ -37,13 +36,10 @@ impl Queries {
                 .replace("{schema}", &quoted)
                 .into()
         };
-        let one =
-            |bump: &str| bind(&include_str!("sql/append_one.sql").replace("{bump}", bump.trim()));
         Self {
             append: bind(include_str!("sql/append.sql")),
-            append_one_any: one(include_str!("sql/bump_any.sql")),
-            append_one_create: one(include_str!("sql/bump_create.sql")),
-            append_one_update: one(include_str!("sql/bump_update.sql")),
+            append_one: bind(include_str!("sql/append_one.sql")),
+            append_single: bind(include_str!("sql/append_single.sql")),
             read_stream_forward: bind(include_str!("sql/read_stream_forward.sql")),
             read_stream_backward: bind(include_str!("sql/read_stream_backward.sql")),
             read_all: bind(include_str!("sql/read_all.sql")),
@@ -74,9 +70,8 @@ mod tests {
         let queries = Queries::new(&SchemaName::new("s1").unwrap());
         for sql in [
             &queries.append,
-            &queries.append_one_any,
-            &queries.append_one_create,
-            &queries.append_one_update,
+            &queries.append_one,
+            &queries.append_single,
             &queries.read_stream_forward,
             &queries.read_stream_backward,
             &queries.read_all,

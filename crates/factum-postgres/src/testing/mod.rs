@@ -167,9 +167,8 @@ pub fn statement_text(store: &PostgresStore, name: &str) -> Option<String> {
     let sql = store.sql();
     let text = match name {
         "append" => &sql.append,
-        "append_one_any" => &sql.append_one_any,
-        "append_one_create" => &sql.append_one_create,
-        "append_one_update" => &sql.append_one_update,
+        "append_one" => &sql.append_one,
+        "append_single" => &sql.append_single,
         "read_stream_forward" => &sql.read_stream_forward,
         "read_stream_backward" => &sql.read_stream_backward,
         "read_all" => &sql.read_all,

@@ -26,6 +26,10 @@ const VERSION_INDEX: &str = "events_pkey";
 /// Retries allowed for appends that lose races on a stream's next version
 /// to concurrent appends (each lost race means another append went through).
 const CONTENTION_RETRIES: usize = 1_000;
+/// The same inside the caller's transaction, where a retry helps only under
+/// READ COMMITTED (a new snapshot per statement): kept small so that a lost
+/// race under REPEATABLE READ fails fast.
+const CONTENTION_RETRIES_IN_TRANSACTION: usize = 16;
 
 /// An append as the arrays `append_events` takes.
 pub(crate) struct Encoded<'a> {
@@ -331,7 +335,7 @@ impl PostgresStore {
     ) -> Result<Vec<AppendResult>, Error> {
         let encoded = Encoded::new(appends)?;
         let fail = |e: sqlx::Error| backend(describe(appends), e);
-        let mut attempts = encoded.attempts();
+        let mut attempts = encoded.key_count + CONTENTION_RETRIES_IN_TRANSACTION;
         loop {
             attempts -= 1;
             let mut savepoint = conn.begin().await.map_err(fail)?;

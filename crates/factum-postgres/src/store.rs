@@ -82,7 +82,11 @@ impl PostgresStore {
     ///
     /// While the transaction stays open the global feed cannot pass its
     /// events, nor any event written after them (see the crate docs): keep
-    /// such transactions short.
+    /// such transactions short. Under READ COMMITTED (PostgreSQL's default) an
+    /// append that loses a race to a concurrent one is retried like any
+    /// other; under REPEATABLE READ or SERIALIZABLE the retry cannot see the
+    /// winner, and the append fails with a backend error: retry the whole
+    /// transaction.
     pub async fn append_in(
         &self,
         conn: &mut PgConnection,

@@ -29,6 +29,9 @@ CREATE TABLE events (
     metadata        jsonb       NOT NULL DEFAULT '{}',
     idempotency_key text,
     recorded_at     timestamptz NOT NULL DEFAULT now(),
+    -- Reads a stream by version; a stream's current version is its highest
+    -- stream_version, and this key is what keeps two appends from both
+    -- writing the same version (optimistic concurrency).
     PRIMARY KEY (stream_id, stream_version),
     CONSTRAINT events_one_payload CHECK ((payload_json IS NULL) <> (payload_bytes IS NULL))
 );

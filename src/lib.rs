@@ -18,6 +18,10 @@ pub use factum_memory as memory;
 #[cfg(feature = "sqlite")]
 pub use factum_sqlite as sqlite;
 
+/// The PostgreSQL backend.
+#[cfg(feature = "postgres")]
+pub use factum_postgres as postgres;
+
 // The derives live in the macro namespace, beside the same-named traits.
 #[cfg(feature = "macros")]
 pub use factum_macros::{CorrelatedSet, DomainEvent, InjectableEvent};

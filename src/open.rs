@@ -78,9 +78,17 @@ async fn sqlite(url: &str) -> Result<Arc<dyn EventStore>> {
     ))
 }
 
+#[cfg(feature = "postgres")]
+async fn postgres(url: &str) -> Result<Arc<dyn EventStore>> {
+    let store = factum_postgres::PostgresStore::connect(url).await?;
+    store.migrate().await?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "postgres"))]
 async fn postgres(url: &str) -> Result<Arc<dyn EventStore>> {
     Err(unsupported(
         url,
-        "this build of factum has no PostgreSQL backend",
+        "factum was built without the `postgres` feature",
     ))
 }

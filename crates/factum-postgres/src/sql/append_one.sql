@@ -1,0 +1,26 @@
+-- The fast path of an append: one stream, no idempotency key, one plain
+-- INSERT. The stream's version is its highest stored version; the events get
+-- the next ones, provided the expected version ($2: -1 any, -2 no stream,
+-- -3 stream exists, n >= 0 exactly n) holds. When it does not, no row is
+-- inserted and none comes back. Should a concurrent append store one of
+-- these versions first, the primary key (stream_id, stream_version) fails
+-- this statement, and the caller tries again.
+-- $1 stream id, $2 expected version, $3.. the events' fields, in order.
+INSERT INTO {schema}.events (stream_id, stream_version, event_id, event_type,
+                             schema_version, payload_json, payload_bytes, metadata)
+SELECT $1, head.version + u.ord, u.id, u.typ, u.sv, u.pj::jsonb, u.pb, u.meta::jsonb
+FROM (
+    SELECT coalesce(max(stream_version), 0) AS version
+    FROM {schema}.events
+    WHERE stream_id = $1
+) AS head,
+     unnest($3::uuid[], $4::text[], $5::bigint[], $6::text[], $7::bytea[], $8::text[])
+         WITH ORDINALITY AS u(id, typ, sv, pj, pb, meta, ord)
+WHERE CASE
+    WHEN $2::bigint = -1 THEN true
+    WHEN $2::bigint = -2 THEN head.version = 0
+    WHEN $2::bigint = -3 THEN head.version > 0
+    ELSE head.version = $2::bigint AND head.version > 0
+END
+ORDER BY u.ord
+RETURNING stream_version, transaction_id::text::bigint AS commit_id, seq

@@ -1,0 +1,18 @@
+-- The fastest path: one event, one stream, no idempotency key. The same as
+-- append_one.sql with the event's fields as plain parameters.
+-- $1 stream id, $2 expected version, $3.. the event's fields.
+INSERT INTO {schema}.events (stream_id, stream_version, event_id, event_type,
+                             schema_version, payload_json, payload_bytes, metadata)
+SELECT $1, head.version + 1, $3, $4, $5, $6::text::jsonb, $7, $8::text::jsonb
+FROM (
+    SELECT coalesce(max(stream_version), 0) AS version
+    FROM {schema}.events
+    WHERE stream_id = $1
+) AS head
+WHERE CASE
+    WHEN $2::bigint = -1 THEN true
+    WHEN $2::bigint = -2 THEN head.version = 0
+    WHEN $2::bigint = -3 THEN head.version > 0
+    ELSE head.version = $2::bigint AND head.version > 0
+END
+RETURNING stream_version, transaction_id::text::bigint AS commit_id, seq

@@ -1,14 +1,17 @@
-//! Derived injectable events against the memory store: request/response,
-//! duplicates, status checks and concurrent injection.
+//! Derived injectable events on every backend (memory, SQLite, PostgreSQL):
+//! request/response, duplicates, status checks and concurrent injection. A
+//! user crate needs only `factum` for all of it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use factum::memory::MemoryStore;
+use factum::sqlite::SqliteStore;
 use factum::{
-    CorrelatedSet, CorrelationStatus, DomainEvent, Error, EventReader, InjectEvents, InjectStatus,
-    InjectableEvent, PollStore, ReadOptions, StreamId,
+    CorrelatedSet, CorrelationStatus, DomainEvent, Error, EventReader, EventStore, InjectEvents,
+    InjectStatus, InjectableEvent, PollStore, ReadOptions, StreamId,
 };
+use factum_postgres::testing::TestSchema;
 use serde::{Deserialize, Serialize};
 
 #[derive(CorrelatedSet)]
@@ -60,9 +63,7 @@ fn group(id: &str) -> StreamId {
     StreamId::new(id).expect("valid stream id")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_waits_for_the_response_a_responder_injects() {
-    let store = Arc::new(MemoryStore::new());
+async fn a_request_waits_for_the_response_a_responder_injects(store: Arc<dyn EventStore>) {
     let responder = {
         let store = store.clone();
         tokio::spawn(async move {
@@ -117,9 +118,7 @@ async fn a_request_waits_for_the_response_a_responder_injects() {
     assert_eq!(again.event_id, response.event_id);
 }
 
-#[tokio::test]
-async fn injecting_again_is_a_duplicate_and_writes_nothing() {
-    let store = MemoryStore::new();
+async fn injecting_again_is_a_duplicate_and_writes_nothing(store: Arc<dyn EventStore>) {
     let first = store
         .idempotent_inject_event(&request(1, 7))
         .await
@@ -148,9 +147,7 @@ async fn injecting_again_is_a_duplicate_and_writes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn status_failures_name_the_group_and_write_nothing() {
-    let store = MemoryStore::new();
+async fn status_failures_name_the_group_and_write_nothing(store: Arc<dyn EventStore>) {
     // `exists`: an answer to a group nobody opened.
     let err = store
         .idempotent_inject_event(&answer(3, 8))
@@ -196,9 +193,7 @@ async fn status_failures_name_the_group_and_write_nothing() {
     assert_eq!(store.poll().await_count(1).await.expect("count"), 1);
 }
 
-#[tokio::test]
-async fn status_any_injects_into_new_and_open_groups() {
-    let store = MemoryStore::new();
+async fn status_any_injects_into_new_and_open_groups(store: Arc<dyn EventStore>) {
     let opened = store
         .idempotent_inject_event(&TransferNoted {
             note_id: 1,
@@ -224,9 +219,7 @@ async fn status_any_injects_into_new_and_open_groups() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_injections_of_one_event_write_it_once() {
-    let store = Arc::new(MemoryStore::new());
+async fn concurrent_injections_of_one_event_write_it_once(store: Arc<dyn EventStore>) {
     let start = Arc::new(tokio::sync::Barrier::new(8));
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -259,3 +252,48 @@ async fn concurrent_injections_of_one_event_write_it_once() {
         .expect("read");
     assert_eq!(stored.len(), 1);
 }
+
+/// A fresh store of one backend, and what must live as long as it.
+type Fixture = (Arc<dyn EventStore>, Option<TestSchema>);
+
+async fn memory() -> Fixture {
+    (Arc::new(MemoryStore::new()), None)
+}
+
+async fn sqlite() -> Fixture {
+    let store = SqliteStore::in_memory()
+        .await
+        .expect("an in-memory SQLite store");
+    (Arc::new(store), None)
+}
+
+async fn postgres() -> Fixture {
+    let (store, schema) = TestSchema::store().await.expect("a PostgreSQL test schema");
+    (Arc::new(store), Some(schema))
+}
+
+/// One test per flow and backend.
+macro_rules! on_every_backend {
+    ($($backend:ident),*; $flows:tt) => {
+        $(on_every_backend!(@backend $backend $flows);)*
+    };
+    (@backend $backend:ident [$($flow:ident),*]) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $flow() {
+                    let (store, _guard) = super::$backend().await;
+                    super::$flow(store).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(memory, sqlite, postgres; [
+    a_request_waits_for_the_response_a_responder_injects,
+    injecting_again_is_a_duplicate_and_writes_nothing,
+    status_failures_name_the_group_and_write_nothing,
+    status_any_injects_into_new_and_open_groups,
+    concurrent_injections_of_one_event_write_it_once
+]);

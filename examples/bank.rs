@@ -6,7 +6,7 @@
 //! Run it with `cargo run --example bank`: the events go to the SQLite file
 //! `factum-bank.db`, so a second run continues from the first. With
 //! `DATABASE_URL=postgres://...` (and `--features postgres`) it runs on
-//! PostgreSQL instead.
+//! PostgreSQL instead, and with `DATABASE_URL=memory:` in memory.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! [`TracingStore`]: any store, with a `tracing` span around every call.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -52,27 +53,27 @@ impl<S> TracingStore<S> {
     }
 }
 
-/// Records the outcome of a call in its span.
-fn finish<T>(span: &Span, result: &Result<T>) {
-    if let Err(e) = result {
+/// Runs `call` inside `span` and records its error, if any, in the span.
+async fn in_span<T>(span: Span, call: impl Future<Output = Result<T>>) -> Result<T> {
+    let result = call.instrument(span.clone()).await;
+    if let Err(e) = &result {
         span.record("error", tracing::field::display(e));
     }
+    result
 }
 
-fn record_appends(span: &Span, result: &Result<Vec<AppendResult>>) {
-    if let Ok(results) = result {
-        let (mut written, mut duplicates) = (0u64, 0u64);
-        for outcome in results.iter().flat_map(|r| &r.events) {
-            if outcome.is_duplicate() {
-                duplicates += 1;
-            } else {
-                written += 1;
-            }
+/// Records how many events an append wrote and how many were duplicates.
+fn record_appends(span: &Span, results: &[AppendResult]) {
+    let (mut written, mut duplicates) = (0u64, 0u64);
+    for outcome in results.iter().flat_map(|r| &r.events) {
+        if outcome.is_duplicate() {
+            duplicates += 1;
+        } else {
+            written += 1;
         }
-        span.record("written", written);
-        span.record("duplicates", duplicates);
     }
-    finish(span, result);
+    span.record("written", written);
+    span.record("duplicates", duplicates);
 }
 
 #[async_trait]
@@ -91,12 +92,10 @@ impl<S: EventAppender> EventAppender for TracingStore<S> {
         if let [one] = appends.as_slice() {
             span.record("stream", one.stream_id.as_str());
         }
-        let result = self
-            .inner
-            .append_many(appends)
-            .instrument(span.clone())
-            .await;
-        record_appends(&span, &result);
+        let result = in_span(span.clone(), self.inner.append_many(appends)).await;
+        if let Ok(results) = &result {
+            record_appends(&span, results);
+        }
         result
     }
 
@@ -115,14 +114,11 @@ impl<S: EventAppender> EventAppender for TracingStore<S> {
             duplicates = Empty,
             error = Empty,
         );
-        let result = self
-            .inner
-            .append(stream, expected, events)
-            .instrument(span.clone())
-            .await
-            .map(|r| vec![r]);
-        record_appends(&span, &result);
-        result.map(|mut r| r.remove(0))
+        let result = in_span(span.clone(), self.inner.append(stream, expected, events)).await;
+        if let Ok(one) = &result {
+            record_appends(&span, std::slice::from_ref(one));
+        }
+        result
     }
 }
 
@@ -190,15 +186,10 @@ impl<S: EventReader> EventReader for TracingStore<S> {
             events = Empty,
             error = Empty,
         );
-        let result = self
-            .inner
-            .read_stream(stream, options)
-            .instrument(span.clone())
-            .await;
+        let result = in_span(span.clone(), self.inner.read_stream(stream, options)).await;
         if let Ok(events) = &result {
             span.record("events", events.len());
         }
-        finish(&span, &result);
         result
     }
 
@@ -210,15 +201,10 @@ impl<S: EventReader> EventReader for TracingStore<S> {
             events = Empty,
             error = Empty,
         );
-        let result = self
-            .inner
-            .read_all(after, limit)
-            .instrument(span.clone())
-            .await;
+        let result = in_span(span.clone(), self.inner.read_all(after, limit)).await;
         if let Ok(events) = &result {
             span.record("events", events.len());
         }
-        finish(&span, &result);
         result
     }
 
@@ -228,20 +214,12 @@ impl<S: EventReader> EventReader for TracingStore<S> {
             stream = stream.as_str(),
             error = Empty
         );
-        let result = self
-            .inner
-            .stream_version(stream)
-            .instrument(span.clone())
-            .await;
-        finish(&span, &result);
-        result
+        in_span(span, self.inner.stream_version(stream)).await
     }
 
     async fn head_position(&self) -> Result<Option<GlobalPosition>> {
         let span = info_span!("factum.head_position", error = Empty);
-        let result = self.inner.head_position().instrument(span.clone()).await;
-        finish(&span, &result);
-        result
+        in_span(span, self.inner.head_position()).await
     }
 }
 
@@ -254,13 +232,7 @@ impl<S: SnapshotStore> SnapshotStore for TracingStore<S> {
             version = snapshot.stream_version,
             error = Empty,
         );
-        let result = self
-            .inner
-            .save_snapshot(snapshot)
-            .instrument(span.clone())
-            .await;
-        finish(&span, &result);
-        result
+        in_span(span, self.inner.save_snapshot(snapshot)).await
     }
 
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
@@ -269,13 +241,7 @@ impl<S: SnapshotStore> SnapshotStore for TracingStore<S> {
             stream = stream.as_str(),
             error = Empty
         );
-        let result = self
-            .inner
-            .load_snapshot(stream)
-            .instrument(span.clone())
-            .await;
-        finish(&span, &result);
-        result
+        in_span(span, self.inner.load_snapshot(stream)).await
     }
 }
 
@@ -283,13 +249,7 @@ impl<S: SnapshotStore> SnapshotStore for TracingStore<S> {
 impl<S: CheckpointStore> CheckpointStore for TracingStore<S> {
     async fn load_checkpoint(&self, name: &str) -> Result<Option<GlobalPosition>> {
         let span = info_span!("factum.load_checkpoint", name, error = Empty);
-        let result = self
-            .inner
-            .load_checkpoint(name)
-            .instrument(span.clone())
-            .await;
-        finish(&span, &result);
-        result
+        in_span(span, self.inner.load_checkpoint(name)).await
     }
 
     async fn save_checkpoint(&self, name: &str, position: GlobalPosition) -> Result<()> {
@@ -299,24 +259,12 @@ impl<S: CheckpointStore> CheckpointStore for TracingStore<S> {
             position = %position,
             error = Empty
         );
-        let result = self
-            .inner
-            .save_checkpoint(name, position)
-            .instrument(span.clone())
-            .await;
-        finish(&span, &result);
-        result
+        in_span(span, self.inner.save_checkpoint(name, position)).await
     }
 
     async fn delete_checkpoint(&self, name: &str) -> Result<()> {
         let span = info_span!("factum.delete_checkpoint", name, error = Empty);
-        let result = self
-            .inner
-            .delete_checkpoint(name)
-            .instrument(span.clone())
-            .await;
-        finish(&span, &result);
-        result
+        in_span(span, self.inner.delete_checkpoint(name)).await
     }
 }
 

@@ -21,6 +21,7 @@ mod snapshot;
 mod store;
 mod stream_id;
 mod subscription;
+mod traced;
 mod upcast;
 mod version;
 
@@ -49,6 +50,7 @@ pub use snapshot::Snapshot;
 pub use store::{CheckpointStore, EventAppender, EventReader, EventStore, SnapshotStore};
 pub use stream_id::{MAX_STREAM_ID_BYTES, StreamId, StreamIdError};
 pub use subscription::{EventFilter, Subscribe, SubscriptionOptions};
+pub use traced::TracingStore;
 pub use upcast::{Upcasted, Upcasters};
 pub use version::ExpectedVersion;
 

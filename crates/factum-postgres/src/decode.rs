@@ -1,0 +1,66 @@
+//! Rows of the events table (the columns of `sql/event_columns.sql`) into
+//! [`RecordedEvent`]s.
+
+use chrono::{DateTime, Utc};
+use factum_core::{Error, GlobalPosition, Metadata, PayloadFormat, RecordedEvent, StreamId};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
+
+use crate::error::{backend, unsigned};
+
+/// Decodes the event whose columns start at index `at` of `row`.
+pub(crate) fn event(row: &PgRow, at: usize) -> Result<RecordedEvent, Error> {
+    let fail = |e: sqlx::Error| backend("decoding a stored event", e);
+    let commit_id: i64 = row.try_get(at).map_err(fail)?;
+    let seq: i64 = row.try_get(at + 1).map_err(fail)?;
+    let stream_id: String = row.try_get(at + 2).map_err(fail)?;
+    let stream_version: i64 = row.try_get(at + 3).map_err(fail)?;
+    let event_id: Uuid = row.try_get(at + 4).map_err(fail)?;
+    let event_type: String = row.try_get(at + 5).map_err(fail)?;
+    let schema_version: i64 = row.try_get(at + 6).map_err(fail)?;
+    let payload_json: Option<String> = row.try_get(at + 7).map_err(fail)?;
+    let payload_bytes: Option<Vec<u8>> = row.try_get(at + 8).map_err(fail)?;
+    let metadata: String = row.try_get(at + 9).map_err(fail)?;
+    let idempotency_key: Option<String> = row.try_get(at + 10).map_err(fail)?;
+    let recorded_at: DateTime<Utc> = row.try_get(at + 11).map_err(fail)?;
+
+    let (format, payload) = match (payload_json, payload_bytes) {
+        (Some(json), None) => (PayloadFormat::Json, json.into_bytes()),
+        (None, Some(bytes)) => (PayloadFormat::MessagePack, bytes),
+        _ => {
+            return Err(backend(
+                "decoding a stored event",
+                format!("event {stream_id}@{stream_version} has not exactly one payload"),
+            ));
+        }
+    };
+    let metadata: Metadata = serde_json::from_str(&metadata).map_err(|e| {
+        backend(
+            format!("decoding the metadata of event {stream_id}@{stream_version}"),
+            e,
+        )
+    })?;
+    let schema_version = u32::try_from(schema_version).map_err(|_| {
+        backend(
+            "decoding a stored event",
+            format!("schema version {schema_version} is out of range"),
+        )
+    })?;
+    Ok(RecordedEvent {
+        event_id,
+        stream_version: unsigned(stream_version, "a stream version")?,
+        stream_id: StreamId::new(stream_id).map_err(|e| backend("decoding a stored event", e))?,
+        position: GlobalPosition::from_parts(
+            unsigned(commit_id, "a transaction id")?,
+            unsigned(seq, "a sequence number")?,
+        ),
+        event_type,
+        schema_version,
+        format,
+        payload,
+        metadata,
+        idempotency_key,
+        recorded_at,
+    })
+}

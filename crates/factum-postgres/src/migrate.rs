@@ -1,0 +1,85 @@
+//! Applying the schema: the migration files of `migrations/postgres/`,
+//! embedded at build time and run with sqlx's migrator.
+//!
+//! The migrator is built from `include_str!`ed files rather than with
+//! `sqlx::migrate!`, which would need sqlx's `macros` feature (a proc-macro
+//! build for one call) and gives nothing more here: both embed the files at
+//! build time, and both record them in `_sqlx_migrations` with the same
+//! checksums, so `sqlx migrate run` and [`PostgresStore::migrate`] agree.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AssertSqlSafe, Connection, Executor, SqlSafeStr};
+
+use crate::error::backend;
+use crate::store::PostgresStore;
+
+/// The migration files, in order: version, description, SQL.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "event store",
+    include_str!("../../../migrations/postgres/0001_event_store.sql"),
+)];
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+impl PostgresStore {
+    /// Creates the schema if needed and applies every migration not yet
+    /// applied to it. Safe to call at every start, from several processes at
+    /// once.
+    ///
+    /// The migrations run on a connection taken out of the pool whose
+    /// `search_path` is set to the schema; the connection is closed
+    /// afterwards, so the pool never sees the changed setting. The schema's
+    /// own `_sqlx_migrations` table records what was applied.
+    pub async fn migrate(&self) -> factum_core::Result<()> {
+        let schema = self.schema().clone();
+        let operation = || format!("migrating schema {schema}");
+        let mut conn = self
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| backend(operation(), e))?
+            .detach();
+        let quoted = schema.quoted();
+        let lock_key = format!("factum migrate {schema}");
+        let result = async {
+            sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+                .bind(&lock_key)
+                .execute(&mut conn)
+                .await?;
+            conn.execute(AssertSqlSafe(format!(
+                "CREATE SCHEMA IF NOT EXISTS {quoted}"
+            )))
+            .await?;
+            conn.execute(AssertSqlSafe(format!("SET search_path TO {quoted}")))
+                .await?;
+            migrator()
+                .run(&mut conn)
+                .await
+                .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+            Ok::<_, sqlx::Error>(())
+        }
+        .await;
+        // Closing ends the session, which also releases the advisory lock.
+        let closed = conn.close().await;
+        result.map_err(|e| backend(operation(), e))?;
+        closed.map_err(|e| backend(operation(), e))
+    }
+}

@@ -1,0 +1,69 @@
+//! [`EventReader`] for [`PostgresStore`]: stream reads streamed row by row,
+//! and the global feed (see `feed.rs`).
+
+use async_trait::async_trait;
+use factum_core::{
+    Direction, EventReader, GlobalPosition, ReadOptions, RecordedEvent, Result, StreamId,
+};
+use futures::stream::{self, BoxStream, StreamExt};
+use sqlx::Row;
+
+use crate::error::{backend, clamp_i64, unsigned};
+use crate::sql::statement;
+use crate::{PostgresStore, decode};
+
+#[async_trait]
+impl EventReader for PostgresStore {
+    /// One query whose rows are decoded as they arrive (sqlx `fetch`), so a
+    /// long stream is never held in memory whole. The read holds one pooled
+    /// connection until the stream is finished or dropped.
+    fn read_stream_events<'a>(
+        &'a self,
+        stream: &'a StreamId,
+        options: ReadOptions,
+    ) -> BoxStream<'a, Result<RecordedEvent>> {
+        let (from, to) = options.version_range();
+        if from > to || options.limit == Some(0) {
+            return stream::empty().boxed();
+        }
+        let sql = match options.direction {
+            Direction::Forward => &self.sql().read_stream_forward,
+            Direction::Backward => &self.sql().read_stream_backward,
+        };
+        let limit = options.limit.map(|l| clamp_i64(l as u64));
+        sqlx::query(statement(sql))
+            .bind(stream.as_str())
+            .bind(clamp_i64(from))
+            .bind(clamp_i64(to))
+            .bind(limit)
+            .fetch(self.pool())
+            .map(move |row| {
+                let row = row.map_err(|e| backend(format!("reading stream {stream}"), e))?;
+                decode::event(&row, 0)
+            })
+            .boxed()
+    }
+
+    async fn read_all(&self, after: GlobalPosition, limit: usize) -> Result<Vec<RecordedEvent>> {
+        self.read_feed(after, limit).await
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
+        let row = sqlx::query(statement(&self.sql().stream_version))
+            .bind(stream.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| backend(format!("reading the version of stream {stream}"), e))?;
+        row.map(|row| {
+            let version: i64 = row
+                .try_get(0)
+                .map_err(|e| backend(format!("reading the version of stream {stream}"), e))?;
+            unsigned(version, "a stream version")
+        })
+        .transpose()
+    }
+
+    async fn head_position(&self) -> Result<Option<GlobalPosition>> {
+        self.read_head().await
+    }
+}

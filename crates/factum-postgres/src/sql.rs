@@ -1,0 +1,95 @@
+//! The SQL statements, loaded from `src/sql/*.sql` and bound to one schema.
+
+use std::sync::Arc;
+
+use sqlx::{AssertSqlSafe, SqlStr};
+
+use crate::SchemaName;
+
+/// Every statement a store sends, with its schema filled in. The schema is a
+/// validated, quoted identifier (see [`SchemaName`]): the only text ever
+/// substituted into SQL.
+#[derive(Debug)]
+pub(crate) struct Queries {
+    pub(crate) append: Arc<str>,
+    pub(crate) append_one_any: Arc<str>,
+    pub(crate) append_one_create: Arc<str>,
+    pub(crate) append_one_update: Arc<str>,
+    pub(crate) read_stream_forward: Arc<str>,
+    pub(crate) read_stream_backward: Arc<str>,
+    pub(crate) read_all: Arc<str>,
+    pub(crate) head_position: Arc<str>,
+    pub(crate) stream_version: Arc<str>,
+    pub(crate) save_snapshot: Arc<str>,
+    pub(crate) load_snapshot: Arc<str>,
+    pub(crate) save_checkpoint: Arc<str>,
+    pub(crate) load_checkpoint: Arc<str>,
+    pub(crate) delete_checkpoint: Arc<str>,
+}
+
+impl Queries {
+    pub(crate) fn new(schema: &SchemaName) -> Self {
+        let quoted = schema.quoted();
+        let columns = include_str!("sql/event_columns.sql").trim();
+        let bind = |template: &str| -> Arc<str> {
+            template
+                .replace("{event_columns}", columns)
+                .replace("{schema}", &quoted)
+                .into()
+        };
+        let one =
+            |bump: &str| bind(&include_str!("sql/append_one.sql").replace("{bump}", bump.trim()));
+        Self {
+            append: bind(include_str!("sql/append.sql")),
+            append_one_any: one(include_str!("sql/bump_any.sql")),
+            append_one_create: one(include_str!("sql/bump_create.sql")),
+            append_one_update: one(include_str!("sql/bump_update.sql")),
+            read_stream_forward: bind(include_str!("sql/read_stream_forward.sql")),
+            read_stream_backward: bind(include_str!("sql/read_stream_backward.sql")),
+            read_all: bind(include_str!("sql/read_all.sql")),
+            head_position: bind(include_str!("sql/head_position.sql")),
+            stream_version: bind(include_str!("sql/stream_version.sql")),
+            save_snapshot: bind(include_str!("sql/save_snapshot.sql")),
+            load_snapshot: bind(include_str!("sql/load_snapshot.sql")),
+            save_checkpoint: bind(include_str!("sql/save_checkpoint.sql")),
+            load_checkpoint: bind(include_str!("sql/load_checkpoint.sql")),
+            delete_checkpoint: bind(include_str!("sql/delete_checkpoint.sql")),
+        }
+    }
+}
+
+/// A statement for sqlx; cloning the `Arc` is cheap and sqlx caches the
+/// prepared statement by its text.
+pub(crate) fn statement(sql: &Arc<str>) -> SqlStr {
+    use sqlx::SqlSafeStr;
+    AssertSqlSafe(sql.clone()).into_sql_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_placeholder_is_filled() {
+        let queries = Queries::new(&SchemaName::new("s1").unwrap());
+        for sql in [
+            &queries.append,
+            &queries.append_one_any,
+            &queries.append_one_create,
+            &queries.append_one_update,
+            &queries.read_stream_forward,
+            &queries.read_stream_backward,
+            &queries.read_all,
+            &queries.head_position,
+            &queries.stream_version,
+            &queries.save_snapshot,
+            &queries.load_snapshot,
+            &queries.save_checkpoint,
+            &queries.load_checkpoint,
+            &queries.delete_checkpoint,
+        ] {
+            assert!(!sql.contains('{'), "unfilled placeholder in {sql}");
+            assert!(sql.contains("\"s1\"."), "no schema in {sql}");
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! [`SnapshotStore`] and [`CheckpointStore`] for [`PostgresStore`].
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use factum_core::{
+    CheckpointStore, GlobalPosition, PayloadFormat, Result, Snapshot, SnapshotStore, StreamId,
+};
+use sqlx::Row;
+
+use crate::PostgresStore;
+use crate::error::{backend, clamp_i64, unsigned};
+use crate::sql::statement;
+
+#[async_trait]
+impl SnapshotStore for PostgresStore {
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
+        sqlx::query(statement(&self.sql().save_snapshot))
+            .bind(snapshot.stream_id.as_str())
+            .bind(clamp_i64(snapshot.stream_version))
+            .bind(i64::from(snapshot.schema_version))
+            .bind(snapshot.format.as_str())
+            .bind(&snapshot.state)
+            .bind(snapshot.taken_at)
+            .execute(self.pool())
+            .await
+            .map_err(|e| {
+                backend(
+                    format!("saving a snapshot of stream {}", snapshot.stream_id),
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
+        let operation = || format!("loading the snapshot of stream {stream}");
+        let Some(row) = sqlx::query(statement(&self.sql().load_snapshot))
+            .bind(stream.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| backend(operation(), e))?
+        else {
+            return Ok(None);
+        };
+        let stream_version: i64 = row.try_get(0).map_err(|e| backend(operation(), e))?;
+        let schema_version: i64 = row.try_get(1).map_err(|e| backend(operation(), e))?;
+        let format: String = row.try_get(2).map_err(|e| backend(operation(), e))?;
+        let state: Vec<u8> = row.try_get(3).map_err(|e| backend(operation(), e))?;
+        let taken_at: DateTime<Utc> = row.try_get(4).map_err(|e| backend(operation(), e))?;
+        Ok(Some(Snapshot {
+            stream_id: stream.clone(),
+            stream_version: unsigned(stream_version, "a snapshot version")?,
+            schema_version: u32::try_from(schema_version)
+                .map_err(|_| backend(operation(), "schema version out of range"))?,
+            format: PayloadFormat::from_name(&format)
+                .ok_or_else(|| backend(operation(), format!("unknown format {format:?}")))?,
+            state,
+            taken_at,
+        }))
+    }
+}
+
+/// Checkpoint parts are stored bit for bit in bigint columns.
+fn to_stored(part: u64) -> i64 {
+    i64::from_ne_bytes(part.to_ne_bytes())
+}
+
+fn from_stored(part: i64) -> u64 {
+    u64::from_ne_bytes(part.to_ne_bytes())
+}
+
+#[async_trait]
+impl CheckpointStore for PostgresStore {
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<GlobalPosition>> {
+        let operation = || format!("loading checkpoint {name:?}");
+        let row = sqlx::query(statement(&self.sql().load_checkpoint))
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| backend(operation(), e))?;
+        row.map(|row| {
+            let commit: i64 = row.try_get(0).map_err(|e| backend(operation(), e))?;
+            let seq: i64 = row.try_get(1).map_err(|e| backend(operation(), e))?;
+            Ok(GlobalPosition::from_parts(
+                from_stored(commit),
+                from_stored(seq),
+            ))
+        })
+        .transpose()
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: GlobalPosition) -> Result<()> {
+        let (commit, seq) = position.to_parts();
+        sqlx::query(statement(&self.sql().save_checkpoint))
+            .bind(name)
+            .bind(to_stored(commit))
+            .bind(to_stored(seq))
+            .execute(self.pool())
+            .await
+            .map_err(|e| backend(format!("saving checkpoint {name:?}"), e))?;
+        Ok(())
+    }
+
+    async fn delete_checkpoint(&self, name: &str) -> Result<()> {
+        sqlx::query(statement(&self.sql().delete_checkpoint))
+            .bind(name)
+            .execute(self.pool())
+            .await
+            .map_err(|e| backend(format!("deleting checkpoint {name:?}"), e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoint_parts_round_trip_bit_for_bit() {
+        for part in [0, 1, u64::from(u32::MAX), i64::MAX as u64, u64::MAX] {
+            assert_eq!(from_stored(to_stored(part)), part);
+        }
+    }
+}

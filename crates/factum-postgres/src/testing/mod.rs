@@ -1,0 +1,178 @@
+//! Test harness (feature `testing`): a fresh, empty schema per test, on a
+//! real server, removed when the test ends.
+//!
+//! The server is the one named by `DATABASE_URL` when it is set (each test
+//! gets its own schema there, and drops it). When `DATABASE_URL` is unset,
+//! the first test of the process starts a throwaway cluster from the
+//! PostgreSQL binaries on `PATH` with [pgtemp](https://docs.rs/pgtemp)
+//! (as root, pgtemp runs `initdb` and the server through
+//! `sudo -u postgres`), shared by every test of the process. Rust never
+//! drops statics, so a small watchdog process (`sh`) holds a pipe from the
+//! test process: when the test process ends, however it ends, the pipe
+//! closes and the watchdog stops the server and deletes its directory.
+//!
+//! ```no_run
+//! # async fn demo() -> factum_core::Result<()> {
+//! use factum_postgres::testing::TestSchema;
+//!
+//! let (store, schema) = TestSchema::store().await?;
+//! // ... use `store`; the schema is dropped with `schema`.
+//! # Ok(()) }
+//! ```
+
+mod server;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use factum_core::Result;
+use sqlx::postgres::{PgConnection, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Connection, Executor};
+
+use crate::error::backend;
+use crate::{PostgresOptions, PostgresStore, SchemaName};
+use server::Server;
+
+/// Connections each test store's pool may open.
+const POOL_SIZE: u32 = 8;
+/// How long to wait for a freshly started server to accept connections.
+const STARTUP: Duration = Duration::from_secs(30);
+
+/// A schema created for one test, dropped with everything in it when this
+/// value is dropped.
+#[derive(Debug)]
+pub struct TestSchema {
+    url: String,
+    schema: SchemaName,
+}
+
+impl TestSchema {
+    /// Creates an empty schema with a unique name on the test server.
+    pub async fn create() -> Result<Self> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        // Starting a cluster blocks for a few seconds, once per process.
+        let server = tokio::task::spawn_blocking(Server::get)
+            .await
+            .map_err(|e| backend("finding the test server", e))?;
+        let name = format!(
+            "factum_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            random_suffix(),
+        );
+        let schema = SchemaName::new(name).map_err(|e| backend("naming a test schema", e))?;
+        let mut conn = connect(server.url()).await?;
+        conn.execute(AssertSqlSafe(format!("CREATE SCHEMA {}", schema.quoted())))
+            .await
+            .map_err(|e| backend(format!("creating test schema {schema}"), e))?;
+        let _ = conn.close().await;
+        Ok(Self {
+            url: server.url().to_owned(),
+            schema,
+        })
+    }
+
+    /// A migrated store in a fresh schema, with the options `options` (whose
+    /// schema is replaced by the test schema), and the guard of the schema.
+    pub async fn store_with(options: PostgresOptions) -> Result<(PostgresStore, Self)> {
+        let schema = Self::create().await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .connect(&schema.url)
+            .await
+            .map_err(|e| backend("connecting to the test server", e))?;
+        let store = PostgresStore::with_options(pool, options.schema(schema.schema.clone()));
+        store.migrate().await?;
+        Ok((store, schema))
+    }
+
+    /// A migrated store in a fresh schema, with default options.
+    pub async fn store() -> Result<(PostgresStore, Self)> {
+        Self::store_with(PostgresOptions::default()).await
+    }
+
+    /// The URL of the test server's database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The schema's name.
+    pub fn schema(&self) -> &SchemaName {
+        &self.schema
+    }
+}
+
+impl Drop for TestSchema {
+    /// Drops the schema, on a thread of its own (with its own runtime), so
+    /// that it works inside and outside an async context.
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema.quoted());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let mut conn = connect(&url).await.map_err(|e| e.to_string())?;
+                conn.execute(AssertSqlSafe(sql))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let _ = conn.close().await;
+                Ok::<(), String>(())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("could not drop test schema {}: {e}", self.schema),
+            Err(_) => eprintln!("dropping test schema {} panicked", self.schema),
+        }
+    }
+}
+
+/// Eight hex digits from the random bits of a UUIDv7.
+fn random_suffix() -> String {
+    let text = uuid::Uuid::now_v7().simple().to_string();
+    text[text.len() - 8..].to_owned()
+}
+
+/// Connects to `url`, retrying while a just-started server is not ready.
+async fn connect(url: &str) -> Result<PgConnection> {
+    let start = Instant::now();
+    loop {
+        match PgConnection::connect(url).await {
+            Ok(conn) => return Ok(conn),
+            Err(e) if start.elapsed() < STARTUP && is_not_ready(&e) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(backend("connecting to the test server", e)),
+        }
+    }
+}
+
+fn is_not_ready(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) => true,
+        // 57P03: the database system is starting up.
+        sqlx::Error::Database(db) => db.code().as_deref() == Some("57P03"),
+        _ => false,
+    }
+}
+
+/// The text of one of `store`'s prepared statements, by the name of its file
+/// in `src/sql/` without `.sql` (e.g. `"read_all"`), for tests that EXPLAIN
+/// them.
+pub fn statement_text(store: &PostgresStore, name: &str) -> Option<String> {
+    let sql = store.sql();
+    let text = match name {
+        "append" => &sql.append,
+        "read_stream_forward" => &sql.read_stream_forward,
+        "read_stream_backward" => &sql.read_stream_backward,
+        "read_all" => &sql.read_all,
+        "head_position" => &sql.head_position,
+        "stream_version" => &sql.stream_version,
+        _ => return None,
+    };
+    Some(text.to_string())
+}

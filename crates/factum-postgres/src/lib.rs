@@ -102,6 +102,7 @@ mod append_one;
 mod decode;
 mod error;
 mod feed;
+mod listen;
 mod migrate;
 mod options;
 mod read;

@@ -105,6 +105,7 @@ mod feed;
 mod listen;
 mod migrate;
 mod options;
+mod projection;
 mod read;
 mod schema;
 mod sql;
@@ -115,5 +116,6 @@ mod store;
 pub mod testing;
 
 pub use options::PostgresOptions;
+pub use projection::{Lease, PgProjectionRunner, TransactionalProjection};
 pub use schema::{InvalidSchemaName, SchemaName};
 pub use store::PostgresStore;

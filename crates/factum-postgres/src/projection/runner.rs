@@ -1,0 +1,313 @@
+//! [`PgProjectionRunner`]: feeds a [`TransactionalProjection`] from the
+//! global feed, one transaction per page.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use factum_core::{
+    CheckpointStore, Error, EventReader, GlobalPosition, Lag, ProjectionError, RetryPolicy,
+};
+
+use super::TransactionalProjection;
+use super::cursor::Cursor;
+use super::lease::{Lease, LeaseSql, Renewal};
+use super::page::PageOutcome;
+use super::sql::ProjectionQueries;
+use crate::PostgresStore;
+use crate::error::backend;
+use crate::sql::statement;
+
+/// Feeds a [`TransactionalProjection`] from a [`PostgresStore`]'s global
+/// feed, in order, exactly once: each page of events is handled in one
+/// transaction that also moves the projection's checkpoint (in the store's
+/// `checkpoints` table, so [`CheckpointStore`] reads it too).
+///
+/// The checkpoint moves by compare-and-set, from where this runner found it:
+/// should another runner (or a [`rebuild`](Self::rebuild)) have moved it
+/// meanwhile, the page rolls back and the runner reads the checkpoint again.
+/// Two runners of one projection can therefore never both commit a page,
+/// but without a [`Lease`] they waste work racing; with one, a single
+/// runner works and the others stand by.
+///
+/// Handler failures are retried by the [`RetryPolicy`]: the page's
+/// transaction is rolled back and the whole page tried again after the
+/// pause (so the handler sees the events before the failing one again, in a
+/// fresh transaction). After the last attempt the runner stops with
+/// [`ProjectionError::Handler`]; a database failure stops it with
+/// [`ProjectionError::Store`]. Either way the checkpoint and the read
+/// model stay as the last committed page left them: restart the runner.
+pub struct PgProjectionRunner<P> {
+    pub(super) store: PostgresStore,
+    pub(super) projection: P,
+    pub(super) retry: RetryPolicy,
+    batch_size: usize,
+    poll_interval: Duration,
+    pub(super) lease: Option<LeaseSql>,
+    pub(super) sql: Arc<ProjectionQueries>,
+}
+
+/// A lease this runner holds: its token, renewed in the background.
+struct Held {
+    token: i64,
+    renewal: Renewal,
+}
+
+impl<P: TransactionalProjection> PgProjectionRunner<P> {
+    /// A runner without a lease, with the default retry policy, pages of
+    /// 500 events and a poll interval of 250 ms (the feed signal usually
+    /// wakes it sooner).
+    pub fn new(store: PostgresStore, projection: P) -> Self {
+        let sql = Arc::new(ProjectionQueries::new(store.schema()));
+        Self {
+            store,
+            projection,
+            retry: RetryPolicy::default(),
+            batch_size: 500,
+            poll_interval: Duration::from_millis(250),
+            lease: None,
+            sql,
+        }
+    }
+
+    /// Retries a failing handler by `retry`.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Handles pages of `size` events (at least 1): one transaction each.
+    pub fn with_batch_size(mut self, size: usize) -> Self {
+        self.batch_size = size.max(1);
+        self
+    }
+
+    /// Looks for new events at least this often when caught up.
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Works only while holding `lease` (see [`Lease`]), so that several
+    /// runners of this projection, in any processes, can be started: one
+    /// works, the others take over when it dies.
+    pub fn with_lease(mut self, lease: Lease) -> Self {
+        self.lease = Some(LeaseSql {
+            pool: self.store.pool().clone(),
+            projection: self.projection.name().to_owned(),
+            lease,
+            acquire: self.sql.lease_acquire.clone(),
+            renew: self.sql.lease_renew.clone(),
+            release: self.sql.lease_release.clone(),
+        });
+        self
+    }
+
+    /// The projection.
+    pub fn projection(&self) -> &P {
+        &self.projection
+    }
+
+    /// The projection, mutably.
+    pub fn projection_mut(&mut self) -> &mut P {
+        &mut self.projection
+    }
+
+    /// The saved checkpoint: the last position whose page committed.
+    pub async fn checkpoint(&self) -> Result<Option<GlobalPosition>, ProjectionError> {
+        self.store
+            .load_checkpoint(self.projection.name())
+            .await
+            .map_err(|e| self.store_error(e))
+    }
+
+    /// The checkpoint and the feed's head.
+    pub async fn lag(&self) -> Result<Lag, ProjectionError> {
+        let head = self
+            .store
+            .head_position()
+            .await
+            .map_err(|e| self.store_error(e))?;
+        Ok(Lag {
+            checkpoint: self.checkpoint().await?,
+            head,
+        })
+    }
+
+    /// Handles every event after the checkpoint up to the end of the feed,
+    /// then returns how many events it handed to the handler. With a lease,
+    /// waits for the lease first and lets it go at the end.
+    pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
+        loop {
+            let held = self.acquire().await?;
+            let token = held.as_ref().map(|h| h.token);
+            let result = self.catch_up_holding(token, held.as_ref()).await;
+            self.release(held).await;
+            if let Some(handled) = result? {
+                return Ok(handled);
+            }
+        }
+    }
+
+    /// Catches up, then follows new events until an error stops it. Stop it
+    /// by dropping the future (or aborting its task): the page in flight
+    /// rolls back. With a lease, it works only while holding the lease, and
+    /// waits to take it again whenever it is lost.
+    pub async fn run(&mut self) -> Result<Infallible, ProjectionError> {
+        loop {
+            let held = self.acquire().await?;
+            let token = held.as_ref().map(|h| h.token);
+            let mut from = self.checkpoint().await?;
+            let mut cursor = Cursor::new(&self.store, from, self.batch_size, self.poll_interval);
+            loop {
+                if held.as_ref().is_some_and(|h| h.renewal.lost()) {
+                    break;
+                }
+                let page = cursor
+                    .next_page(&self.store)
+                    .await
+                    .map_err(|e| self.store_error(e))?;
+                match self.commit_page(token, from, &page).await? {
+                    PageOutcome::Committed(_) => from = page.last().map(|e| e.position),
+                    PageOutcome::Moved => break,
+                }
+            }
+        }
+    }
+
+    /// Forgets the checkpoint and clears the read model
+    /// ([`TransactionalProjection::reset`]) in one transaction, then replays
+    /// the feed from the start up to its end. Returns how many events it
+    /// handed to the handler. With a lease, waits for the lease first.
+    /// Runners of this projection elsewhere notice the moved checkpoint and
+    /// start over too.
+    pub async fn rebuild(&mut self) -> Result<u64, ProjectionError> {
+        loop {
+            let held = self.acquire().await?;
+            let token = held.as_ref().map(|h| h.token);
+            let reset = self.reset(token).await;
+            let result = match reset {
+                Ok(true) => self.catch_up_holding(token, held.as_ref()).await,
+                Ok(false) => Ok(None),
+                Err(e) => Err(e),
+            };
+            self.release(held).await;
+            if let Some(handled) = result? {
+                return Ok(handled);
+            }
+        }
+    }
+
+    /// Pages until the end of the feed; `None` when the lease was lost or
+    /// the checkpoint moved under this runner.
+    async fn catch_up_holding(
+        &mut self,
+        token: Option<i64>,
+        held: Option<&Held>,
+    ) -> Result<Option<u64>, ProjectionError> {
+        let mut from = self.checkpoint().await?;
+        let mut cursor = Cursor::new(&self.store, from, self.batch_size, self.poll_interval);
+        let mut handled = 0;
+        loop {
+            if held.is_some_and(|h| h.renewal.lost()) {
+                return Ok(None);
+            }
+            let page = cursor
+                .read_page(&self.store)
+                .await
+                .map_err(|e| self.store_error(e))?;
+            if page.is_empty() {
+                return Ok(Some(handled));
+            }
+            match self.commit_page(token, from, &page).await? {
+                PageOutcome::Committed(n) => {
+                    handled += n;
+                    from = page.last().map(|e| e.position);
+                }
+                PageOutcome::Moved => return Ok(None),
+            }
+        }
+    }
+
+    /// Deletes the checkpoint and resets the read model in one
+    /// transaction; false when the lease was lost first.
+    async fn reset(&mut self, token: Option<i64>) -> Result<bool, ProjectionError> {
+        let name = self.projection.name().to_owned();
+        let fail = |e: sqlx::Error| ProjectionError::Store {
+            projection: name.clone(),
+            source: backend(format!("resetting projection {name:?}"), e),
+        };
+        let mut tx = self.store.pool().begin().await.map_err(fail)?;
+        if let Some(token) = token
+            && !self.fence(&mut tx, token).await.map_err(fail)?
+        {
+            return Ok(false);
+        }
+        // The checkpoint first: its row lock waits for a page in flight
+        // elsewhere, whose rows the reset below then sees and clears.
+        sqlx::query(statement(&self.store.sql().delete_checkpoint))
+            .bind(&name)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        self.projection
+            .reset(&mut tx)
+            .await
+            .map_err(|source| ProjectionError::Reset {
+                projection: name.clone(),
+                source,
+            })?;
+        tx.commit().await.map_err(fail)?;
+        Ok(true)
+    }
+
+    /// Without a lease: nothing. With one: waits until this runner holds
+    /// it, trying every quarter of its time to live.
+    async fn acquire(&self) -> Result<Option<Held>, ProjectionError> {
+        let Some(lease) = &self.lease else {
+            return Ok(None);
+        };
+        loop {
+            let token = lease.try_acquire().await.map_err(|e| {
+                self.store_error(backend(
+                    format!(
+                        "taking the lease of projection {:?}",
+                        self.projection.name()
+                    ),
+                    e,
+                ))
+            })?;
+            if let Some(token) = token {
+                tracing::debug!(
+                    projection = self.projection.name(),
+                    holder = lease.lease.holder_name(),
+                    token,
+                    "projection lease taken"
+                );
+                return Ok(Some(Held {
+                    token,
+                    renewal: lease.keep(token),
+                }));
+            }
+            tokio::time::sleep(lease.lease.retry_pause()).await;
+        }
+    }
+
+    /// Lets a held lease go, so that another runner need not wait for it
+    /// to expire. A failure only delays the others until it expires.
+    async fn release(&self, held: Option<Held>) {
+        if let (Some(lease), Some(held)) = (&self.lease, held) {
+            drop(held.renewal);
+            if let Err(e) = lease.release(held.token).await {
+                tracing::warn!(projection = self.projection.name(), error = %e, "releasing a projection lease failed; it expires by itself");
+            }
+        }
+    }
+
+    pub(super) fn store_error(&self, source: Error) -> ProjectionError {
+        ProjectionError::Store {
+            projection: self.projection.name().to_owned(),
+            source,
+        }
+    }
+}

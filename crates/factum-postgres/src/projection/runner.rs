@@ -138,12 +138,15 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
     /// then returns how many events it handed to the handler. With a lease,
     /// waits for the lease first and lets it go at the end.
     pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
+        let mut handled = 0;
         loop {
             let held = self.acquire().await?;
             let token = held.as_ref().map(|h| h.token);
-            let result = self.catch_up_holding(token, held.as_ref()).await;
+            let result = self
+                .catch_up_holding(token, held.as_ref(), &mut handled)
+                .await;
             self.release(held).await;
-            if let Some(handled) = result? {
+            if result?.is_some() {
                 return Ok(handled);
             }
         }
@@ -182,32 +185,40 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
     /// Runners of this projection elsewhere notice the moved checkpoint and
     /// start over too.
     pub async fn rebuild(&mut self) -> Result<u64, ProjectionError> {
+        let mut reset = false;
+        let mut handled = 0;
         loop {
             let held = self.acquire().await?;
             let token = held.as_ref().map(|h| h.token);
-            let reset = self.reset(token).await;
-            let result = match reset {
-                Ok(true) => self.catch_up_holding(token, held.as_ref()).await,
-                Ok(false) => Ok(None),
-                Err(e) => Err(e),
-            };
+            let result = async {
+                if !reset {
+                    reset = self.reset(token).await?;
+                    if !reset {
+                        return Ok(None);
+                    }
+                }
+                self.catch_up_holding(token, held.as_ref(), &mut handled)
+                    .await
+            }
+            .await;
             self.release(held).await;
-            if let Some(handled) = result? {
+            if result?.is_some() {
                 return Ok(handled);
             }
         }
     }
 
-    /// Pages until the end of the feed; `None` when the lease was lost or
-    /// the checkpoint moved under this runner.
+    /// Pages until the end of the feed, adding the events handed to the
+    /// handler to `handled`; `None` when the lease was lost or the
+    /// checkpoint moved under this runner (then call again).
     async fn catch_up_holding(
         &mut self,
         token: Option<i64>,
         held: Option<&Held>,
-    ) -> Result<Option<u64>, ProjectionError> {
+        handled: &mut u64,
+    ) -> Result<Option<()>, ProjectionError> {
         let mut from = self.checkpoint().await?;
         let mut cursor = Cursor::new(&self.store, from, self.batch_size, self.poll_interval);
-        let mut handled = 0;
         loop {
             if held.is_some_and(|h| h.renewal.lost()) {
                 return Ok(None);
@@ -217,11 +228,11 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
                 .await
                 .map_err(|e| self.store_error(e))?;
             if page.is_empty() {
-                return Ok(Some(handled));
+                return Ok(Some(()));
             }
             match self.commit_page(token, from, &page).await? {
                 PageOutcome::Committed(n) => {
-                    handled += n;
+                    *handled += n;
                     from = page.last().map(|e| e.position);
                 }
                 PageOutcome::Moved => return Ok(None),

@@ -44,7 +44,7 @@ impl TotalsProjection {
             ),
             format!(
                 "CREATE TABLE {s}.handled (commit_part bigint, seq_part bigint, worker text NOT NULL, \
-                 PRIMARY KEY (commit_part, seq_part))"
+                 handled_at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (commit_part, seq_part))"
             ),
         ] {
             sqlx::query(AssertSqlSafe(sql)).execute(pool).await.unwrap();

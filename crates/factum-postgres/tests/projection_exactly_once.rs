@@ -74,6 +74,10 @@ async fn runners_killed_at_random_moments_leave_an_exact_read_model() {
     let runner_store = named_store(&schema, &app).await;
     let writer = tokio::spawn(write(store.clone(), 600));
 
+    // Printed, so that a failing run can be replayed with fastrand::seed.
+    let seed = fastrand::u64(..);
+    fastrand::seed(seed);
+    eprintln!("random seed {seed}");
     let mut terminated = 0;
     let mut progress = Vec::new();
     for round in 0..60u32 {
@@ -110,6 +114,28 @@ async fn runners_killed_at_random_moments_leave_an_exact_read_model() {
         progress.push(handled.len());
     }
     writer.await.unwrap();
+    // No aborted runner left a session open in a transaction (which would
+    // hold back the feed, and make a pool's next user write into a
+    // transaction that never commits).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE application_name = $1 AND state LIKE 'idle in transaction%'",
+        )
+        .bind(&app)
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{open} sessions of aborted runners stay idle in a transaction"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(terminated > 0, "no connection was ever killed");
     assert!(
         progress.windows(2).any(|w| w[0] < w[1]),
@@ -118,7 +144,8 @@ async fn runners_killed_at_random_moments_leave_an_exact_read_model() {
     assert_exact(&store, &admin).await;
 }
 
-/// Totals that fail on the `fail_on`-th event it sees, `failures` times.
+/// Totals that fail after writing an event of `fail_on_stream`, while
+/// `failures` is above zero (counting down).
 struct Flaky {
     inner: TotalsProjection,
     fail_on_stream: String,
@@ -230,8 +257,9 @@ async fn a_rebuild_while_writers_append_ends_exact() {
         .with_batch_size(10)
         .with_poll_interval(Duration::from_millis(20));
     let live = tokio::spawn(async move { live.run().await });
-    let rebuilt = runner.rebuild().await.unwrap();
-    assert!(rebuilt >= 200, "the rebuild replayed only {rebuilt} events");
+    // The live runner may win some pages of the replay: the count is not
+    // the rebuild's alone. The damaged totals show whether it reset.
+    runner.rebuild().await.unwrap();
     writer.await.unwrap();
     assert!(!writing.load(Ordering::Relaxed));
     live.abort();

@@ -4,7 +4,7 @@
 //! together or not at all.
 
 use factum_core::{BoxError, Error, GlobalPosition, ProjectionError, RecordedEvent, RetryPolicy};
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use super::TransactionalProjection;
 use super::runner::PgProjectionRunner;
@@ -99,25 +99,33 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
         let fail = |what: &str, e: sqlx::Error| {
             Failure::Store(backend(format!("{what} of projection {name:?}"), e))
         };
-        let mut tx = self
-            .store
-            .pool()
+        // Dropped unless the transaction ends cleanly (see the runner's
+        // `conn`).
+        let mut conn = self
+            .take_connection()
+            .await
+            .map_err(|e| fail("connecting", e))?;
+        let mut tx = conn
             .begin()
             .await
             .map_err(|e| fail("beginning a page", e))?;
-        if let Some(token) = token
-            && !self
+        let fenced_in = match token {
+            Some(token) => self
                 .fence(&mut tx, token)
                 .await
-                .map_err(|e| fail("checking the lease", e))?
+                .map_err(|e| fail("checking the lease", e))?,
+            None => true,
+        };
+        if !fenced_in
+            || !self
+                .move_checkpoint(&mut tx, from, last.position)
+                .await
+                .map_err(|e| fail("moving the checkpoint", e))?
         {
-            return Ok(PageOutcome::Moved);
-        }
-        if !self
-            .move_checkpoint(&mut tx, from, last.position)
-            .await
-            .map_err(|e| fail("moving the checkpoint", e))?
-        {
+            tx.rollback()
+                .await
+                .map_err(|e| fail("rolling back a page", e))?;
+            self.conn = Some(conn);
             return Ok(PageOutcome::Moved);
         }
         let filter = self.projection.filter();
@@ -126,15 +134,19 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
             if !filter.matches(event) {
                 continue;
             }
-            self.projection
-                .handle(&mut tx, event)
-                .await
-                .map_err(|source| Failure::Handler { index, source })?;
+            if let Err(source) = self.projection.handle(&mut tx, event).await {
+                // A clean rollback keeps the connection; otherwise it closes.
+                if tx.rollback().await.is_ok() {
+                    self.conn = Some(conn);
+                }
+                return Err(Failure::Handler { index, source });
+            }
             handled += 1;
         }
         tx.commit()
             .await
             .map_err(|e| fail("committing a page", e))?;
+        self.conn = Some(conn);
         Ok(PageOutcome::Committed(handled))
     }
 

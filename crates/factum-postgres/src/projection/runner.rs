@@ -8,6 +8,7 @@ use std::time::Duration;
 use factum_core::{
     CheckpointStore, Error, EventReader, GlobalPosition, Lag, ProjectionError, RetryPolicy,
 };
+use sqlx::{Connection, PgConnection};
 
 use super::TransactionalProjection;
 use super::cursor::Cursor;
@@ -45,6 +46,13 @@ pub struct PgProjectionRunner<P> {
     poll_interval: Duration,
     pub(super) lease: Option<LeaseSql>,
     pub(super) sql: Arc<ProjectionQueries>,
+    /// The runner's own connection for its transactions, outside the pool:
+    /// taken out while a transaction runs and put back only once it has
+    /// ended cleanly, so a transaction cut short (an error, a dropped
+    /// future, an aborted task) closes its connection with it. Back in a
+    /// pool, a connection whose `BEGIN` was cancelled could stay open in a
+    /// transaction, and the next user's writes would never commit.
+    pub(super) conn: Option<PgConnection>,
 }
 
 /// A lease this runner holds: its token, renewed in the background.
@@ -67,6 +75,7 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
             poll_interval: Duration::from_millis(250),
             lease: None,
             sql,
+            conn: None,
         }
     }
 
@@ -248,10 +257,13 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
             projection: name.clone(),
             source: backend(format!("resetting projection {name:?}"), e),
         };
-        let mut tx = self.store.pool().begin().await.map_err(fail)?;
+        let mut conn = self.take_connection().await.map_err(fail)?;
+        let mut tx = conn.begin().await.map_err(fail)?;
         if let Some(token) = token
             && !self.fence(&mut tx, token).await.map_err(fail)?
         {
+            tx.rollback().await.map_err(fail)?;
+            self.conn = Some(conn);
             return Ok(false);
         }
         // The checkpoint first: its row lock waits for a page in flight
@@ -269,7 +281,17 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
                 source,
             })?;
         tx.commit().await.map_err(fail)?;
+        self.conn = Some(conn);
         Ok(true)
+    }
+
+    /// The runner's connection, taken out of the runner (see `conn`), or a
+    /// new one with the pool's connect options.
+    pub(super) async fn take_connection(&mut self) -> Result<PgConnection, sqlx::Error> {
+        match self.conn.take() {
+            Some(conn) => Ok(conn),
+            None => PgConnection::connect_with(&self.store.pool().connect_options()).await,
+        }
     }
 
     /// Without a lease: nothing. With one: waits until this runner holds

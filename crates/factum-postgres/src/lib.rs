@@ -151,8 +151,11 @@
 //! (a crash, an aborted task), the others take over only after it expires
 //! (plus a quarter of it, their retry pause); a short one makes a holder
 //! that stalls for that long lose its lease and the page in flight.
-//! Splitting one projection over several partitions is not offered yet (the
-//! lease table has a `partition` column for it).
+//!
+//! To share one projection's work, split it into [`Partition`]s by stream
+//! (a stable hash of the stream id): each partition has its own checkpoint
+//! and its own lease row, so N partitions can run in up to N processes at
+//! once; events of one stream stay in order.
 //!
 //! # Testing
 //!
@@ -179,6 +182,8 @@ mod store;
 pub mod testing;
 
 pub use options::PostgresOptions;
-pub use projection::{Lease, PgProjectionRunner, TransactionalProjection};
+pub use projection::{
+    InvalidPartition, Lease, Partition, PgProjectionRunner, TransactionalProjection,
+};
 pub use schema::{InvalidSchemaName, SchemaName};
 pub use store::PostgresStore;

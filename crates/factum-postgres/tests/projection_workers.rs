@@ -177,7 +177,6 @@ async fn parent() {
         .expect("the holder is one of the workers");
     victim.kill().unwrap();
     victim.wait().unwrap();
-    let handled_by_victim = handled_count(&pool, &store).await;
 
     for i in HALF..2 * HALF {
         deposit(&store, &format!("acct-{}", i % 5), i as i64 + 1).await;
@@ -192,7 +191,9 @@ async fn parent() {
         "an event was skipped or handled twice"
     );
     assert_eq!(got_totals, want_totals);
-    // A survivor took over after the kill.
+    // The survivors took over: at least the events appended after the
+    // victim died are theirs (a page the victim was committing when killed
+    // may still have committed).
     let survivors: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT count(*) FROM {}.handled WHERE worker <> $1",
         store.schema().quoted()
@@ -202,7 +203,7 @@ async fn parent() {
     .await
     .unwrap();
     assert!(
-        survivors >= 2 * HALF as i64 - handled_by_victim,
+        survivors >= HALF as i64,
         "the survivors handled only {survivors} events"
     );
     // Every remaining worker is still running (none crashed).

@@ -1,6 +1,6 @@
-//! A runner's place in the global feed: pages while behind, then waits for
-//! the store's feed signal or the poll interval. (The same loop as core's
-//! subscription cursor, which is private to core.)
+//! A runner's place in the global feed: reads pages, and waits for the
+//! store's feed signal or the poll interval. (Like core's subscription
+//! cursor, which is private to core.)
 
 use std::time::Duration;
 
@@ -11,7 +11,6 @@ use crate::PostgresStore;
 pub(crate) struct Cursor {
     after: GlobalPosition,
     signal: Option<FeedSignal>,
-    caught_up: bool,
     batch_size: usize,
     poll_interval: Duration,
 }
@@ -26,7 +25,6 @@ impl Cursor {
         Self {
             after: after.unwrap_or(GlobalPosition::START),
             signal: store.feed_signal(),
-            caught_up: false,
             batch_size: batch_size.max(1),
             poll_interval,
         }
@@ -38,27 +36,15 @@ impl Cursor {
             signal.mark_seen();
         }
         let page = store.read_all(self.after, self.batch_size).await?;
-        self.caught_up = page.len() < self.batch_size;
         if let Some(last) = page.last() {
             self.after = last.position;
         }
         Ok(page)
     }
 
-    /// The next non-empty page, waiting between reads once caught up.
-    pub(crate) async fn next_page(&mut self, store: &PostgresStore) -> Result<Vec<RecordedEvent>> {
-        loop {
-            if self.caught_up {
-                self.wait().await;
-            }
-            let page = self.read_page(store).await?;
-            if !page.is_empty() {
-                return Ok(page);
-            }
-        }
-    }
-
-    async fn wait(&mut self) {
+    /// Waits for the feed signal or the poll interval, whichever comes
+    /// first.
+    pub(crate) async fn wait(&mut self) {
         let pause = tokio::time::sleep(self.poll_interval);
         match self.signal.as_mut() {
             Some(signal) => {

@@ -35,7 +35,6 @@ use crate::sql::statement;
 pub struct Lease {
     ttl: Duration,
     holder: String,
-    partition: i32,
 }
 
 impl Lease {
@@ -50,7 +49,6 @@ impl Lease {
         Self {
             ttl: ttl.max(Duration::from_millis(100)),
             holder: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7()),
-            partition: 0,
         }
     }
 
@@ -71,10 +69,6 @@ impl Lease {
         &self.holder
     }
 
-    pub(crate) fn partition(&self) -> i32 {
-        self.partition
-    }
-
     fn ttl_ms(&self) -> i64 {
         i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX)
     }
@@ -91,6 +85,8 @@ impl Lease {
 pub(crate) struct LeaseSql {
     pub(crate) pool: PgPool,
     pub(crate) projection: String,
+    /// The partition's index, 0 when the projection is not partitioned.
+    pub(crate) partition: i32,
     pub(crate) lease: Lease,
     pub(crate) acquire: Arc<str>,
     pub(crate) renew: Arc<str>,
@@ -102,7 +98,7 @@ impl LeaseSql {
     pub(crate) async fn try_acquire(&self) -> Result<Option<i64>, sqlx::Error> {
         sqlx::query_scalar(statement(&self.acquire))
             .bind(&self.projection)
-            .bind(self.lease.partition)
+            .bind(self.partition)
             .bind(&self.lease.holder)
             .bind(self.lease.ttl_ms())
             .fetch_optional(&self.pool)
@@ -113,7 +109,7 @@ impl LeaseSql {
     pub(crate) async fn renew(&self, token: i64) -> Result<bool, sqlx::Error> {
         let row: Option<i64> = sqlx::query_scalar(statement(&self.renew))
             .bind(&self.projection)
-            .bind(self.lease.partition)
+            .bind(self.partition)
             .bind(&self.lease.holder)
             .bind(token)
             .bind(self.lease.ttl_ms())
@@ -126,7 +122,7 @@ impl LeaseSql {
     pub(crate) async fn release(&self, token: i64) -> Result<(), sqlx::Error> {
         sqlx::query(statement(&self.release))
             .bind(&self.projection)
-            .bind(self.lease.partition)
+            .bind(self.partition)
             .bind(&self.lease.holder)
             .bind(token)
             .execute(&self.pool)

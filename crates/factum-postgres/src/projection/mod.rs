@@ -5,6 +5,7 @@
 mod cursor;
 mod lease;
 mod page;
+mod partition;
 mod runner;
 mod sql;
 
@@ -13,6 +14,7 @@ use factum_core::{BoxError, EventFilter, RecordedEvent};
 use sqlx::PgConnection;
 
 pub use lease::Lease;
+pub use partition::{InvalidPartition, Partition};
 pub use runner::PgProjectionRunner;
 
 /// A projection whose read model is tables in the same PostgreSQL database

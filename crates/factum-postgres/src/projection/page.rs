@@ -131,7 +131,11 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
         let filter = self.projection.filter();
         let mut handled = 0;
         for (index, event) in page.iter().enumerate() {
-            if !filter.matches(event) {
+            if !filter.matches(event)
+                || self
+                    .partition
+                    .is_some_and(|p| !p.owns(event.stream_id.as_str()))
+            {
                 continue;
             }
             if let Err(source) = self.projection.handle(&mut tx, event).await {
@@ -161,7 +165,7 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
         };
         let row: Option<i64> = sqlx::query_scalar(statement(&self.sql.lease_fence))
             .bind(self.projection.name())
-            .bind(lease.lease.partition())
+            .bind(lease.partition)
             .bind(lease.lease.holder_name())
             .bind(token)
             .fetch_optional(conn)
@@ -183,7 +187,7 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
             Some(_) => &self.sql.checkpoint_advance,
         };
         let mut query = sqlx::query(statement(sql))
-            .bind(self.projection.name())
+            .bind(self.checkpoint_name())
             .bind(to_stored(commit))
             .bind(to_stored(seq));
         if let Some(from) = from {

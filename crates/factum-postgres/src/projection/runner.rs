@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use factum_core::{
-    CheckpointStore, Error, EventReader, GlobalPosition, Lag, ProjectionError, RetryPolicy,
+    CheckpointStore, Error, EventReader, GlobalPosition, Lag, ProjectionError, RecordedEvent,
+    RetryPolicy,
 };
 use sqlx::{Connection, PgConnection};
 
@@ -14,6 +15,7 @@ use super::TransactionalProjection;
 use super::cursor::Cursor;
 use super::lease::{Lease, LeaseSql, Renewal};
 use super::page::PageOutcome;
+use super::partition::Partition;
 use super::sql::ProjectionQueries;
 use crate::PostgresStore;
 use crate::error::backend;
@@ -53,6 +55,7 @@ pub struct PgProjectionRunner<P> {
     /// pool, a connection whose `BEGIN` was cancelled could stay open in a
     /// transaction, and the next user's writes would never commit.
     pub(super) conn: Option<PgConnection>,
+    pub(super) partition: Option<Partition>,
 }
 
 /// A lease this runner holds: its token, renewed in the background.
@@ -76,6 +79,7 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
             lease: None,
             sql,
             conn: None,
+            partition: None,
         }
     }
 
@@ -104,12 +108,33 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
         self.lease = Some(LeaseSql {
             pool: self.store.pool().clone(),
             projection: self.projection.name().to_owned(),
+            partition: self.partition.map_or(0, |p| p.stored()),
             lease,
             acquire: self.sql.lease_acquire.clone(),
             renew: self.sql.lease_renew.clone(),
             release: self.sql.lease_release.clone(),
         });
         self
+    }
+
+    /// Handles only the events of `partition`'s streams, with a checkpoint
+    /// (and lease) of its own: start one runner per partition, in any
+    /// processes, to share the work of one projection.
+    pub fn with_partition(mut self, partition: Partition) -> Self {
+        self.partition = Some(partition);
+        if let Some(lease) = &mut self.lease {
+            lease.partition = partition.stored();
+        }
+        self
+    }
+
+    /// The name the checkpoint is stored under: the projection's name, or
+    /// [`Partition::checkpoint_name`] for a partition.
+    pub fn checkpoint_name(&self) -> String {
+        match self.partition {
+            Some(p) => p.checkpoint_name(self.projection.name()),
+            None => self.projection.name().to_owned(),
+        }
     }
 
     /// The projection.
@@ -125,7 +150,7 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
     /// The saved checkpoint: the last position whose page committed.
     pub async fn checkpoint(&self) -> Result<Option<GlobalPosition>, ProjectionError> {
         self.store
-            .load_checkpoint(self.projection.name())
+            .load_checkpoint(&self.checkpoint_name())
             .await
             .map_err(|e| self.store_error(e))
     }
@@ -172,13 +197,9 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
             let mut from = self.checkpoint().await?;
             let mut cursor = Cursor::new(&self.store, from, self.batch_size, self.poll_interval);
             loop {
-                if held.as_ref().is_some_and(|h| h.renewal.lost()) {
+                let Some(page) = self.next_page(&mut cursor, from, held.as_ref()).await? else {
                     break;
-                }
-                let page = cursor
-                    .next_page(&self.store)
-                    .await
-                    .map_err(|e| self.store_error(e))?;
+                };
                 match self.commit_page(token, from, &page).await? {
                     PageOutcome::Committed(_) => from = page.last().map(|e| e.position),
                     PageOutcome::Moved => break,
@@ -190,7 +211,10 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
     /// Forgets the checkpoint and clears the read model
     /// ([`TransactionalProjection::reset`]) in one transaction, then replays
     /// the feed from the start up to its end. Returns how many events it
-    /// handed to the handler. With a lease, waits for the lease first.
+    /// handed to the handler. With a lease, waits for the lease first. With
+    /// a [`Partition`], the checkpoints of all partitions are forgotten
+    /// (the read model is theirs too): each partition's runner replays its
+    /// share when it runs.
     /// Runners of this projection elsewhere notice the moved checkpoint and
     /// start over too.
     pub async fn rebuild(&mut self) -> Result<u64, ProjectionError> {
@@ -214,6 +238,33 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
             if result?.is_some() {
                 return Ok(handled);
             }
+        }
+    }
+
+    /// The next non-empty page, waiting while caught up; `None` when the
+    /// lease is lost or the checkpoint is no longer `from` (a rebuild, or
+    /// another runner, moved it), checked each time the feed is found empty.
+    async fn next_page(
+        &self,
+        cursor: &mut Cursor,
+        from: Option<GlobalPosition>,
+        held: Option<&Held>,
+    ) -> Result<Option<Vec<RecordedEvent>>, ProjectionError> {
+        loop {
+            if held.is_some_and(|h| h.renewal.lost()) {
+                return Ok(None);
+            }
+            let page = cursor
+                .read_page(&self.store)
+                .await
+                .map_err(|e| self.store_error(e))?;
+            if !page.is_empty() {
+                return Ok(Some(page));
+            }
+            if self.checkpoint().await? != from {
+                return Ok(None);
+            }
+            cursor.wait().await;
         }
     }
 
@@ -268,11 +319,24 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
         }
         // The checkpoint first: its row lock waits for a page in flight
         // elsewhere, whose rows the reset below then sees and clears.
-        sqlx::query(statement(&self.store.sql().delete_checkpoint))
-            .bind(&name)
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+        // A partitioned projection's read model is shared by every
+        // partition: all their checkpoints go, in index order (one lock
+        // order for concurrent rebuilds), and each partition's runner
+        // replays its share when it notices.
+        let names = match self.partition {
+            Some(p) => (0..p.count())
+                .filter_map(|i| Partition::new(i, p.count()).ok())
+                .map(|q| q.checkpoint_name(&name))
+                .collect(),
+            None => vec![name.clone()],
+        };
+        for checkpoint in names {
+            sqlx::query(statement(&self.store.sql().delete_checkpoint))
+                .bind(checkpoint)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
         self.projection
             .reset(&mut tx)
             .await

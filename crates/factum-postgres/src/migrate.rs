@@ -16,11 +16,18 @@ use crate::error::backend;
 use crate::store::PostgresStore;
 
 /// The migration files, in order: version, description, SQL.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "event store",
-    include_str!("../../../migrations/postgres/0001_event_store.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "event store",
+        include_str!("../../../migrations/postgres/0001_event_store.sql"),
+    ),
+    (
+        2,
+        "projections",
+        include_str!("../../../migrations/postgres/0002_projections.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(

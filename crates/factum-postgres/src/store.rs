@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::error::backend;
+use crate::listen::{self, FeedListener};
 use crate::sql::Queries;
 use crate::{PostgresOptions, SchemaName};
 
@@ -20,6 +21,7 @@ pub struct PostgresStore {
     pool: PgPool,
     options: Arc<PostgresOptions>,
     sql: Arc<Queries>,
+    listener: Arc<FeedListener>,
 }
 
 impl PostgresStore {
@@ -36,6 +38,7 @@ impl PostgresStore {
             pool,
             options: Arc::new(options),
             sql,
+            listener: Arc::default(),
         }
     }
 
@@ -71,6 +74,20 @@ impl PostgresStore {
 
     pub(crate) fn sql(&self) -> &Queries {
         &self.sql
+    }
+
+    /// The signal of the store's feed listener (see `listen.rs`), started on
+    /// first use; shared by every clone of the store.
+    pub(crate) fn listener_signal(&self) -> Option<factum_core::FeedSignal> {
+        self.listener.signal(&self.pool, self.schema())
+    }
+
+    /// The `application_name` of the connection that listens for new
+    /// events (see [`feed_signal`](factum_core::EventReader::feed_signal)),
+    /// to find it in `pg_stat_activity`: `factum-listen <schema>`, cut to
+    /// 63 bytes.
+    pub fn feed_listener_name(&self) -> String {
+        listen::application_name(self.schema())
     }
 
     /// Appends like [`EventAppender::append_many`], but on `conn`, inside the

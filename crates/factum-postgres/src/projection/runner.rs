@@ -1,0 +1,410 @@
+//! [`PgProjectionRunner`]: feeds a [`TransactionalProjection`] from the
+//! global feed, one transaction per page.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use factum_core::{
+    CheckpointStore, Error, EventReader, GlobalPosition, Lag, ProjectionError, RecordedEvent,
+    RetryPolicy,
+};
+use sqlx::{Connection, PgConnection};
+
+use super::TransactionalProjection;
+use super::cursor::Cursor;
+use super::lease::{Lease, LeaseSql, Renewal};
+use super::page::PageOutcome;
+use super::partition::Partition;
+use super::sql::ProjectionQueries;
+use crate::PostgresStore;
+use crate::error::backend;
+use crate::sql::statement;
+
+/// Feeds a [`TransactionalProjection`] from a [`PostgresStore`]'s global
+/// feed, in order, exactly once: each page of events is handled in one
+/// transaction that also moves the projection's checkpoint (in the store's
+/// `checkpoints` table, so [`CheckpointStore`] reads it too).
+///
+/// The checkpoint moves by compare-and-set, from where this runner found it:
+/// should another runner (or a [`rebuild`](Self::rebuild)) have moved it
+/// meanwhile, the page rolls back and the runner reads the checkpoint again.
+/// Two runners of one projection can therefore never both commit a page,
+/// but without a [`Lease`] they waste work racing; with one, a single
+/// runner works and the others stand by.
+///
+/// Handler failures are retried by the [`RetryPolicy`]: the page's
+/// transaction is rolled back and the whole page tried again after the
+/// pause (so the handler sees the events before the failing one again, in a
+/// fresh transaction). After the last attempt the runner stops with
+/// [`ProjectionError::Handler`]; a database failure stops it with
+/// [`ProjectionError::Store`]. Either way the checkpoint and the read
+/// model stay as the last committed page left them: restart the runner.
+pub struct PgProjectionRunner<P> {
+    pub(super) store: PostgresStore,
+    pub(super) projection: P,
+    pub(super) retry: RetryPolicy,
+    batch_size: usize,
+    poll_interval: Duration,
+    pub(super) lease: Option<LeaseSql>,
+    pub(super) sql: Arc<ProjectionQueries>,
+    /// The runner's own connection for its transactions, outside the pool:
+    /// taken out while a transaction runs and put back only once it has
+    /// ended cleanly, so a transaction cut short (an error, a dropped
+    /// future, an aborted task) closes its connection with it. Back in a
+    /// pool, a connection whose `BEGIN` was cancelled could stay open in a
+    /// transaction, and the next user's writes would never commit.
+    pub(super) conn: Option<PgConnection>,
+    pub(super) partition: Option<Partition>,
+}
+
+/// A lease this runner holds: its token, renewed in the background.
+struct Held {
+    token: i64,
+    renewal: Renewal,
+}
+
+impl<P: TransactionalProjection> PgProjectionRunner<P> {
+    /// A runner without a lease, with the default retry policy, pages of
+    /// 500 events and a poll interval of 250 ms (the feed signal usually
+    /// wakes it sooner).
+    pub fn new(store: PostgresStore, projection: P) -> Self {
+        let sql = Arc::new(ProjectionQueries::new(store.schema()));
+        Self {
+            store,
+            projection,
+            retry: RetryPolicy::default(),
+            batch_size: 500,
+            poll_interval: Duration::from_millis(250),
+            lease: None,
+            sql,
+            conn: None,
+            partition: None,
+        }
+    }
+
+    /// Retries a failing handler by `retry`.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Handles pages of `size` events (at least 1): one transaction each.
+    pub fn with_batch_size(mut self, size: usize) -> Self {
+        self.batch_size = size.max(1);
+        self
+    }
+
+    /// Looks for new events at least this often when caught up.
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Works only while holding `lease` (see [`Lease`]), so that several
+    /// runners of this projection, in any processes, can be started: one
+    /// works, the others take over when it dies.
+    pub fn with_lease(mut self, lease: Lease) -> Self {
+        self.lease = Some(LeaseSql {
+            pool: self.store.pool().clone(),
+            projection: self.projection.name().to_owned(),
+            partition: self.partition.map_or(0, |p| p.stored()),
+            lease,
+            acquire: self.sql.lease_acquire.clone(),
+            renew: self.sql.lease_renew.clone(),
+            release: self.sql.lease_release.clone(),
+        });
+        self
+    }
+
+    /// Handles only the events of `partition`'s streams, with a checkpoint
+    /// (and lease) of its own: start one runner per partition, in any
+    /// processes, to share the work of one projection.
+    pub fn with_partition(mut self, partition: Partition) -> Self {
+        self.partition = Some(partition);
+        if let Some(lease) = &mut self.lease {
+            lease.partition = partition.stored();
+        }
+        self
+    }
+
+    /// The name the checkpoint is stored under: the projection's name, or
+    /// [`Partition::checkpoint_name`] for a partition.
+    pub fn checkpoint_name(&self) -> String {
+        match self.partition {
+            Some(p) => p.checkpoint_name(self.projection.name()),
+            None => self.projection.name().to_owned(),
+        }
+    }
+
+    /// The projection.
+    pub fn projection(&self) -> &P {
+        &self.projection
+    }
+
+    /// The projection, mutably.
+    pub fn projection_mut(&mut self) -> &mut P {
+        &mut self.projection
+    }
+
+    /// The saved checkpoint: the last position whose page committed.
+    pub async fn checkpoint(&self) -> Result<Option<GlobalPosition>, ProjectionError> {
+        self.store
+            .load_checkpoint(&self.checkpoint_name())
+            .await
+            .map_err(|e| self.store_error(e))
+    }
+
+    /// The checkpoint and the feed's head.
+    pub async fn lag(&self) -> Result<Lag, ProjectionError> {
+        let head = self
+            .store
+            .head_position()
+            .await
+            .map_err(|e| self.store_error(e))?;
+        Ok(Lag {
+            checkpoint: self.checkpoint().await?,
+            head,
+        })
+    }
+
+    /// Handles every event after the checkpoint up to the end of the feed,
+    /// then returns how many events it handed to the handler. With a lease,
+    /// waits for the lease first and lets it go at the end.
+    pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
+        let mut handled = 0;
+        loop {
+            let held = self.acquire().await?;
+            let token = held.as_ref().map(|h| h.token);
+            let result = self
+                .catch_up_holding(token, held.as_ref(), &mut handled)
+                .await;
+            self.release(held).await;
+            if result?.is_some() {
+                return Ok(handled);
+            }
+        }
+    }
+
+    /// Catches up, then follows new events until an error stops it. Stop it
+    /// by dropping the future (or aborting its task): the page in flight
+    /// rolls back. With a lease, it works only while holding the lease, and
+    /// waits to take it again whenever it is lost.
+    pub async fn run(&mut self) -> Result<Infallible, ProjectionError> {
+        loop {
+            let held = self.acquire().await?;
+            let token = held.as_ref().map(|h| h.token);
+            let mut from = self.checkpoint().await?;
+            let mut cursor = Cursor::new(&self.store, from, self.batch_size, self.poll_interval);
+            loop {
+                let Some(page) = self.next_page(&mut cursor, from, held.as_ref()).await? else {
+                    break;
+                };
+                match self.commit_page(token, from, &page).await? {
+                    PageOutcome::Committed(_) => from = page.last().map(|e| e.position),
+                    PageOutcome::Moved => break,
+                }
+            }
+        }
+    }
+
+    /// Forgets the checkpoint and clears the read model
+    /// ([`TransactionalProjection::reset`]) in one transaction, then replays
+    /// the feed from the start up to its end. Returns how many events it
+    /// handed to the handler. With a lease, waits for the lease first. With
+    /// a [`Partition`], the checkpoints of all partitions are forgotten
+    /// (the read model is theirs too): each partition's runner replays its
+    /// share when it runs.
+    /// Runners of this projection elsewhere notice the moved checkpoint and
+    /// start over too.
+    pub async fn rebuild(&mut self) -> Result<u64, ProjectionError> {
+        let mut reset = false;
+        let mut handled = 0;
+        loop {
+            let held = self.acquire().await?;
+            let token = held.as_ref().map(|h| h.token);
+            let result = async {
+                if !reset {
+                    reset = self.reset(token).await?;
+                    if !reset {
+                        return Ok(None);
+                    }
+                }
+                self.catch_up_holding(token, held.as_ref(), &mut handled)
+                    .await
+            }
+            .await;
+            self.release(held).await;
+            if result?.is_some() {
+                return Ok(handled);
+            }
+        }
+    }
+
+    /// The next non-empty page, waiting while caught up; `None` when the
+    /// lease is lost or the checkpoint is no longer `from` (a rebuild, or
+    /// another runner, moved it), checked each time the feed is found empty.
+    async fn next_page(
+        &self,
+        cursor: &mut Cursor,
+        from: Option<GlobalPosition>,
+        held: Option<&Held>,
+    ) -> Result<Option<Vec<RecordedEvent>>, ProjectionError> {
+        loop {
+            if held.is_some_and(|h| h.renewal.lost()) {
+                return Ok(None);
+            }
+            let page = cursor
+                .read_page(&self.store)
+                .await
+                .map_err(|e| self.store_error(e))?;
+            if !page.is_empty() {
+                return Ok(Some(page));
+            }
+            if self.checkpoint().await? != from {
+                return Ok(None);
+            }
+            cursor.wait().await;
+        }
+    }
+
+    /// Pages until the end of the feed, adding the events handed to the
+    /// handler to `handled`; `None` when the lease was lost or the
+    /// checkpoint moved under this runner (then call again).
+    async fn catch_up_holding(
+        &mut self,
+        token: Option<i64>,
+        held: Option<&Held>,
+        handled: &mut u64,
+    ) -> Result<Option<()>, ProjectionError> {
+        let mut from = self.checkpoint().await?;
+        let mut cursor = Cursor::new(&self.store, from, self.batch_size, self.poll_interval);
+        loop {
+            if held.is_some_and(|h| h.renewal.lost()) {
+                return Ok(None);
+            }
+            let page = cursor
+                .read_page(&self.store)
+                .await
+                .map_err(|e| self.store_error(e))?;
+            if page.is_empty() {
+                return Ok(Some(()));
+            }
+            match self.commit_page(token, from, &page).await? {
+                PageOutcome::Committed(n) => {
+                    *handled += n;
+                    from = page.last().map(|e| e.position);
+                }
+                PageOutcome::Moved => return Ok(None),
+            }
+        }
+    }
+
+    /// Deletes the checkpoint and resets the read model in one
+    /// transaction; false when the lease was lost first.
+    async fn reset(&mut self, token: Option<i64>) -> Result<bool, ProjectionError> {
+        let name = self.projection.name().to_owned();
+        let fail = |e: sqlx::Error| ProjectionError::Store {
+            projection: name.clone(),
+            source: backend(format!("resetting projection {name:?}"), e),
+        };
+        let mut conn = self.take_connection().await.map_err(fail)?;
+        let mut tx = conn.begin().await.map_err(fail)?;
+        if let Some(token) = token
+            && !self.fence(&mut tx, token).await.map_err(fail)?
+        {
+            tx.rollback().await.map_err(fail)?;
+            self.conn = Some(conn);
+            return Ok(false);
+        }
+        // The checkpoint first: its row lock waits for a page in flight
+        // elsewhere, whose rows the reset below then sees and clears.
+        // A partitioned projection's read model is shared by every
+        // partition: all their checkpoints go, in index order (one lock
+        // order for concurrent rebuilds), and each partition's runner
+        // replays its share when it notices.
+        let names = match self.partition {
+            Some(p) => (0..p.count())
+                .filter_map(|i| Partition::new(i, p.count()).ok())
+                .map(|q| q.checkpoint_name(&name))
+                .collect(),
+            None => vec![name.clone()],
+        };
+        for checkpoint in names {
+            sqlx::query(statement(&self.store.sql().delete_checkpoint))
+                .bind(checkpoint)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+        self.projection
+            .reset(&mut tx)
+            .await
+            .map_err(|source| ProjectionError::Reset {
+                projection: name.clone(),
+                source,
+            })?;
+        tx.commit().await.map_err(fail)?;
+        self.conn = Some(conn);
+        Ok(true)
+    }
+
+    /// The runner's connection, taken out of the runner (see `conn`), or a
+    /// new one with the pool's connect options.
+    pub(super) async fn take_connection(&mut self) -> Result<PgConnection, sqlx::Error> {
+        match self.conn.take() {
+            Some(conn) => Ok(conn),
+            None => PgConnection::connect_with(&self.store.pool().connect_options()).await,
+        }
+    }
+
+    /// Without a lease: nothing. With one: waits until this runner holds
+    /// it, trying every quarter of its time to live.
+    async fn acquire(&self) -> Result<Option<Held>, ProjectionError> {
+        let Some(lease) = &self.lease else {
+            return Ok(None);
+        };
+        loop {
+            let token = lease.try_acquire().await.map_err(|e| {
+                self.store_error(backend(
+                    format!(
+                        "taking the lease of projection {:?}",
+                        self.projection.name()
+                    ),
+                    e,
+                ))
+            })?;
+            if let Some(token) = token {
+                tracing::debug!(
+                    projection = self.projection.name(),
+                    holder = lease.lease.holder_name(),
+                    token,
+                    "projection lease taken"
+                );
+                return Ok(Some(Held {
+                    token,
+                    renewal: lease.keep(token),
+                }));
+            }
+            tokio::time::sleep(lease.lease.retry_pause()).await;
+        }
+    }
+
+    /// Lets a held lease go, so that another runner need not wait for it
+    /// to expire. A failure only delays the others until it expires.
+    async fn release(&self, held: Option<Held>) {
+        if let (Some(lease), Some(held)) = (&self.lease, held) {
+            drop(held.renewal);
+            if let Err(e) = lease.release(held.token).await {
+                tracing::warn!(projection = self.projection.name(), error = %e, "releasing a projection lease failed; it expires by itself");
+            }
+        }
+    }
+
+    pub(super) fn store_error(&self, source: Error) -> ProjectionError {
+        ProjectionError::Store {
+            projection: self.projection.name().to_owned(),
+            source,
+        }
+    }
+}

@@ -49,7 +49,7 @@ pub use signal::{FeedNotifier, FeedSignal};
 pub use snapshot::Snapshot;
 pub use store::{CheckpointStore, EventAppender, EventReader, EventStore, SnapshotStore};
 pub use stream_id::{MAX_STREAM_ID_BYTES, StreamId, StreamIdError};
-pub use subscription::{EventFilter, Subscribe, SubscriptionOptions};
+pub use subscription::{EventFilter, FeedCursor, Subscribe, SubscriptionOptions};
 pub use traced::TracingStore;
 pub use upcast::{Upcasted, Upcasters};
 pub use version::ExpectedVersion;

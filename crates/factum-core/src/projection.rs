@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::subscription::FeedCursor;
 use crate::{
-    BoxError, Error, EventFilter, EventStore, GlobalPosition, RecordedEvent, SubscriptionOptions,
+    BoxError, Error, EventFilter, EventStore, FeedCursor, GlobalPosition, RecordedEvent,
+    SubscriptionOptions,
 };
 
 /// A named consumer of events that builds a read model. Its checkpoint (the
@@ -194,7 +194,7 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
         let mut handled = 0;
         loop {
             let page = cursor
-                .read_page()
+                .read_page(&self.store)
                 .await
                 .map_err(|e| store_error(&self.projection, e))?;
             if page.is_empty() {
@@ -213,7 +213,7 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
         let mut cursor = FeedCursor::new(&self.store, &options);
         loop {
             let page = cursor
-                .next_page()
+                .next_page(&self.store)
                 .await
                 .map_err(|e| store_error(&self.projection, e))?;
             handle_page(&self.store, &mut self.projection, &self.retry, page).await?;

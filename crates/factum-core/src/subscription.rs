@@ -118,64 +118,96 @@ impl SubscriptionOptions {
     }
 }
 
-/// A reader's place in the global feed, moving forward page by page and
-/// waiting (signal or poll) once it has caught up. Serves both
-/// subscriptions and projection runners.
-pub(crate) struct FeedCursor<'a, S: ?Sized> {
-    store: &'a S,
+/// A reader's place in the global feed, moving forward page by page and,
+/// once caught up, waiting for the store's [`FeedSignal`] or the poll
+/// interval. Subscriptions and projection runners (core's and the
+/// backends') all move through the feed with it. It does not hold the
+/// store: each read is handed one.
+#[derive(Debug)]
+pub struct FeedCursor {
     after: GlobalPosition,
     signal: Option<FeedSignal>,
     caught_up: bool,
+    /// The last read found events, or a signal woke the cursor: look again
+    /// soon, since the signal for a commit may have been folded into an
+    /// earlier one.
+    active: bool,
     batch_size: usize,
     poll_interval: Duration,
 }
 
-impl<'a, S: EventReader + ?Sized> FeedCursor<'a, S> {
-    pub(crate) fn new(store: &'a S, options: &SubscriptionOptions) -> Self {
+/// After a signal or a read that found events, how soon a caught-up cursor
+/// looks again, even without a further signal: backends may fold several
+/// commits into one signal (PostgreSQL sends at most one per writer session
+/// per 50 ms).
+const RECHECK_AFTER_SIGNAL: Duration = Duration::from_millis(50);
+
+impl FeedCursor {
+    /// A cursor after `options.after`, woken by `store`'s feed signal.
+    pub fn new<S: EventReader + ?Sized>(store: &S, options: &SubscriptionOptions) -> Self {
         Self {
-            store,
             after: options.after,
             signal: store.feed_signal(),
             caught_up: false,
+            active: false,
             batch_size: options.batch_size.max(1),
             poll_interval: options.poll_interval,
         }
     }
 
+    /// The position of the last event read.
+    pub fn position(&self) -> GlobalPosition {
+        self.after
+    }
+
     /// The next page of the feed, possibly empty when caught up; never waits.
-    pub(crate) async fn read_page(&mut self) -> Result<Vec<RecordedEvent>> {
+    pub async fn read_page<S: EventReader + ?Sized>(
+        &mut self,
+        store: &S,
+    ) -> Result<Vec<RecordedEvent>> {
         if let Some(signal) = self.signal.as_mut() {
             signal.mark_seen();
         }
-        let page = self.store.read_all(self.after, self.batch_size).await?;
+        let page = store.read_all(self.after, self.batch_size).await?;
         self.caught_up = page.len() < self.batch_size;
         if let Some(last) = page.last() {
             self.after = last.position;
+            self.active = true;
         }
         Ok(page)
     }
 
     /// The next non-empty page: reads at once while behind, and once caught
-    /// up waits for a signal or the poll interval between reads.
-    pub(crate) async fn next_page(&mut self) -> Result<Vec<RecordedEvent>> {
+    /// up waits (see [`wait`](Self::wait)) between reads.
+    pub async fn next_page<S: EventReader + ?Sized>(
+        &mut self,
+        store: &S,
+    ) -> Result<Vec<RecordedEvent>> {
         loop {
             if self.caught_up {
                 self.wait().await;
             }
-            let page = self.read_page().await?;
+            let page = self.read_page(store).await?;
             if !page.is_empty() {
                 return Ok(page);
             }
         }
     }
 
-    async fn wait(&mut self) {
-        let pause = tokio::time::sleep(self.poll_interval);
+    /// Waits for the store's signal or the poll interval, whichever comes
+    /// first; at most 50 ms after a signal or a read that found events.
+    pub async fn wait(&mut self) {
+        let timeout = if self.active {
+            self.poll_interval.min(RECHECK_AFTER_SIGNAL)
+        } else {
+            self.poll_interval
+        };
+        let pause = tokio::time::sleep(timeout);
         match self.signal.as_mut() {
             Some(signal) => {
                 tokio::select! {
-                    () = signal.changed() => {}
-                    () = pause => {}
+                    () = signal.changed() => self.active = true,
+                    () = pause => self.active = false,
                 }
             }
             None => pause.await,
@@ -207,7 +239,7 @@ pub trait Subscribe: EventReader {
         stream::unfold(FeedCursor::new(self, &options), move |mut cursor| {
             let filter = filter.clone();
             async move {
-                let items = match cursor.next_page().await {
+                let items = match cursor.next_page(self).await {
                     Ok(page) => page
                         .into_iter()
                         .filter(|e| filter.matches(e))

@@ -114,13 +114,17 @@
 //! poll at their `poll_interval`, which bounds the delay when one is lost.
 //!
 //! The cost is on writers: PostgreSQL serializes the commits of
-//! transactions that notified on one database-wide lock. A single writer
-//! hardly notices (within the noise of our measurement); many concurrent
-//! writers lose group commit: in a side-by-side `pgbench` of single-row
-//! inserts with 8 clients, the same insert with the trigger committed about
-//! 3 to 5 times fewer rows per second than without. Where write throughput
-//! matters more than wake-up latency, `ALTER TABLE <schema>.events DISABLE
-//! TRIGGER events_notify_feed`: subscribers then only poll.
+//! transactions that notified on one database-wide lock, which costs many
+//! concurrent writers their group commit (in a `pgbench` of single-row
+//! inserts with 8 clients, a notify in every transaction committed 3 to 5
+//! times fewer rows per second). So each writer session notifies at most
+//! once per 50 ms, and a woken cursor ([`factum_core::FeedCursor`]) looks
+//! again 50 ms after a signal or a read that found events: an event whose
+//! notification was folded into an earlier one is still seen within about
+//! 50 ms, and a busy writer sends about 20 notifications a second whatever
+//! its rate. Where wake-ups are not wanted at all, `ALTER TABLE
+//! <schema>.events DISABLE TRIGGER events_notify_feed`: subscribers then
+//! only poll.
 //!
 //! # Projections, exactly once
 //!

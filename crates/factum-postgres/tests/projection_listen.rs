@@ -154,3 +154,26 @@ async fn the_listener_ends_with_the_last_clone_of_the_store() {
     }
     admin.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_is_delivered_though_its_notifications_are_throttled() {
+    let (store, _schema) = TestSchema::store().await.unwrap();
+    let mut events = store.subscribe(SubscriptionOptions::from_start().poll_interval(POLL));
+    // One session notifies at most once per 50 ms: most of these appends
+    // send no notification, and must still arrive long before the poll.
+    for i in 0..20 {
+        append(&store, &format!("burst-{i}")).await;
+    }
+    for i in 0..20 {
+        assert_eq!(
+            next_within(&mut events).await.stream_id.as_str(),
+            format!("burst-{i}")
+        );
+    }
+    // A lone append after the burst is seen too.
+    append(&store, "after-burst").await;
+    assert_eq!(
+        next_within(&mut events).await.stream_id.as_str(),
+        "after-burst"
+    );
+}

@@ -2,7 +2,6 @@
 //! exactly once: [`TransactionalProjection`] and [`PgProjectionRunner`],
 //! optionally scaled out over processes with a [`Lease`].
 
-mod cursor;
 mod lease;
 mod page;
 mod partition;

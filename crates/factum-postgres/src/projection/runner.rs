@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use factum_core::{
-    CheckpointStore, Error, EventReader, GlobalPosition, Lag, ProjectionError, RecordedEvent,
-    RetryPolicy,
+    CheckpointStore, Error, EventReader, FeedCursor, GlobalPosition, Lag, ProjectionError,
+    RecordedEvent, RetryPolicy, SubscriptionOptions,
 };
 use sqlx::{Connection, PgConnection};
 
 use super::TransactionalProjection;
-use super::cursor::Cursor;
 use super::lease::{Lease, LeaseSql, Renewal};
 use super::page::PageOutcome;
 use super::partition::Partition;
@@ -195,7 +194,7 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
             let held = self.acquire().await?;
             let token = held.as_ref().map(|h| h.token);
             let mut from = self.checkpoint().await?;
-            let mut cursor = Cursor::new(&self.store, from, self.batch_size, self.poll_interval);
+            let mut cursor = self.cursor_at(from);
             loop {
                 let Some(page) = self.next_page(&mut cursor, from, held.as_ref()).await? else {
                     break;
@@ -241,12 +240,21 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
         }
     }
 
+    /// A feed cursor after `from`, with this runner's page size and poll
+    /// interval.
+    fn cursor_at(&self, from: Option<GlobalPosition>) -> FeedCursor {
+        let options = SubscriptionOptions::after(from.unwrap_or(GlobalPosition::START))
+            .batch_size(self.batch_size)
+            .poll_interval(self.poll_interval);
+        FeedCursor::new(&self.store, &options)
+    }
+
     /// The next non-empty page, waiting while caught up; `None` when the
     /// lease is lost or the checkpoint is no longer `from` (a rebuild, or
     /// another runner, moved it), checked each time the feed is found empty.
     async fn next_page(
         &self,
-        cursor: &mut Cursor,
+        cursor: &mut FeedCursor,
         from: Option<GlobalPosition>,
         held: Option<&Held>,
     ) -> Result<Option<Vec<RecordedEvent>>, ProjectionError> {
@@ -278,7 +286,7 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
         handled: &mut u64,
     ) -> Result<Option<()>, ProjectionError> {
         let mut from = self.checkpoint().await?;
-        let mut cursor = Cursor::new(&self.store, from, self.batch_size, self.poll_interval);
+        let mut cursor = self.cursor_at(from);
         loop {
             if held.is_some_and(|h| h.renewal.lost()) {
                 return Ok(None);

@@ -2,7 +2,8 @@
 //! each beside its plain baseline in the same run, as one table of medians.
 //!
 //! `cargo bench --bench workloads` (add `-- --quick` for a smoke run,
-//! `-- --reps N` for N repetitions, `-- --only memory` for one backend).
+//! `-- --reps N` for N repetitions, `-- --only memory` for one backend,
+//! `-- --workload W3` for the workloads whose name starts so).
 
 mod backends;
 mod baseline;
@@ -24,6 +25,7 @@ struct Args {
     quick: bool,
     reps: usize,
     only: Option<String>,
+    workload: Option<String>,
 }
 
 fn args() -> Args {
@@ -31,6 +33,7 @@ fn args() -> Args {
         quick: false,
         reps: 3,
         only: None,
+        workload: None,
     };
     let mut raw = std::env::args().skip(1);
     while let Some(arg) = raw.next() {
@@ -38,6 +41,7 @@ fn args() -> Args {
             "--quick" => args.quick = true,
             "--reps" => args.reps = raw.next().and_then(|n| n.parse().ok()).unwrap_or(3).max(1),
             "--only" => args.only = raw.next(),
+            "--workload" => args.workload = raw.next(),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -195,6 +199,13 @@ async fn main() -> Result<(), BoxError> {
             "workload", "backend", "factum", "baseline", "ratio"
         );
         for (name, unit, w) in WORKLOADS {
+            if args
+                .workload
+                .as_deref()
+                .is_some_and(|n| !name.starts_with(n))
+            {
+                continue;
+            }
             let (ours, theirs) =
                 measure(&*backend, args.reps, |t, first| run(t, sizes, w, first)).await?;
             println!(

@@ -114,6 +114,16 @@ fn folding(c: &mut Criterion) {
             state
         })
     });
+    let packed: Vec<RecordedEvent> = (0..10_000).map(|n| recorded(&MessagePack, n)).collect();
+    group.bench_function("10k stored MessagePack events (decode + apply)", |b| {
+        b.iter(|| {
+            let mut state = Balance::default();
+            for e in black_box(&packed) {
+                state.apply(&e.decode::<Deposited>().expect("decodes"));
+            }
+            state
+        })
+    });
     group.finish();
 }
 

@@ -2,7 +2,8 @@
 //! each beside its plain baseline in the same run, as one table of medians.
 //!
 //! `cargo bench --bench workloads` (add `-- --quick` for a smoke run,
-//! `-- --reps N` for N repetitions, `-- --only memory` for one backend).
+//! `-- --reps N` for N repetitions, `-- --only memory` for one backend,
+//! `-- --workload W3` for the workloads whose name starts so).
 
 mod backends;
 mod baseline;
@@ -24,6 +25,7 @@ struct Args {
     quick: bool,
     reps: usize,
     only: Option<String>,
+    workload: Option<String>,
 }
 
 fn args() -> Args {
@@ -31,6 +33,7 @@ fn args() -> Args {
         quick: false,
         reps: 3,
         only: None,
+        workload: None,
     };
     let mut raw = std::env::args().skip(1);
     while let Some(arg) = raw.next() {
@@ -38,43 +41,147 @@ fn args() -> Args {
             "--quick" => args.quick = true,
             "--reps" => args.reps = raw.next().and_then(|n| n.parse().ok()).unwrap_or(3).max(1),
             "--only" => args.only = raw.next(),
+            "--workload" => args.workload = raw.next(),
             _ => {} // cargo bench passes --bench
         }
     }
     args
 }
 
-/// Runs one workload `reps` times on fresh targets; median of each side.
+/// Runs one workload `reps` times on fresh targets, alternating which side
+/// goes first; the median of each side.
 async fn measure<F, Fut>(
     backend: &dyn backends::Backend,
     reps: usize,
     run: F,
 ) -> Result<(f64, f64), BoxError>
 where
-    F: Fn(Target) -> Fut,
+    F: Fn(Target, bool) -> Fut,
     Fut: Future<Output = Result<(f64, f64), BoxError>>,
 {
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for _ in 0..reps {
-        let (a, b) = run(backend.fresh().await?).await?;
+    for rep in 0..reps {
+        let target = backend.fresh().await?;
+        let result = run(target.clone(), rep % 2 == 0).await;
+        target.baseline.close().await;
+        drop(target);
+        let (a, b) = result?;
         ours.push(a);
         theirs.push(b);
     }
     Ok((median(ours), median(theirs)))
 }
 
+/// The load average, as `uptime` prints it.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+type Workload = (&'static str, &'static str, W);
+
+/// Which workload a row runs.
+#[derive(Clone, Copy)]
+enum W {
+    Appends { writers: u64, batch: u64 },
+    Replay,
+    Commands { prior: u64, snapshots: bool },
+}
+
+const WORKLOADS: [Workload; 9] = [
+    (
+        "W1 append 1 event, C=1",
+        "events/s",
+        W::Appends {
+            writers: 1,
+            batch: 1,
+        },
+    ),
+    (
+        "W1 append 1 event, C=8",
+        "events/s",
+        W::Appends {
+            writers: 8,
+            batch: 1,
+        },
+    ),
+    (
+        "W2 append 10 events, C=1",
+        "events/s",
+        W::Appends {
+            writers: 1,
+            batch: 10,
+        },
+    ),
+    (
+        "W2 append 10 events, C=8",
+        "events/s",
+        W::Appends {
+            writers: 8,
+            batch: 10,
+        },
+    ),
+    ("W3 replay 10k-event stream", "events/s", W::Replay),
+    (
+        "W4 commands, ~10 prior",
+        "cmds/s",
+        W::Commands {
+            prior: 10,
+            snapshots: false,
+        },
+    ),
+    (
+        "W4 commands, ~500 prior",
+        "cmds/s",
+        W::Commands {
+            prior: 500,
+            snapshots: false,
+        },
+    ),
+    (
+        "W4 commands, ~10 prior, snapshots",
+        "cmds/s",
+        W::Commands {
+            prior: 10,
+            snapshots: true,
+        },
+    ),
+    (
+        "W4 commands, ~500 prior, snapshots",
+        "cmds/s",
+        W::Commands {
+            prior: 500,
+            snapshots: true,
+        },
+    ),
+];
+
+async fn run(
+    target: Target,
+    sizes: Sizes,
+    w: W,
+    factum_first: bool,
+) -> Result<(f64, f64), BoxError> {
+    match w {
+        W::Appends { writers, batch } => {
+            workloads::appends(&target, sizes, writers, batch, factum_first).await
+        }
+        W::Replay => workloads::replay(&target, sizes, factum_first).await,
+        W::Commands { prior, snapshots } => {
+            workloads::commands(&target, sizes, prior, snapshots, factum_first).await
+        }
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), BoxError> {
     let args = args();
-    let sizes = if args.quick {
-        Sizes::quick()
-    } else {
-        Sizes::full()
-    };
-    println!("sizes: {sizes:?}, {} repetitions, medians\n", args.reps);
+    let started = std::time::Instant::now();
     println!(
-        "{:<34} {:<9} {:>14} {:>14} {:>7}",
-        "workload", "backend", "factum", "baseline", "ratio"
+        "{} repetitions, medians; load average at start: {}\n",
+        args.reps,
+        load()
     );
     for backend in backends::available().await? {
         if args
@@ -84,81 +191,37 @@ async fn main() -> Result<(), BoxError> {
         {
             continue;
         }
-        let rows: Vec<(String, (f64, f64), &str)> = vec![
-            (
-                "W1 append 1 event, C=1".into(),
-                measure(&*backend, args.reps, |t| async move {
-                    workloads::appends(&t, sizes, 1, 1).await
-                })
-                .await?,
-                "events/s",
-            ),
-            (
-                "W1 append 1 event, C=8".into(),
-                measure(&*backend, args.reps, |t| async move {
-                    workloads::appends(&t, sizes, 8, 1).await
-                })
-                .await?,
-                "events/s",
-            ),
-            (
-                "W2 append 10 events, C=1".into(),
-                measure(&*backend, args.reps, |t| async move {
-                    workloads::appends(&t, sizes, 1, 10).await
-                })
-                .await?,
-                "events/s",
-            ),
-            (
-                "W3 replay 10k-event stream".into(),
-                measure(&*backend, args.reps, |t| async move {
-                    workloads::replay(&t, sizes).await
-                })
-                .await?,
-                "events/s",
-            ),
-            (
-                "W4 commands, ~10 prior".into(),
-                measure(&*backend, args.reps, |t| async move {
-                    workloads::commands(&t, sizes, 10, false).await
-                })
-                .await?,
-                "cmds/s",
-            ),
-            (
-                "W4 commands, ~500 prior".into(),
-                measure(&*backend, args.reps, |t| async move {
-                    workloads::commands(&t, sizes, 500, false).await
-                })
-                .await?,
-                "cmds/s",
-            ),
-            (
-                "W4 commands, ~10 prior, snapshots".into(),
-                measure(&*backend, args.reps, |t| async move {
-                    workloads::commands(&t, sizes, 10, true).await
-                })
-                .await?,
-                "cmds/s",
-            ),
-            (
-                "W4 commands, ~500 prior, snapshots".into(),
-                measure(&*backend, args.reps, |t| async move {
-                    workloads::commands(&t, sizes, 500, true).await
-                })
-                .await?,
-                "cmds/s",
-            ),
-        ];
-        for (name, (ours, theirs), unit) in rows {
+        let sizes = Sizes::of(backend.name(), args.quick);
+        println!("{}: {}", backend.name(), backend.describe().await);
+        println!("  sizes: {sizes:?}");
+        println!(
+            "{:<36} {:<9} {:>17} {:>12} {:>6}",
+            "workload", "backend", "factum", "baseline", "ratio"
+        );
+        for (name, unit, w) in WORKLOADS {
+            if args
+                .workload
+                .as_deref()
+                .is_some_and(|n| !name.starts_with(n))
+            {
+                continue;
+            }
+            let (ours, theirs) =
+                measure(&*backend, args.reps, |t, first| run(t, sizes, w, first)).await?;
             println!(
-                "{name:<34} {:<9} {:>14} {:>14} {:>7.2}",
+                "{name:<36} {:<9} {:>17} {:>12} {:>6.2}",
                 backend.name(),
                 format!("{ours:.0} {unit}"),
                 format!("{theirs:.0}"),
                 ours / theirs
             );
         }
+        println!("  load average after {}: {}\n", backend.name(), load());
     }
+    println!(
+        "wall time: {:.0} s; load average at the end: {}",
+        started.elapsed().as_secs_f64(),
+        load()
+    );
     Ok(())
 }

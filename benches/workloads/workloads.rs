@@ -1,6 +1,7 @@
 //! DESIGN.md's workloads W1 to W4, each run once on factum and once on the
 //! baseline, returning (factum, baseline) in operations per second.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,9 +12,29 @@ use crate::baseline::{Baseline, BoxError};
 use crate::model::{Balance, Deposited, Row};
 
 /// A fresh, empty store and baseline on one backend.
+#[derive(Clone)]
 pub(crate) struct Target {
     pub(crate) store: Arc<dyn EventStore>,
     pub(crate) baseline: Arc<dyn Baseline>,
+    /// Whatever must live as long as the target (a schema, a directory).
+    pub(crate) _guard: Arc<dyn std::any::Any + Send + Sync>,
+}
+
+/// Runs both sides of a workload, factum first or the baseline first
+/// (alternated between repetitions, so that neither always runs on the
+/// other's leftovers), and returns (factum, baseline).
+async fn both<A, B>(factum_first: bool, ours: A, theirs: B) -> Result<(f64, f64), BoxError>
+where
+    A: Future<Output = Result<f64, BoxError>>,
+    B: Future<Output = Result<f64, BoxError>>,
+{
+    if factum_first {
+        let a = ours.await?;
+        Ok((a, theirs.await?))
+    } else {
+        let b = theirs.await?;
+        Ok((ours.await?, b))
+    }
 }
 
 /// Sizes of the workloads (smaller with `--quick`).
@@ -28,6 +49,11 @@ pub(crate) struct Sizes {
 }
 
 impl Sizes {
+    /// The sizes for `backend`: DESIGN.md's, or the smoke run's.
+    pub(crate) fn of(_backend: &str, quick: bool) -> Self {
+        if quick { Self::quick() } else { Self::full() }
+    }
+
     pub(crate) fn full() -> Self {
         Self {
             streams: 1_000,
@@ -67,69 +93,82 @@ pub(crate) async fn appends(
     sizes: Sizes,
     writers: u64,
     batch: u64,
+    factum_first: bool,
 ) -> Result<(f64, f64), BoxError> {
     let rows: Arc<Vec<Row>> = Arc::new((0..batch).map(Row::new).collect());
     let total = sizes.streams * sizes.appends_per_stream * batch;
 
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..writers)
-        .map(|w| {
-            let (store, rows) = (target.store.clone(), rows.clone());
-            tokio::spawn(async move {
-                let own: Vec<StreamId> = (w..sizes.streams)
-                    .step_by(writers as usize)
-                    .map(|s| stream(format!("w-{s}")))
-                    .collect();
-                for round in 0..sizes.appends_per_stream {
-                    for s in &own {
-                        let expected = if round == 0 {
-                            ExpectedVersion::NoStream
-                        } else {
-                            ExpectedVersion::Exact(round * batch)
-                        };
-                        let events = rows.iter().map(Row::to_event).collect();
-                        store.append(s, expected, events).await?;
+    let ours = async {
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..writers)
+            .map(|w| {
+                let (store, rows) = (target.store.clone(), rows.clone());
+                tokio::spawn(async move {
+                    let own: Vec<StreamId> = (w..sizes.streams)
+                        .step_by(writers as usize)
+                        .map(|s| stream(format!("w-{s}")))
+                        .collect();
+                    for round in 0..sizes.appends_per_stream {
+                        for s in &own {
+                            let expected = if round == 0 {
+                                ExpectedVersion::NoStream
+                            } else {
+                                ExpectedVersion::Exact(round * batch)
+                            };
+                            // Fresh ids, as the baseline's side makes.
+                            let events = rows
+                                .iter()
+                                .map(|r| {
+                                    let mut event = r.to_event();
+                                    event.event_id = uuid::Uuid::now_v7();
+                                    event
+                                })
+                                .collect();
+                            store.append(s, expected, events).await?;
+                        }
                     }
-                }
-                Ok::<_, BoxError>(())
+                    Ok::<_, BoxError>(())
+                })
             })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
-    }
-    let factum = rate(total, started);
+            .collect();
+        for task in tasks {
+            task.await??;
+        }
+        Ok::<_, BoxError>(rate(total, started))
+    };
 
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..writers)
-        .map(|w| {
-            let (baseline, rows) = (target.baseline.clone(), rows.clone());
-            tokio::spawn(async move {
-                let own: Vec<String> = (w..sizes.streams)
-                    .step_by(writers as usize)
-                    .map(|s| format!("w-{s}"))
-                    .collect();
-                for round in 0..sizes.appends_per_stream {
-                    for s in &own {
-                        // Fresh ids, as the store's side makes.
-                        let rows: Vec<Row> = rows
-                            .iter()
-                            .map(|r| Row {
-                                event_id: uuid::Uuid::now_v7(),
-                                ..r.clone()
-                            })
-                            .collect();
-                        baseline.append(s, round * batch + 1, &rows).await?;
+    let theirs = async {
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..writers)
+            .map(|w| {
+                let (baseline, rows) = (target.baseline.clone(), rows.clone());
+                tokio::spawn(async move {
+                    let own: Vec<String> = (w..sizes.streams)
+                        .step_by(writers as usize)
+                        .map(|s| format!("w-{s}"))
+                        .collect();
+                    for round in 0..sizes.appends_per_stream {
+                        for s in &own {
+                            let rows: Vec<Row> = rows
+                                .iter()
+                                .map(|r| Row {
+                                    event_id: uuid::Uuid::now_v7(),
+                                    ..r.clone()
+                                })
+                                .collect();
+                            baseline.append(s, round * batch + 1, &rows).await?;
+                        }
                     }
-                }
-                Ok::<_, BoxError>(())
+                    Ok::<_, BoxError>(())
+                })
             })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
-    }
-    Ok((factum, rate(total, started)))
+            .collect();
+        for task in tasks {
+            task.await??;
+        }
+        Ok::<_, BoxError>(rate(total, started))
+    };
+    both(factum_first, ours, theirs).await
 }
 
 /// Writes `count` events to one stream on both sides, in batches of 500.
@@ -156,84 +195,134 @@ async fn fill(target: &Target, name: &str, count: u64, first: u64) -> Result<(),
 
 /// W3: one stream of `replay_events` events, loaded and folded `replays`
 /// times. Events folded per second.
-pub(crate) async fn replay(target: &Target, sizes: Sizes) -> Result<(f64, f64), BoxError> {
+pub(crate) async fn replay(
+    target: &Target,
+    sizes: Sizes,
+    factum_first: bool,
+) -> Result<(f64, f64), BoxError> {
     fill(target, "balance-replay", sizes.replay_events, 0).await?;
     let repository = Repository::<Balance, _>::new(target.store.clone());
     let total = sizes.replay_events * sizes.replays;
 
-    let started = Instant::now();
-    for _ in 0..sizes.replays {
-        let loaded = repository.load("replay").await?;
-        assert_eq!(loaded.state.deposits, sizes.replay_events);
-    }
-    let factum = rate(total, started);
-
-    let started = Instant::now();
-    for _ in 0..sizes.replays {
-        let mut state = Balance::default();
-        for payload in target.baseline.read("balance-replay").await? {
-            state.apply(&serde_json::from_slice::<Deposited>(&payload)?);
+    let ours = async {
+        let started = Instant::now();
+        for _ in 0..sizes.replays {
+            let loaded = repository.load("replay").await?;
+            assert_eq!(loaded.state.deposits, sizes.replay_events);
         }
-        assert_eq!(state.deposits, sizes.replay_events);
+        Ok::<_, BoxError>(rate(total, started))
+    };
+    let theirs = async {
+        let started = Instant::now();
+        for _ in 0..sizes.replays {
+            let mut state = Balance::default();
+            for payload in target.baseline.read("balance-replay", 0).await? {
+                state.apply(&serde_json::from_slice::<Deposited>(&payload)?);
+            }
+            assert_eq!(state.deposits, sizes.replay_events);
+        }
+        Ok::<_, BoxError>(rate(total, started))
+    };
+    both(factum_first, ours, theirs).await
+}
+
+/// Snapshots are taken every this many events (and once after the prior
+/// events), on both sides.
+const SNAPSHOT_EVERY: u64 = 20;
+
+/// The baseline's version of a repository's `execute`: load (from the
+/// snapshot when `snapshots`), fold, handle, insert, and save a snapshot
+/// when the append crosses a multiple of [`SNAPSHOT_EVERY`].
+async fn plain_command(
+    baseline: &dyn Baseline,
+    name: &str,
+    command: u64,
+    snapshots: bool,
+) -> Result<(), BoxError> {
+    let (mut state, mut version) = match snapshots {
+        true => match baseline.load_snapshot(name).await? {
+            Some((version, state)) => (serde_json::from_slice::<Balance>(&state)?, version),
+            None => (Balance::default(), 0),
+        },
+        false => (Balance::default(), 0),
+    };
+    for payload in baseline.read(name, version).await? {
+        state.apply(&serde_json::from_slice::<Deposited>(&payload)?);
+        version += 1;
     }
-    Ok((factum, rate(total, started)))
+    let events = state.handle(command)?;
+    let rows = events
+        .iter()
+        .map(|e| {
+            Ok(Row {
+                event_id: uuid::Uuid::now_v7(),
+                event_type: "Deposited",
+                payload: serde_json::to_vec(e)?,
+            })
+        })
+        .collect::<Result<Vec<Row>, BoxError>>()?;
+    baseline.append(name, version + 1, &rows).await?;
+    events.iter().for_each(|e| state.apply(e));
+    let after = version + rows.len() as u64;
+    if snapshots && version / SNAPSHOT_EVERY != after / SNAPSHOT_EVERY {
+        baseline
+            .save_snapshot(name, after, &serde_json::to_vec(&state)?)
+            .await?;
+    }
+    Ok(())
 }
 
 /// W4: `aggregates` x `commands` command round trips (load, handle,
 /// append) on aggregates with `prior` events, with or without snapshots
-/// (every 20 events, and one taken after the prior events). Commands per
-/// second.
+/// (every 20 events, and one taken after the prior events) on both sides.
+/// Commands per second.
 pub(crate) async fn commands(
     target: &Target,
     sizes: Sizes,
     prior: u64,
     snapshots: bool,
+    factum_first: bool,
 ) -> Result<(f64, f64), BoxError> {
     let policy = if snapshots {
-        SnapshotPolicy::Every(20)
+        SnapshotPolicy::Every(SNAPSHOT_EVERY)
     } else {
         SnapshotPolicy::Never
     };
     let repository = Repository::<Balance, _>::new(target.store.clone()).with_snapshots(policy);
     for a in 0..sizes.aggregates {
-        fill(target, &format!("balance-{a}"), prior, a * 10_000).await?;
+        let name = format!("balance-{a}");
+        fill(target, &name, prior, a * 10_000).await?;
         if snapshots {
             repository.take_snapshot(&a.to_string()).await?;
+            let mut state = Balance::default();
+            for payload in target.baseline.read(&name, 0).await? {
+                state.apply(&serde_json::from_slice::<Deposited>(&payload)?);
+            }
+            target
+                .baseline
+                .save_snapshot(&name, prior, &serde_json::to_vec(&state)?)
+                .await?;
         }
     }
     let total = sizes.aggregates * sizes.commands;
 
-    let started = Instant::now();
-    for c in 0..sizes.commands {
-        for a in 0..sizes.aggregates {
-            repository.execute(&a.to_string(), c).await?;
-        }
-    }
-    let factum = rate(total, started);
-
-    let started = Instant::now();
-    for c in 0..sizes.commands {
-        for a in 0..sizes.aggregates {
-            let name = format!("balance-{a}");
-            let mut state = Balance::default();
-            let payloads = target.baseline.read(&name).await?;
-            for payload in &payloads {
-                state.apply(&serde_json::from_slice::<Deposited>(payload)?);
+    let ours = async {
+        let started = Instant::now();
+        for c in 0..sizes.commands {
+            for a in 0..sizes.aggregates {
+                repository.execute(&a.to_string(), c).await?;
             }
-            let events = state.handle(c)?;
-            let rows: Vec<Row> = events
-                .iter()
-                .map(|e| Row {
-                    event_id: uuid::Uuid::now_v7(),
-                    event_type: "Deposited",
-                    payload: serde_json::to_vec(e).expect("serializes"),
-                })
-                .collect();
-            target
-                .baseline
-                .append(&name, payloads.len() as u64 + 1, &rows)
-                .await?;
         }
-    }
-    Ok((factum, rate(total, started)))
+        Ok::<_, BoxError>(rate(total, started))
+    };
+    let theirs = async {
+        let started = Instant::now();
+        for c in 0..sizes.commands {
+            for a in 0..sizes.aggregates {
+                plain_command(&*target.baseline, &format!("balance-{a}"), c, snapshots).await?;
+            }
+        }
+        Ok::<_, BoxError>(rate(total, started))
+    };
+    both(factum_first, ours, theirs).await
 }

@@ -110,6 +110,14 @@ pub struct Lag {
 }
 
 impl Lag {
+    /// Reads the checkpoint saved under `checkpoint` and the feed's head.
+    pub async fn read<S: EventStore + ?Sized>(store: &S, checkpoint: &str) -> Result<Self, Error> {
+        Ok(Self {
+            checkpoint: store.load_checkpoint(checkpoint).await?,
+            head: store.head_position().await?,
+        })
+    }
+
     /// Whether the projection has handled everything in the feed.
     pub fn caught_up(&self) -> bool {
         self.head.is_none() || self.checkpoint >= self.head
@@ -174,15 +182,9 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
 
     /// The checkpoint and the feed's head.
     pub async fn lag(&self) -> Result<Lag, ProjectionError> {
-        let head = self
-            .store
-            .head_position()
+        Lag::read(&self.store, self.projection.name())
             .await
-            .map_err(|e| self.store_error(e))?;
-        Ok(Lag {
-            checkpoint: self.checkpoint().await?,
-            head,
-        })
+            .map_err(|e| self.store_error(e))
     }
 
     /// Handles every event after the checkpoint up to the end of the feed,

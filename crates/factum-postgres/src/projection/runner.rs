@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use factum_core::{
-    CheckpointStore, Error, EventReader, FeedCursor, GlobalPosition, Lag, ProjectionError,
-    RecordedEvent, RetryPolicy, SubscriptionOptions,
+    CheckpointStore, Error, FeedCursor, GlobalPosition, Lag, ProjectionError, RecordedEvent,
+    RetryPolicy, SubscriptionOptions,
 };
 use sqlx::{Connection, PgConnection};
 
@@ -156,15 +156,9 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
 
     /// The checkpoint and the feed's head.
     pub async fn lag(&self) -> Result<Lag, ProjectionError> {
-        let head = self
-            .store
-            .head_position()
+        Lag::read(&self.store, &self.checkpoint_name())
             .await
-            .map_err(|e| self.store_error(e))?;
-        Ok(Lag {
-            checkpoint: self.checkpoint().await?,
-            head,
-        })
+            .map_err(|e| self.store_error(e))
     }
 
     /// Handles every event after the checkpoint up to the end of the feed,

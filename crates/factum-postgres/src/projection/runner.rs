@@ -243,6 +243,23 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
         FeedCursor::new(&self.store, &options)
     }
 
+    /// The next page of the feed (possibly empty); `None` when the lease
+    /// (if any) is lost.
+    async fn read_if_held(
+        &self,
+        cursor: &mut FeedCursor,
+        held: Option<&Held>,
+    ) -> Result<Option<Vec<RecordedEvent>>, ProjectionError> {
+        if held.is_some_and(|h| h.renewal.lost()) {
+            return Ok(None);
+        }
+        let page = cursor
+            .read_page(&self.store)
+            .await
+            .map_err(|e| self.store_error(e))?;
+        Ok(Some(page))
+    }
+
     /// The next non-empty page, waiting while caught up; `None` when the
     /// lease is lost or the checkpoint is no longer `from` (a rebuild, or
     /// another runner, moved it), checked each time the feed is found empty.
@@ -253,13 +270,9 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
         held: Option<&Held>,
     ) -> Result<Option<Vec<RecordedEvent>>, ProjectionError> {
         loop {
-            if held.is_some_and(|h| h.renewal.lost()) {
+            let Some(page) = self.read_if_held(cursor, held).await? else {
                 return Ok(None);
-            }
-            let page = cursor
-                .read_page(&self.store)
-                .await
-                .map_err(|e| self.store_error(e))?;
+            };
             if !page.is_empty() {
                 return Ok(Some(page));
             }
@@ -282,13 +295,9 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
         let mut from = self.checkpoint().await?;
         let mut cursor = self.cursor_at(from);
         loop {
-            if held.is_some_and(|h| h.renewal.lost()) {
+            let Some(page) = self.read_if_held(&mut cursor, held).await? else {
                 return Ok(None);
-            }
-            let page = cursor
-                .read_page(&self.store)
-                .await
-                .map_err(|e| self.store_error(e))?;
+            };
             if page.is_empty() {
                 return Ok(Some(()));
             }

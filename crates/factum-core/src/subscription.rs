@@ -138,8 +138,7 @@ pub struct FeedCursor {
 
 /// After a signal or a read that found events, how soon a caught-up cursor
 /// looks again, even without a further signal: backends may fold several
-/// commits into one signal (PostgreSQL sends at most one per writer session
-/// per 50 ms).
+/// commits into one signal (a PostgreSQL store sends at most one per 50 ms).
 const RECHECK_AFTER_SIGNAL: Duration = Duration::from_millis(50);
 
 impl FeedCursor {

@@ -106,7 +106,7 @@ impl<'a> Encoded<'a> {
                         encoded.payload_bytes.push(Some(&event.payload));
                     }
                 }
-                let metadata = serde_json::to_string(&event.metadata).map_err(|e| {
+                let metadata = event.metadata.to_json().map_err(|e| {
                     backend(
                         format!(
                             "encoding the metadata of an event for stream {}",
@@ -339,7 +339,16 @@ impl PostgresStore {
         loop {
             attempts -= 1;
             let mut savepoint = conn.begin().await.map_err(fail)?;
-            match self.attempt(&mut savepoint, appends, &encoded).await {
+            let attempt = match self.attempt(&mut savepoint, appends, &encoded).await {
+                Ok(results) => self
+                    .announcer()
+                    .in_transaction(&mut savepoint, self.pool())
+                    .await
+                    .map(|()| results)
+                    .map_err(|e| Failure::Fatal(fail(e))),
+                failed => failed,
+            };
+            match attempt {
                 Ok(results) => {
                     savepoint.commit().await.map_err(fail)?;
                     return Ok(results);

@@ -102,10 +102,9 @@
 //!
 //! [`feed_signal`](factum_core::EventReader::feed_signal) wakes
 //! subscriptions and projection runners as soon as events commit, instead
-//! of at their next poll. A statement-level trigger on `events` (migration
-//! 0002) calls `pg_notify` on the channel `factum_feed_<schema>`; PostgreSQL
-//! delivers it only when the writing transaction commits (also for
-//! [`PostgresStore::append_in`]). Each store (with its clones) opens one
+//! of at their next poll. After an append, the store sends `pg_notify` on
+//! the channel `factum_feed_<schema>`, which wakes the listeners of every
+//! process on that schema. Each store (with its clones) opens one
 //! extra connection, on first use, that `LISTEN`s and forwards
 //! notifications; it is named [`PostgresStore::feed_listener_name`] in
 //! `pg_stat_activity` and closed when the last clone is dropped. It
@@ -113,18 +112,18 @@
 //! sent meanwhile are lost. The notification is only a hint: readers still
 //! poll at their `poll_interval`, which bounds the delay when one is lost.
 //!
-//! The cost is on writers: PostgreSQL serializes the commits of
-//! transactions that notified on one database-wide lock, which costs many
-//! concurrent writers their group commit (in a `pgbench` of single-row
-//! inserts with 8 clients, a notify in every transaction committed 3 to 5
-//! times fewer rows per second). So each writer session notifies at most
-//! once per 50 ms, and a woken cursor ([`factum_core::FeedCursor`]) looks
-//! again 50 ms after a signal or a read that found events: an event whose
-//! notification was folded into an earlier one is still seen within about
-//! 50 ms, and a busy writer sends about 20 notifications a second whatever
-//! its rate. Where wake-ups are not wanted at all, `ALTER TABLE
-//! <schema>.events DISABLE TRIGGER events_notify_feed`: subscribers then
-//! only poll.
+//! PostgreSQL serializes the commits of transactions that notified on one
+//! database-wide lock, which would cost many concurrent writers their group
+//! commit (in a `pgbench` of single-row inserts with 8 clients, a notify in
+//! every transaction committed 3 to 5 times fewer rows per second). So a
+//! store never notifies inside its appends: it sends at most one
+//! notification per 50 ms, on a statement of its own after the append
+//! returned, the first at once and the rest at the end of the 50 ms, so
+//! that every append is announced within 50 ms whatever the write rate.
+//! [`PostgresStore::append_in`] sends the notification, when one is due at
+//! once, inside the caller's transaction (delivered on its commit); events
+//! written with plain SQL are announced by nobody and are seen at the next
+//! poll.
 //!
 //! # Projections, exactly once
 //!
@@ -174,6 +173,7 @@
 //! the server named by `DATABASE_URL`, or on a throwaway cluster it starts
 //! when that is unset.
 
+mod announce;
 mod append;
 mod append_one;
 mod decode;

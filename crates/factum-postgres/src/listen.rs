@@ -1,8 +1,7 @@
 //! The feed's wake-up on PostgreSQL: a background task holds a `LISTEN`
 //! connection on the schema's channel and turns each notification into a
-//! [`FeedNotifier::notify`]. Appends notify through the trigger
-//! `events_notify_feed` (migration 0002), which PostgreSQL delivers only on
-//! commit.
+//! [`FeedNotifier::notify`]. Stores announce their appends on that channel
+//! (see `announce.rs`).
 //!
 //! Notifications are a hint: those sent while the listener reconnects are
 //! lost, so the task also notifies after every (re)connect, and subscribers
@@ -23,8 +22,8 @@ const MAX_NAME_BYTES: usize = 63;
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
 const LONGEST_PAUSE: Duration = Duration::from_secs(5);
 
-/// The channel the trigger notifies for `schema`: `factum_feed_<schema>`,
-/// cut to 63 bytes like the trigger does. Two schemas whose names agree in
+/// The channel announcing new events in `schema`: `factum_feed_<schema>`,
+/// cut to 63 bytes. Two schemas whose names agree in
 /// their first 51 bytes share a channel, which only costs extra wake-ups.
 pub(crate) fn channel(schema: &SchemaName) -> String {
     cut(format!("factum_feed_{schema}"))

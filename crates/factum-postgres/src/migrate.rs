@@ -27,6 +27,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "projections",
         include_str!("../../../migrations/postgres/0002_projections.sql"),
     ),
+    (
+        3,
+        "lighter appends",
+        include_str!("../../../migrations/postgres/0003_lighter_appends.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

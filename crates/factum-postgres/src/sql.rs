@@ -24,6 +24,7 @@ pub(crate) struct Queries {
     pub(crate) save_checkpoint: Arc<str>,
     pub(crate) load_checkpoint: Arc<str>,
     pub(crate) delete_checkpoint: Arc<str>,
+    pub(crate) notify_feed: Arc<str>,
 }
 
 impl Queries {
@@ -50,6 +51,8 @@ impl Queries {
             save_checkpoint: bind(include_str!("sql/save_checkpoint.sql")),
             load_checkpoint: bind(include_str!("sql/load_checkpoint.sql")),
             delete_checkpoint: bind(include_str!("sql/delete_checkpoint.sql")),
+            // Names a channel, not a table: no schema in it.
+            notify_feed: bind(include_str!("sql/notify_feed.sql")),
         }
     }
 }

@@ -7,6 +7,7 @@ use factum_core::{AppendResult, EventAppender, Result, StreamAppend, validate_ap
 use sqlx::PgConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use crate::announce::FeedAnnouncer;
 use crate::error::backend;
 use crate::listen::{self, FeedListener};
 use crate::sql::Queries;
@@ -22,6 +23,7 @@ pub struct PostgresStore {
     options: Arc<PostgresOptions>,
     sql: Arc<Queries>,
     listener: Arc<FeedListener>,
+    announcer: Arc<FeedAnnouncer>,
 }
 
 impl PostgresStore {
@@ -34,11 +36,16 @@ impl PostgresStore {
     /// A store on the pool `pool` with `options`.
     pub fn with_options(pool: PgPool, options: PostgresOptions) -> Self {
         let sql = Arc::new(Queries::new(options.schema_name()));
+        let announcer = FeedAnnouncer::new(
+            sql.notify_feed.clone(),
+            listen::channel(options.schema_name()),
+        );
         Self {
             pool,
             options: Arc::new(options),
             sql,
             listener: Arc::default(),
+            announcer: Arc::new(announcer),
         }
     }
 
@@ -74,6 +81,10 @@ impl PostgresStore {
 
     pub(crate) fn sql(&self) -> &Queries {
         &self.sql
+    }
+
+    pub(crate) fn announcer(&self) -> &Arc<FeedAnnouncer> {
+        &self.announcer
     }
 
     /// The signal of the store's feed listener (see `listen.rs`), started on
@@ -118,6 +129,8 @@ impl PostgresStore {
 impl EventAppender for PostgresStore {
     async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
         validate_appends(&appends)?;
-        self.append_pooled(&appends).await
+        let results = self.append_pooled(&appends).await?;
+        self.announcer.committed(&self.pool);
+        Ok(results)
     }
 }

@@ -69,4 +69,34 @@ impl Metadata {
             && self.actor.is_none()
             && self.custom.is_empty()
     }
+
+    /// The JSON object backends store: `{}` when nothing is set.
+    ///
+    /// ```
+    /// use factum_core::Metadata;
+    ///
+    /// let metadata = Metadata::default().with_actor("teller-17");
+    /// assert_eq!(metadata.to_json()?, r#"{"actor":"teller-17"}"#);
+    /// assert_eq!(Metadata::from_json(&metadata.to_json()?)?, metadata);
+    /// assert!(Metadata::from_json("{}")?.is_empty());
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        if self.is_empty() {
+            // Most events carry none: skip serde.
+            return Ok(EMPTY_JSON.to_owned());
+        }
+        serde_json::to_string(self)
+    }
+
+    /// Reads what [`to_json`](Self::to_json) wrote.
+    pub fn from_json(json: &str) -> serde_json::Result<Self> {
+        if json == EMPTY_JSON {
+            return Ok(Self::default());
+        }
+        serde_json::from_str(json)
+    }
 }
+
+/// Metadata with nothing set, as JSON.
+const EMPTY_JSON: &str = "{}";

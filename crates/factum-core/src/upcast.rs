@@ -41,12 +41,17 @@ type UpcastFn = dyn Fn(Value) -> Result<Upcasted, BoxError> + Send + Sync;
 /// ```
 #[derive(Clone, Default)]
 pub struct Upcasters {
-    chain: HashMap<(String, u32), Arc<UpcastFn>>,
+    /// By event type, then by the schema version they upcast from: a
+    /// look-up by `&str` needs no allocation.
+    chain: HashMap<String, HashMap<u32, Arc<UpcastFn>>>,
 }
 
 impl std::fmt::Debug for Upcasters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.chain.keys()).finish()
+        let keys = self.chain.iter().flat_map(|(event_type, versions)| {
+            versions.keys().map(move |version| (event_type, version))
+        });
+        f.debug_set().entries(keys).finish()
     }
 }
 
@@ -68,14 +73,19 @@ impl Upcasters {
         upcast: impl Fn(Value) -> Result<Upcasted, BoxError> + Send + Sync + 'static,
     ) -> Self {
         self.chain
-            .insert((event_type.into(), schema_version), Arc::new(upcast));
+            .entry(event_type.into())
+            .or_default()
+            .insert(schema_version, Arc::new(upcast));
         self
     }
 
     /// Whether an upcaster is registered for this type and version.
     pub fn handles(&self, event_type: &str, schema_version: u32) -> bool {
-        self.chain
-            .contains_key(&(event_type.to_owned(), schema_version))
+        self.upcaster(event_type, schema_version).is_some()
+    }
+
+    fn upcaster(&self, event_type: &str, schema_version: u32) -> Option<&Arc<UpcastFn>> {
+        self.chain.get(event_type)?.get(&schema_version)
     }
 
     /// Runs the chain on `event` and decodes the result as `E`. Without a
@@ -96,15 +106,14 @@ impl Upcasters {
                 .map_err(|e| codec_error(&event.event_type, e))?,
         };
         for _ in 0..MAX_CHAIN {
-            let key = (current.event_type.clone(), current.schema_version);
-            let Some(upcast) = self.chain.get(&key) else {
+            let Some(upcast) = self.upcaster(&current.event_type, current.schema_version) else {
                 return decode_value(current);
             };
-            let before = current.schema_version;
-            current = upcast(current.payload).map_err(|e| codec_error(&key.0, e))?;
-            if current.schema_version <= before && current.event_type == key.0 {
+            let (before_type, before) = (current.event_type, current.schema_version);
+            current = upcast(current.payload).map_err(|e| codec_error(&before_type, e))?;
+            if current.schema_version <= before && current.event_type == before_type {
                 return Err(codec_error(
-                    &key.0,
+                    &before_type,
                     format!("upcaster from schema version {before} did not raise the version")
                         .into(),
                 ));

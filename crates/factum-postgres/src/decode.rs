@@ -9,19 +9,25 @@ use uuid::Uuid;
 
 use crate::error::{backend, unsigned};
 
-/// Decodes the event whose columns start at index `at` of `row`.
-pub(crate) fn event(row: &PgRow, at: usize) -> Result<RecordedEvent, Error> {
+/// Decodes the event whose columns start at index `at` of `row`. When the
+/// caller knows the stream (a stream read), `stream` is it, and the event
+/// shares its id instead of a copy.
+pub(crate) fn event(
+    row: &PgRow,
+    at: usize,
+    stream: Option<&StreamId>,
+) -> Result<RecordedEvent, Error> {
     let fail = |e: sqlx::Error| backend("decoding a stored event", e);
     let commit_id: i64 = row.try_get(at).map_err(fail)?;
     let seq: i64 = row.try_get(at + 1).map_err(fail)?;
-    let stream_id: String = row.try_get(at + 2).map_err(fail)?;
+    let stream_id: &str = row.try_get(at + 2).map_err(fail)?;
     let stream_version: i64 = row.try_get(at + 3).map_err(fail)?;
     let event_id: Uuid = row.try_get(at + 4).map_err(fail)?;
     let event_type: String = row.try_get(at + 5).map_err(fail)?;
     let schema_version: i64 = row.try_get(at + 6).map_err(fail)?;
     let payload_json: Option<String> = row.try_get(at + 7).map_err(fail)?;
     let payload_bytes: Option<Vec<u8>> = row.try_get(at + 8).map_err(fail)?;
-    let metadata: String = row.try_get(at + 9).map_err(fail)?;
+    let metadata: &str = row.try_get(at + 9).map_err(fail)?;
     let idempotency_key: Option<String> = row.try_get(at + 10).map_err(fail)?;
     let recorded_at: DateTime<Utc> = row.try_get(at + 11).map_err(fail)?;
 
@@ -35,12 +41,16 @@ pub(crate) fn event(row: &PgRow, at: usize) -> Result<RecordedEvent, Error> {
             ));
         }
     };
-    let metadata: Metadata = serde_json::from_str(&metadata).map_err(|e| {
+    let metadata = Metadata::from_json(metadata).map_err(|e| {
         backend(
             format!("decoding the metadata of event {stream_id}@{stream_version}"),
             e,
         )
     })?;
+    let stream_id = match stream {
+        Some(known) if known.as_str() == stream_id => known.clone(),
+        _ => StreamId::new(stream_id).map_err(|e| backend("decoding a stored event", e))?,
+    };
     let schema_version = u32::try_from(schema_version).map_err(|_| {
         backend(
             "decoding a stored event",
@@ -50,7 +60,7 @@ pub(crate) fn event(row: &PgRow, at: usize) -> Result<RecordedEvent, Error> {
     Ok(RecordedEvent {
         event_id,
         stream_version: unsigned(stream_version, "a stream version")?,
-        stream_id: StreamId::new(stream_id).map_err(|e| backend("decoding a stored event", e))?,
+        stream_id,
         position: GlobalPosition::from_parts(
             unsigned(commit_id, "a transaction id")?,
             unsigned(seq, "a sequence number")?,

@@ -81,7 +81,7 @@ impl PostgresStore {
                 let commit_id: Option<i64> =
                     row.try_get(1).map_err(|e| backend(operation.as_str(), e))?;
                 if commit_id.is_some() {
-                    page.push(decode::event(row, 1)?);
+                    page.push(decode::event(row, 1, None)?);
                 }
             }
             if page.len() >= limit || !pending || !waiter.again().await {

@@ -39,7 +39,7 @@ impl EventReader for PostgresStore {
             .fetch(self.pool())
             .map(move |row| {
                 let row = row.map_err(|e| backend(format!("reading stream {stream}"), e))?;
-                decode::event(&row, 0)
+                decode::event(&row, 0, Some(stream))
             })
             .boxed()
     }

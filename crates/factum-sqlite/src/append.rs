@@ -71,7 +71,7 @@ impl Prepared {
             .map(|a| {
                 a.events
                     .iter()
-                    .map(|e| serde_json::to_string(&e.metadata))
+                    .map(|e| e.metadata.to_json())
                     .collect::<Result<Vec<_>, _>>()
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -66,12 +66,7 @@ pub(crate) fn recorded_event(
         Some(stream) => stream.clone(),
         None => StreamId::new(row.try_get::<&str, _>(1)?)?,
     };
-    let metadata: &str = row.try_get(8)?;
-    let metadata: Metadata = if metadata == "{}" {
-        Metadata::default()
-    } else {
-        serde_json::from_str(metadata)?
-    };
+    let metadata = Metadata::from_json(row.try_get(8)?)?;
     Ok(RecordedEvent {
         position: position(row.try_get(0)?)?,
         stream_id,

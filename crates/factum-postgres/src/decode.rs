@@ -8,6 +8,7 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use crate::error::{backend, unsigned};
+use crate::xid8::Xid8;
 
 /// Decodes the event whose columns start at index `at` of `row`. When the
 /// caller knows the stream (a stream read), `stream` is it, and the event
@@ -18,7 +19,7 @@ pub(crate) fn event(
     stream: Option<&StreamId>,
 ) -> Result<RecordedEvent, Error> {
     let fail = |e: sqlx::Error| backend("decoding a stored event", e);
-    let commit_id: i64 = row.try_get(at).map_err(fail)?;
+    let Xid8(commit_id) = row.try_get(at).map_err(fail)?;
     let seq: i64 = row.try_get(at + 1).map_err(fail)?;
     let stream_id: &str = row.try_get(at + 2).map_err(fail)?;
     let stream_version: i64 = row.try_get(at + 3).map_err(fail)?;
@@ -61,10 +62,7 @@ pub(crate) fn event(
         event_id,
         stream_version: unsigned(stream_version, "a stream version")?,
         stream_id,
-        position: GlobalPosition::from_parts(
-            unsigned(commit_id, "a transaction id")?,
-            unsigned(seq, "a sequence number")?,
-        ),
+        position: GlobalPosition::from_parts(commit_id, unsigned(seq, "a sequence number")?),
         event_type,
         schema_version,
         format,

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::error::{backend, clamp_i64, unsigned};
 use crate::sql::statement;
+use crate::xid8::Xid8;
 use crate::{PostgresStore, decode};
 
 /// First and longest pause between two looks at not-yet-final rows.
@@ -78,7 +79,7 @@ impl PostgresStore {
             let mut page = Vec::with_capacity(rows.len());
             for row in &rows {
                 pending = any_pending(row, &operation)?;
-                let commit_id: Option<i64> =
+                let commit_id: Option<Xid8> =
                     row.try_get(1).map_err(|e| backend(operation.as_str(), e))?;
                 if commit_id.is_some() {
                     page.push(decode::event(row, 1, None)?);
@@ -102,11 +103,11 @@ impl PostgresStore {
             if pending && waiter.again().await {
                 continue;
             }
-            let commit_id: Option<i64> = row.try_get(1).map_err(|e| backend(operation, e))?;
+            let commit_id: Option<Xid8> = row.try_get(1).map_err(|e| backend(operation, e))?;
             let seq: Option<i64> = row.try_get(2).map_err(|e| backend(operation, e))?;
             return match (commit_id, seq) {
-                (Some(commit_id), Some(seq)) => Ok(Some(GlobalPosition::from_parts(
-                    unsigned(commit_id, "a transaction id")?,
+                (Some(Xid8(commit_id)), Some(seq)) => Ok(Some(GlobalPosition::from_parts(
+                    commit_id,
                     unsigned(seq, "a sequence number")?,
                 ))),
                 _ => Ok(None),

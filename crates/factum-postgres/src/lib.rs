@@ -188,6 +188,7 @@ mod schema;
 mod sql;
 mod state;
 mod store;
+mod xid8;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -23,4 +23,4 @@ WHERE CASE
     ELSE head.version = $2::bigint AND head.version > 0
 END
 ORDER BY u.ord
-RETURNING stream_version, transaction_id::text::bigint AS commit_id, seq
+RETURNING stream_version, transaction_id AS commit_id, seq

@@ -15,4 +15,4 @@ WHERE CASE
     WHEN $2::bigint = -3 THEN head.version > 0
     ELSE head.version = $2::bigint AND head.version > 0
 END
-RETURNING stream_version, transaction_id::text::bigint AS commit_id, seq
+RETURNING stream_version, transaction_id AS commit_id, seq

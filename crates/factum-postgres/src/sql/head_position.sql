@@ -8,7 +8,7 @@ FROM (
     ) AS any_pending
 ) AS pending
 LEFT JOIN LATERAL (
-    SELECT transaction_id::text::bigint AS commit_id, seq
+    SELECT transaction_id AS commit_id, seq
     FROM {schema}.events
     WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
     ORDER BY transaction_id DESC, seq DESC

@@ -48,18 +48,37 @@ fn args() -> Args {
     args
 }
 
+/// One workload's figures over its repetitions.
+struct Figures {
+    /// Median of factum's figures.
+    ours: f64,
+    /// Median of the baseline's figures.
+    theirs: f64,
+    /// factum / baseline of each repetition (the two sides of one
+    /// repetition run back to back), sorted.
+    ratios: Vec<f64>,
+}
+
+impl Figures {
+    /// The median of the ratios: each is taken between runs that shared the
+    /// machine's state, so it holds better than a ratio of two medians.
+    fn ratio(&self) -> f64 {
+        median(self.ratios.clone())
+    }
+}
+
 /// Runs one workload `reps` times on fresh targets, alternating which side
-/// goes first; the median of each side.
+/// goes first.
 async fn measure<F, Fut>(
     backend: &dyn backends::Backend,
     reps: usize,
     run: F,
-) -> Result<(f64, f64), BoxError>
+) -> Result<Figures, BoxError>
 where
     F: Fn(Target, bool) -> Fut,
     Fut: Future<Output = Result<(f64, f64), BoxError>>,
 {
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for rep in 0..reps {
         let target = backend.fresh().await?;
         let result = run(target.clone(), rep % 2 == 0).await;
@@ -68,8 +87,14 @@ where
         let (a, b) = result?;
         ours.push(a);
         theirs.push(b);
+        ratios.push(a / b);
     }
-    Ok((median(ours), median(theirs)))
+    ratios.sort_by(f64::total_cmp);
+    Ok(Figures {
+        ours: median(ours),
+        theirs: median(theirs),
+        ratios,
+    })
 }
 
 /// The load average, as `uptime` prints it.
@@ -179,7 +204,8 @@ async fn main() -> Result<(), BoxError> {
     let args = args();
     let started = std::time::Instant::now();
     println!(
-        "{} repetitions, medians; load average at start: {}\n",
+        "{} repetitions; figures are medians, ratio the median of the repetitions' \
+         ratios, range their lowest and highest; load average at start: {}\n",
         args.reps,
         load()
     );
@@ -195,8 +221,8 @@ async fn main() -> Result<(), BoxError> {
         println!("{}: {}", backend.name(), backend.describe().await);
         println!("  sizes: {sizes:?}");
         println!(
-            "{:<36} {:<9} {:>17} {:>12} {:>6}",
-            "workload", "backend", "factum", "baseline", "ratio"
+            "{:<36} {:<9} {:>17} {:>12} {:>6}  {:<9}",
+            "workload", "backend", "factum", "baseline", "ratio", "range"
         );
         for (name, unit, w) in WORKLOADS {
             if args
@@ -206,14 +232,17 @@ async fn main() -> Result<(), BoxError> {
             {
                 continue;
             }
-            let (ours, theirs) =
-                measure(&*backend, args.reps, |t, first| run(t, sizes, w, first)).await?;
+            let figures = measure(&*backend, args.reps, |t, first| run(t, sizes, w, first)).await?;
+            let (lowest, highest) = match (figures.ratios.first(), figures.ratios.last()) {
+                (Some(lowest), Some(highest)) => (*lowest, *highest),
+                _ => (f64::NAN, f64::NAN),
+            };
             println!(
-                "{name:<36} {:<9} {:>17} {:>12} {:>6.2}",
+                "{name:<36} {:<9} {:>17} {:>12} {:>6.2}  {lowest:.2}-{highest:.2}",
                 backend.name(),
-                format!("{ours:.0} {unit}"),
-                format!("{theirs:.0}"),
-                ours / theirs
+                format!("{:.0} {unit}", figures.ours),
+                format!("{:.0}", figures.theirs),
+                figures.ratio(),
             );
         }
         println!("  load average after {}: {}\n", backend.name(), load());

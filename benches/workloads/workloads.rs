@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use factum::aggregate::{Aggregate, Repository, SnapshotPolicy};
 use factum::{EventStore, ExpectedVersion, StreamId};
@@ -20,21 +20,44 @@ pub(crate) struct Target {
     pub(crate) _guard: Arc<dyn std::any::Any + Send + Sync>,
 }
 
-/// Runs both sides of a workload, factum first or the baseline first
-/// (alternated between repetitions, so that neither always runs on the
-/// other's leftovers), and returns (factum, baseline).
-async fn both<A, B>(factum_first: bool, ours: A, theirs: B) -> Result<(f64, f64), BoxError>
+/// Runs a workload in `phases` phases, each phase once on factum and once
+/// on the baseline, back to back; which side goes first alternates from one
+/// phase to the next (starting with factum when `factum_first`). Both sides
+/// thus share whatever the machine does during the run, phase by phase,
+/// which keeps the ratio steady where two separate runs would each catch a
+/// different slow moment. Returns (factum, baseline): `operations` per
+/// second of each side's summed phase times.
+async fn interleaved<A, FA, B, FB>(
+    phases: u64,
+    operations: u64,
+    factum_first: bool,
+    mut ours: A,
+    mut theirs: B,
+) -> Result<(f64, f64), BoxError>
 where
-    A: Future<Output = Result<f64, BoxError>>,
-    B: Future<Output = Result<f64, BoxError>>,
+    A: FnMut(u64) -> FA,
+    FA: Future<Output = Result<(), BoxError>>,
+    B: FnMut(u64) -> FB,
+    FB: Future<Output = Result<(), BoxError>>,
 {
-    if factum_first {
-        let a = ours.await?;
-        Ok((a, theirs.await?))
-    } else {
-        let b = theirs.await?;
-        Ok((ours.await?, b))
+    let (mut our_time, mut their_time) = (Duration::ZERO, Duration::ZERO);
+    for phase in 0..phases {
+        if factum_first == (phase % 2 == 0) {
+            our_time += timed(ours(phase)).await?;
+            their_time += timed(theirs(phase)).await?;
+        } else {
+            their_time += timed(theirs(phase)).await?;
+            our_time += timed(ours(phase)).await?;
+        }
     }
+    let rate = |time: Duration| operations as f64 / time.as_secs_f64();
+    Ok((rate(our_time), rate(their_time)))
+}
+
+async fn timed(work: impl Future<Output = Result<(), BoxError>>) -> Result<Duration, BoxError> {
+    let started = Instant::now();
+    work.await?;
+    Ok(started.elapsed())
 }
 
 /// Sizes of the workloads (smaller with `--quick`).
@@ -81,13 +104,9 @@ fn stream(name: String) -> StreamId {
     StreamId::new(name).expect("benchmark stream ids are valid")
 }
 
-fn rate(operations: u64, started: Instant) -> f64 {
-    operations as f64 / started.elapsed().as_secs_f64()
-}
-
 /// W1 (batch 1) and W2 (batch 10): `streams` x `appends_per_stream`
 /// appends with exact expected versions, by `writers` tasks on disjoint
-/// streams. Events per second.
+/// streams. One phase is one append to every stream. Events per second.
 pub(crate) async fn appends(
     target: &Target,
     sizes: Sizes,
@@ -96,79 +115,79 @@ pub(crate) async fn appends(
     factum_first: bool,
 ) -> Result<(f64, f64), BoxError> {
     let rows: Arc<Vec<Row>> = Arc::new((0..batch).map(Row::new).collect());
+    // The streams of each writer.
+    let owned: Arc<Vec<Vec<String>>> = Arc::new(
+        (0..writers)
+            .map(|w| {
+                (w..sizes.streams)
+                    .step_by(writers as usize)
+                    .map(|s| format!("w-{s}"))
+                    .collect()
+            })
+            .collect(),
+    );
+    let ours = |round: u64| {
+        let tasks: Vec<_> = (0..writers as usize)
+            .map(|w| {
+                let (store, rows, owned) = (target.store.clone(), rows.clone(), owned.clone());
+                tokio::spawn(async move {
+                    for name in &owned[w] {
+                        let expected = if round == 0 {
+                            ExpectedVersion::NoStream
+                        } else {
+                            ExpectedVersion::Exact(round * batch)
+                        };
+                        // Fresh ids, as the baseline's side makes.
+                        let events = rows
+                            .iter()
+                            .map(|r| {
+                                let mut event = r.to_event();
+                                event.event_id = uuid::Uuid::now_v7();
+                                event
+                            })
+                            .collect();
+                        store
+                            .append(&stream(name.clone()), expected, events)
+                            .await?;
+                    }
+                    Ok::<_, BoxError>(())
+                })
+            })
+            .collect();
+        join(tasks)
+    };
+    let theirs = |round: u64| {
+        let tasks: Vec<_> = (0..writers as usize)
+            .map(|w| {
+                let (baseline, rows, owned) =
+                    (target.baseline.clone(), rows.clone(), owned.clone());
+                tokio::spawn(async move {
+                    for name in &owned[w] {
+                        let rows: Vec<Row> = rows
+                            .iter()
+                            .map(|r| Row {
+                                event_id: uuid::Uuid::now_v7(),
+                                ..r.clone()
+                            })
+                            .collect();
+                        baseline.append(name, round * batch + 1, &rows).await?;
+                    }
+                    Ok::<_, BoxError>(())
+                })
+            })
+            .collect();
+        join(tasks)
+    };
     let total = sizes.streams * sizes.appends_per_stream * batch;
+    interleaved(sizes.appends_per_stream, total, factum_first, ours, theirs).await
+}
 
-    let ours = async {
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..writers)
-            .map(|w| {
-                let (store, rows) = (target.store.clone(), rows.clone());
-                tokio::spawn(async move {
-                    let own: Vec<StreamId> = (w..sizes.streams)
-                        .step_by(writers as usize)
-                        .map(|s| stream(format!("w-{s}")))
-                        .collect();
-                    for round in 0..sizes.appends_per_stream {
-                        for s in &own {
-                            let expected = if round == 0 {
-                                ExpectedVersion::NoStream
-                            } else {
-                                ExpectedVersion::Exact(round * batch)
-                            };
-                            // Fresh ids, as the baseline's side makes.
-                            let events = rows
-                                .iter()
-                                .map(|r| {
-                                    let mut event = r.to_event();
-                                    event.event_id = uuid::Uuid::now_v7();
-                                    event
-                                })
-                                .collect();
-                            store.append(s, expected, events).await?;
-                        }
-                    }
-                    Ok::<_, BoxError>(())
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await??;
-        }
-        Ok::<_, BoxError>(rate(total, started))
-    };
-
-    let theirs = async {
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..writers)
-            .map(|w| {
-                let (baseline, rows) = (target.baseline.clone(), rows.clone());
-                tokio::spawn(async move {
-                    let own: Vec<String> = (w..sizes.streams)
-                        .step_by(writers as usize)
-                        .map(|s| format!("w-{s}"))
-                        .collect();
-                    for round in 0..sizes.appends_per_stream {
-                        for s in &own {
-                            let rows: Vec<Row> = rows
-                                .iter()
-                                .map(|r| Row {
-                                    event_id: uuid::Uuid::now_v7(),
-                                    ..r.clone()
-                                })
-                                .collect();
-                            baseline.append(s, round * batch + 1, &rows).await?;
-                        }
-                    }
-                    Ok::<_, BoxError>(())
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await??;
-        }
-        Ok::<_, BoxError>(rate(total, started))
-    };
-    both(factum_first, ours, theirs).await
+/// Waits for every writer task; the first error, if any.
+async fn join(tasks: Vec<tokio::task::JoinHandle<Result<(), BoxError>>>) -> Result<(), BoxError> {
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
 }
 
 /// Writes `count` events to one stream on both sides, in batches of 500.
@@ -194,7 +213,7 @@ async fn fill(target: &Target, name: &str, count: u64, first: u64) -> Result<(),
 }
 
 /// W3: one stream of `replay_events` events, loaded and folded `replays`
-/// times. Events folded per second.
+/// times (one phase each). Events folded per second.
 pub(crate) async fn replay(
     target: &Target,
     sizes: Sizes,
@@ -204,26 +223,20 @@ pub(crate) async fn replay(
     let repository = Repository::<Balance, _>::new(target.store.clone());
     let total = sizes.replay_events * sizes.replays;
 
-    let ours = async {
-        let started = Instant::now();
-        for _ in 0..sizes.replays {
-            let loaded = repository.load("replay").await?;
-            assert_eq!(loaded.state.deposits, sizes.replay_events);
-        }
-        Ok::<_, BoxError>(rate(total, started))
+    let ours = |_| async {
+        let loaded = repository.load("replay").await?;
+        assert_eq!(loaded.state.deposits, sizes.replay_events);
+        Ok(())
     };
-    let theirs = async {
-        let started = Instant::now();
-        for _ in 0..sizes.replays {
-            let mut state = Balance::default();
-            for payload in target.baseline.read("balance-replay", 0).await? {
-                state.apply(&serde_json::from_slice::<Deposited>(&payload)?);
-            }
-            assert_eq!(state.deposits, sizes.replay_events);
+    let theirs = |_| async {
+        let mut state = Balance::default();
+        for payload in target.baseline.read("balance-replay", 0).await? {
+            state.apply(&serde_json::from_slice::<Deposited>(&payload)?);
         }
-        Ok::<_, BoxError>(rate(total, started))
+        assert_eq!(state.deposits, sizes.replay_events);
+        Ok(())
     };
-    both(factum_first, ours, theirs).await
+    interleaved(sizes.replays, total, factum_first, ours, theirs).await
 }
 
 /// Snapshots are taken every this many events (and once after the prior
@@ -275,7 +288,7 @@ async fn plain_command(
 /// W4: `aggregates` x `commands` command round trips (load, handle,
 /// append) on aggregates with `prior` events, with or without snapshots
 /// (every 20 events, and one taken after the prior events) on both sides.
-/// Commands per second.
+/// One phase is one command to every aggregate. Commands per second.
 pub(crate) async fn commands(
     target: &Target,
     sizes: Sizes,
@@ -306,23 +319,18 @@ pub(crate) async fn commands(
     }
     let total = sizes.aggregates * sizes.commands;
 
-    let ours = async {
-        let started = Instant::now();
-        for c in 0..sizes.commands {
-            for a in 0..sizes.aggregates {
-                repository.execute(&a.to_string(), c).await?;
-            }
+    let repository = &repository;
+    let ours = |c| async move {
+        for a in 0..sizes.aggregates {
+            repository.execute(&a.to_string(), c).await?;
         }
-        Ok::<_, BoxError>(rate(total, started))
+        Ok(())
     };
-    let theirs = async {
-        let started = Instant::now();
-        for c in 0..sizes.commands {
-            for a in 0..sizes.aggregates {
-                plain_command(&*target.baseline, &format!("balance-{a}"), c, snapshots).await?;
-            }
+    let theirs = |c| async move {
+        for a in 0..sizes.aggregates {
+            plain_command(&*target.baseline, &format!("balance-{a}"), c, snapshots).await?;
         }
-        Ok::<_, BoxError>(rate(total, started))
+        Ok(())
     };
-    both(factum_first, ours, theirs).await
+    interleaved(sizes.commands, total, factum_first, ours, theirs).await
 }

@@ -1,0 +1,149 @@
+//! Where the time of a single-event append goes on PostgreSQL: the same
+//! event written six ways, one after the other for each event (so that all
+//! six share whatever the machine does meanwhile), timed per way:
+//!
+//! 1. a plain `INSERT … VALUES` into a table with only the columns an event
+//!    needs and its (stream, version) primary key: the benchmark's baseline;
+//! 2. the same `INSERT` into factum's `events` table, returning the
+//!    position (the table's feed, type and idempotency indexes, constraints
+//!    and wider row);
+//! 3. 2 with the check that version n exists before writing n + 1, by an
+//!    `EXISTS` probe;
+//! 4. 2 with the check by factum's statement (`sql/append_single.sql`,
+//!    which reads the stream's highest version);
+//! 5. [`EventAppender::append`] with `Exact(1)`, the whole store;
+//! 6. [`EventAppender::append`] with `NoStream`.
+//!
+//! `cargo run --release -p factum-postgres --example append_cost [events]`
+//! (DATABASE_URL, or a throwaway cluster as in the tests). Prints the mean
+//! time per event of each way and its ratio to the plain `INSERT`.
+
+use std::time::{Duration, Instant};
+
+use factum_core::{EventAppender, EventData, ExpectedVersion, StreamId};
+use factum_postgres::testing::{TestSchema, statement_text};
+use sqlx::AssertSqlSafe;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const PAYLOAD: &str = r#"{"account":"account-00000123","amount":12345,"currency":"EUR","reference":"invoice-2026-0000012345-monthly-fee","teller":"branch-042/teller-17"}"#;
+
+/// An event of one of the statements on factum's table: stream, version
+/// (or expected-version code), then the event's fields.
+fn event_row(sql: &str, stream: String, version: i64) -> Query<'_, sqlx::Postgres, PgArguments> {
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(stream)
+        .bind(version)
+        .bind(uuid::Uuid::now_v7())
+        .bind("Deposited")
+        .bind(1_i64)
+        .bind(Some(PAYLOAD))
+        .bind(None::<&[u8]>)
+        .bind("{}")
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Error> {
+    let events: u32 = std::env::args()
+        .nth(1)
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(5_000);
+    let (store, schema) = TestSchema::store().await?;
+    let pool = store.pool().clone();
+    let q = schema.schema().quoted();
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "CREATE TABLE {q}.plain_events (
+             stream_id text NOT NULL, version bigint NOT NULL, event_id uuid NOT NULL,
+             event_type text NOT NULL, payload jsonb NOT NULL, metadata jsonb NOT NULL,
+             recorded_at timestamptz NOT NULL DEFAULT now(),
+             PRIMARY KEY (stream_id, version))"
+    )))
+    .execute(&pool)
+    .await?;
+    let plain = format!(
+        "INSERT INTO {q}.plain_events (stream_id, version, event_id, event_type, payload, metadata) \
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)"
+    );
+    let columns = format!(
+        "INSERT INTO {q}.events (stream_id, stream_version, event_id, event_type, \
+         schema_version, payload_json, payload_bytes, metadata)"
+    );
+    let returning = "RETURNING stream_version, transaction_id, seq";
+    let values = format!(
+        "{columns} VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8::text::jsonb) {returning}"
+    );
+    let exists = format!(
+        "{columns} SELECT $1, $2 + 1, $3, $4, $5, $6::text::jsonb, $7, $8::text::jsonb \
+         WHERE EXISTS (SELECT 1 FROM {q}.events WHERE stream_id = $1 AND stream_version = $2) \
+         {returning}"
+    );
+    let factum = statement_text(&store, "append_single").ok_or("no append_single statement")?;
+
+    let ways = [
+        "plain INSERT",
+        "INSERT into events",
+        "+ version check (EXISTS)",
+        "+ version check (factum's SQL)",
+        "store, Exact(1)",
+        "store, NoStream",
+    ];
+    let mut spent = [Duration::ZERO; 6];
+    let one = |rows: Vec<sqlx::postgres::PgRow>| match rows.len() {
+        1 => Ok(()),
+        n => Err(Error::from(format!("{n} rows written instead of 1"))),
+    };
+    let event = || vec![EventData::json("Deposited", PAYLOAD.as_bytes().to_vec())];
+    for i in 0..events {
+        let started = Instant::now();
+        sqlx::query(AssertSqlSafe(plain.as_str()))
+            .bind(format!("plain-{i}"))
+            .bind(1_i64)
+            .bind(uuid::Uuid::now_v7())
+            .bind("Deposited")
+            .bind(PAYLOAD)
+            .bind("{}")
+            .execute(&pool)
+            .await?;
+        spent[0] += started.elapsed();
+
+        // Version 1, then 2 after the EXISTS probe, then 3 by factum's SQL.
+        let checked = format!("checked-{i}");
+        let started = Instant::now();
+        one(event_row(&values, checked.clone(), 1)
+            .fetch_all(&pool)
+            .await?)?;
+        spent[1] += started.elapsed();
+        let started = Instant::now();
+        one(event_row(&exists, checked.clone(), 1)
+            .fetch_all(&pool)
+            .await?)?;
+        spent[2] += started.elapsed();
+        let started = Instant::now();
+        one(event_row(&factum, checked, 2).fetch_all(&pool).await?)?;
+        spent[3] += started.elapsed();
+
+        let stream = StreamId::new(format!("store-{i}"))?;
+        let started = Instant::now();
+        store
+            .append(&stream, ExpectedVersion::NoStream, event())
+            .await?;
+        spent[5] += started.elapsed();
+        let started = Instant::now();
+        store
+            .append(&stream, ExpectedVersion::Exact(1), event())
+            .await?;
+        spent[4] += started.elapsed();
+    }
+    let per_event = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(events);
+    let plain_time = per_event(spent[0]);
+    println!("{events} events each way; mean time per event, and plain INSERT / it");
+    for (way, d) in ways.iter().zip(spent) {
+        let time = per_event(d);
+        println!("{way:<32} {time:>7.1} us  {:>5.2}", plain_time / time);
+    }
+    pool.close().await;
+    Ok(())
+}

@@ -14,13 +14,20 @@
 //! 5. [`EventAppender::append`] with `Exact(1)`, the whole store;
 //! 6. [`EventAppender::append`] with `NoStream`.
 //!
-//! `cargo run --release -p factum-postgres --example append_cost [events]`
-//! (DATABASE_URL, or a throwaway cluster as in the tests). Prints the mean
-//! time per event of each way and its ratio to the plain `INSERT`.
+//! With a batch size above 1 (workload W2), each append carries that many
+//! events, written five ways: the baseline's plain `INSERT … SELECT FROM
+//! unnest(…)`; the same into `events`; that returning positions; factum's
+//! statement (`sql/append_one.sql`); and the store with `Exact(n)`.
+//!
+//! `cargo run --release -p factum-postgres --example append_cost [appends [batch]]`
+//! (DATABASE_URL, or a throwaway cluster as in the tests; default 5000
+//! appends of 1 event). Prints the mean time per append of each way and
+//! the plain `INSERT`'s time over it (the ratio the workloads report).
 
 use std::time::{Duration, Instant};
 
 use factum_core::{EventAppender, EventData, ExpectedVersion, StreamId};
+use factum_postgres::PostgresStore;
 use factum_postgres::testing::{TestSchema, statement_text};
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgArguments;
@@ -51,8 +58,12 @@ async fn main() -> Result<(), Error> {
         .map(|n| n.parse())
         .transpose()?
         .unwrap_or(5_000);
+    let batch: usize = std::env::args()
+        .nth(2)
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(1);
     let (store, schema) = TestSchema::store().await?;
-    let pool = store.pool().clone();
     let q = schema.schema().quoted();
     sqlx::raw_sql(AssertSqlSafe(format!(
         "CREATE TABLE {q}.plain_events (
@@ -61,8 +72,31 @@ async fn main() -> Result<(), Error> {
              recorded_at timestamptz NOT NULL DEFAULT now(),
              PRIMARY KEY (stream_id, version))"
     )))
-    .execute(&pool)
+    .execute(store.pool())
     .await?;
+    let (ways, spent) = if batch > 1 {
+        batches(&store, &q, events, batch).await?
+    } else {
+        single_events(&store, &q, events).await?
+    };
+    let per_append = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(events);
+    let plain_time = per_append(spent[0]);
+    println!("{events} appends of {batch} event(s) each way; mean time per append, and plain / it");
+    for (way, d) in ways.iter().zip(spent) {
+        let time = per_append(d);
+        println!("{way:<32} {time:>7.1} us  {:>5.2}", plain_time / time);
+    }
+    store.pool().close().await;
+    Ok(())
+}
+
+/// The six ways of a single-event append (see the top of the file).
+async fn single_events(
+    store: &PostgresStore,
+    q: &str,
+    events: u32,
+) -> Result<(Vec<&'static str>, Vec<Duration>), Error> {
+    let pool = store.pool();
     let plain = format!(
         "INSERT INTO {q}.plain_events (stream_id, version, event_id, event_type, payload, metadata) \
          VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)"
@@ -80,9 +114,9 @@ async fn main() -> Result<(), Error> {
          WHERE EXISTS (SELECT 1 FROM {q}.events WHERE stream_id = $1 AND stream_version = $2) \
          {returning}"
     );
-    let factum = statement_text(&store, "append_single").ok_or("no append_single statement")?;
+    let factum = statement_text(store, "append_single").ok_or("no append_single statement")?;
 
-    let ways = [
+    let ways = vec![
         "plain INSERT",
         "INSERT into events",
         "+ version check (EXISTS)",
@@ -90,7 +124,7 @@ async fn main() -> Result<(), Error> {
         "store, Exact(1)",
         "store, NoStream",
     ];
-    let mut spent = [Duration::ZERO; 6];
+    let mut spent = vec![Duration::ZERO; ways.len()];
     let one = |rows: Vec<sqlx::postgres::PgRow>| match rows.len() {
         1 => Ok(()),
         n => Err(Error::from(format!("{n} rows written instead of 1"))),
@@ -105,7 +139,7 @@ async fn main() -> Result<(), Error> {
             .bind("Deposited")
             .bind(PAYLOAD)
             .bind("{}")
-            .execute(&pool)
+            .execute(pool)
             .await?;
         spent[0] += started.elapsed();
 
@@ -113,16 +147,16 @@ async fn main() -> Result<(), Error> {
         let checked = format!("checked-{i}");
         let started = Instant::now();
         one(event_row(&values, checked.clone(), 1)
-            .fetch_all(&pool)
+            .fetch_all(pool)
             .await?)?;
         spent[1] += started.elapsed();
         let started = Instant::now();
         one(event_row(&exists, checked.clone(), 1)
-            .fetch_all(&pool)
+            .fetch_all(pool)
             .await?)?;
         spent[2] += started.elapsed();
         let started = Instant::now();
-        one(event_row(&factum, checked, 2).fetch_all(&pool).await?)?;
+        one(event_row(&factum, checked, 2).fetch_all(pool).await?)?;
         spent[3] += started.elapsed();
 
         let stream = StreamId::new(format!("store-{i}"))?;
@@ -137,13 +171,107 @@ async fn main() -> Result<(), Error> {
             .await?;
         spent[4] += started.elapsed();
     }
-    let per_event = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(events);
-    let plain_time = per_event(spent[0]);
-    println!("{events} events each way; mean time per event, and plain INSERT / it");
-    for (way, d) in ways.iter().zip(spent) {
-        let time = per_event(d);
-        println!("{way:<32} {time:>7.1} us  {:>5.2}", plain_time / time);
+    Ok((ways, spent))
+}
+
+/// The five ways of an append of `batch` events (see the top of the file).
+async fn batches(
+    store: &PostgresStore,
+    q: &str,
+    appends: u32,
+    batch: usize,
+) -> Result<(Vec<&'static str>, Vec<Duration>), Error> {
+    let pool = store.pool();
+    let select = "SELECT $1, $2 + u.ord - 1, u.id, u.typ, u.payload::jsonb, u.meta::jsonb \
+                  FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) \
+                  WITH ORDINALITY AS u(id, typ, payload, meta, ord)";
+    let plain = format!(
+        "INSERT INTO {q}.plain_events (stream_id, version, event_id, event_type, payload, metadata) \
+         {select}"
+    );
+    let events_select = select
+        .replace("u.typ,", "u.typ, 1,")
+        .replace("u.payload::jsonb,", "u.payload::jsonb, NULL,");
+    let into_events = format!(
+        "INSERT INTO {q}.events (stream_id, stream_version, event_id, event_type, \
+         schema_version, payload_json, payload_bytes, metadata) {events_select}"
+    );
+    let returning = format!("{into_events} RETURNING stream_version, transaction_id, seq");
+    let factum = statement_text(store, "append_one").ok_or("no append_one statement")?;
+    let ways = vec![
+        "plain INSERT … unnest",
+        "INSERT … unnest into events",
+        "+ RETURNING positions",
+        "factum's SQL (version check)",
+        "store, Exact(n)",
+    ];
+    let mut spent = vec![Duration::ZERO; ways.len()];
+    let ids = || (0..batch).map(|_| uuid::Uuid::now_v7()).collect::<Vec<_>>();
+    let (types, payloads, metadata) = (
+        vec!["Deposited"; batch],
+        vec![PAYLOAD; batch],
+        vec!["{}"; batch],
+    );
+    let rows = |sql: &str, stream: String| {
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(stream)
+            .bind(1_i64)
+            .bind(ids())
+            .bind(types.clone())
+            .bind(payloads.clone())
+            .bind(metadata.clone())
+    };
+    let all = |written: usize| match written == batch {
+        true => Ok(()),
+        false => Err(Error::from(format!(
+            "{written} rows written instead of {batch}"
+        ))),
+    };
+    let events = || {
+        (0..batch)
+            .map(|_| EventData::json("Deposited", PAYLOAD.as_bytes().to_vec()))
+            .collect::<Vec<_>>()
+    };
+    for i in 0..appends {
+        let started = Instant::now();
+        rows(&plain, format!("plain-{i}")).execute(pool).await?;
+        spent[0] += started.elapsed();
+        let started = Instant::now();
+        rows(&into_events, format!("events-{i}"))
+            .execute(pool)
+            .await?;
+        spent[1] += started.elapsed();
+        let started = Instant::now();
+        all(rows(&returning, format!("returning-{i}"))
+            .fetch_all(pool)
+            .await?
+            .len())?;
+        spent[2] += started.elapsed();
+        let started = Instant::now();
+        let written = sqlx::query(AssertSqlSafe(factum.as_str()))
+            .bind(format!("factum-{i}"))
+            .bind(-2_i64)
+            .bind(ids())
+            .bind(types.clone())
+            .bind(vec![1_i64; batch])
+            .bind(vec![Some(PAYLOAD); batch])
+            .bind(vec![None::<Vec<u8>>; batch])
+            .bind(metadata.clone())
+            .fetch_all(pool)
+            .await?;
+        all(written.len())?;
+        spent[3] += started.elapsed();
+        // The store's first append (NoStream) is not timed: W2 appends with
+        // an exact version.
+        let stream = StreamId::new(format!("store-{i}"))?;
+        store
+            .append(&stream, ExpectedVersion::NoStream, events())
+            .await?;
+        let started = Instant::now();
+        store
+            .append(&stream, ExpectedVersion::Exact(batch as u64), events())
+            .await?;
+        spent[4] += started.elapsed();
     }
-    pool.close().await;
-    Ok(())
+    Ok((ways, spent))
 }

@@ -13,7 +13,7 @@ mod workloads;
 use std::future::Future;
 
 use baseline::BoxError;
-use workloads::{Sizes, Target};
+use workloads::{Run, Sizes, Target};
 
 /// Median of a non-empty list.
 fn median(mut values: Vec<f64>) -> f64 {
@@ -31,7 +31,7 @@ struct Args {
 fn args() -> Args {
     let mut args = Args {
         quick: false,
-        reps: 3,
+        reps: 2,
         only: None,
         workload: None,
     };
@@ -39,7 +39,7 @@ fn args() -> Args {
     while let Some(arg) = raw.next() {
         match arg.as_str() {
             "--quick" => args.quick = true,
-            "--reps" => args.reps = raw.next().and_then(|n| n.parse().ok()).unwrap_or(3).max(1),
+            "--reps" => args.reps = raw.next().and_then(|n| n.parse().ok()).unwrap_or(2).max(1),
             "--only" => args.only = raw.next(),
             "--workload" => args.workload = raw.next(),
             _ => {} // cargo bench passes --bench
@@ -54,16 +54,19 @@ struct Figures {
     ours: f64,
     /// Median of the baseline's figures.
     theirs: f64,
-    /// factum / baseline of each repetition (the two sides of one
-    /// repetition run back to back), sorted.
+    /// factum / baseline of each repetition, sorted.
     ratios: Vec<f64>,
+    /// factum / baseline of each phase of every repetition: the two sides
+    /// of a phase run back to back, on the same state of the machine.
+    phase_ratios: Vec<f64>,
 }
 
 impl Figures {
-    /// The median of the ratios: each is taken between runs that shared the
-    /// machine's state, so it holds better than a ratio of two medians.
+    /// The median of the phases' ratios: each is taken between two runs
+    /// that shared the machine's state, so it holds better than a ratio of
+    /// two medians.
     fn ratio(&self) -> f64 {
-        median(self.ratios.clone())
+        median(self.phase_ratios.clone())
     }
 }
 
@@ -76,24 +79,27 @@ async fn measure<F, Fut>(
 ) -> Result<Figures, BoxError>
 where
     F: Fn(Target, bool) -> Fut,
-    Fut: Future<Output = Result<(f64, f64), BoxError>>,
+    Fut: Future<Output = Result<Run, BoxError>>,
 {
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut phase_ratios = Vec::new();
     for rep in 0..reps {
         let target = backend.fresh().await?;
         let result = run(target.clone(), rep % 2 == 0).await;
         target.baseline.close().await;
         drop(target);
-        let (a, b) = result?;
-        ours.push(a);
-        theirs.push(b);
-        ratios.push(a / b);
+        let run = result?;
+        ours.push(run.ours);
+        theirs.push(run.theirs);
+        ratios.push(run.ours / run.theirs);
+        phase_ratios.extend(run.phase_ratios);
     }
     ratios.sort_by(f64::total_cmp);
     Ok(Figures {
         ours: median(ours),
         theirs: median(theirs),
         ratios,
+        phase_ratios,
     })
 }
 
@@ -182,12 +188,7 @@ const WORKLOADS: [Workload; 9] = [
     ),
 ];
 
-async fn run(
-    target: Target,
-    sizes: Sizes,
-    w: W,
-    factum_first: bool,
-) -> Result<(f64, f64), BoxError> {
+async fn run(target: Target, sizes: Sizes, w: W, factum_first: bool) -> Result<Run, BoxError> {
     match w {
         W::Appends { writers, batch } => {
             workloads::appends(&target, sizes, writers, batch, factum_first).await
@@ -204,8 +205,9 @@ async fn main() -> Result<(), BoxError> {
     let args = args();
     let started = std::time::Instant::now();
     println!(
-        "{} repetitions; figures are medians, ratio the median of the repetitions' \
-         ratios, range their lowest and highest; load average at start: {}\n",
+        "{} repetitions of 10 to 50 interleaved phases each; figures are medians of the \
+         repetitions, ratio the median of every phase's ratio, range the lowest and highest \
+         repetition's ratio; load average at start: {}\n",
         args.reps,
         load()
     );

@@ -20,20 +20,31 @@ pub(crate) struct Target {
     pub(crate) _guard: Arc<dyn std::any::Any + Send + Sync>,
 }
 
+/// One run of a workload on both sides.
+pub(crate) struct Run {
+    /// factum's operations per second.
+    pub(crate) ours: f64,
+    /// The baseline's operations per second.
+    pub(crate) theirs: f64,
+    /// factum / baseline of each phase (the baseline's phase time over
+    /// factum's).
+    pub(crate) phase_ratios: Vec<f64>,
+}
+
 /// Runs a workload in `phases` phases, each phase once on factum and once
 /// on the baseline, back to back; which side goes first alternates from one
 /// phase to the next (starting with factum when `factum_first`). Both sides
 /// thus share whatever the machine does during the run, phase by phase,
 /// which keeps the ratio steady where two separate runs would each catch a
-/// different slow moment. Returns (factum, baseline): `operations` per
-/// second of each side's summed phase times.
+/// different slow moment. Each side's figure is `operations` per second of
+/// its summed phase times.
 async fn interleaved<A, FA, B, FB>(
     phases: u64,
     operations: u64,
     factum_first: bool,
     mut ours: A,
     mut theirs: B,
-) -> Result<(f64, f64), BoxError>
+) -> Result<Run, BoxError>
 where
     A: FnMut(u64) -> FA,
     FA: Future<Output = Result<(), BoxError>>,
@@ -41,17 +52,25 @@ where
     FB: Future<Output = Result<(), BoxError>>,
 {
     let (mut our_time, mut their_time) = (Duration::ZERO, Duration::ZERO);
+    let mut phase_ratios = Vec::new();
     for phase in 0..phases {
-        if factum_first == (phase % 2 == 0) {
-            our_time += timed(ours(phase)).await?;
-            their_time += timed(theirs(phase)).await?;
+        let (ours, theirs) = if factum_first == (phase % 2 == 0) {
+            let ours = timed(ours(phase)).await?;
+            (ours, timed(theirs(phase)).await?)
         } else {
-            their_time += timed(theirs(phase)).await?;
-            our_time += timed(ours(phase)).await?;
-        }
+            let theirs = timed(theirs(phase)).await?;
+            (timed(ours(phase)).await?, theirs)
+        };
+        our_time += ours;
+        their_time += theirs;
+        phase_ratios.push(theirs.as_secs_f64() / ours.as_secs_f64());
     }
     let rate = |time: Duration| operations as f64 / time.as_secs_f64();
-    Ok((rate(our_time), rate(their_time)))
+    Ok(Run {
+        ours: rate(our_time),
+        theirs: rate(their_time),
+        phase_ratios,
+    })
 }
 
 async fn timed(work: impl Future<Output = Result<(), BoxError>>) -> Result<Duration, BoxError> {
@@ -113,7 +132,7 @@ pub(crate) async fn appends(
     writers: u64,
     batch: u64,
     factum_first: bool,
-) -> Result<(f64, f64), BoxError> {
+) -> Result<Run, BoxError> {
     let rows: Arc<Vec<Row>> = Arc::new((0..batch).map(Row::new).collect());
     // The streams of each writer.
     let owned: Arc<Vec<Vec<String>>> = Arc::new(
@@ -218,7 +237,7 @@ pub(crate) async fn replay(
     target: &Target,
     sizes: Sizes,
     factum_first: bool,
-) -> Result<(f64, f64), BoxError> {
+) -> Result<Run, BoxError> {
     fill(target, "balance-replay", sizes.replay_events, 0).await?;
     let repository = Repository::<Balance, _>::new(target.store.clone());
     let total = sizes.replay_events * sizes.replays;
@@ -295,7 +314,7 @@ pub(crate) async fn commands(
     prior: u64,
     snapshots: bool,
     factum_first: bool,
-) -> Result<(f64, f64), BoxError> {
+) -> Result<Run, BoxError> {
     let policy = if snapshots {
         SnapshotPolicy::Every(SNAPSHOT_EVERY)
     } else {

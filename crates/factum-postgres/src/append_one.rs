@@ -2,7 +2,7 @@
 //! plain statement (`sql/append_one.sql`, or `sql/append_single.sql` for a
 //! single event) rather than a function call.
 
-use factum_core::{AppendResult, Error, EventOutcome, GlobalPosition, StreamAppend};
+use factum_core::{AppendResult, Error, EventOutcome, StreamAppend};
 use sqlx::{PgConnection, Row};
 
 use crate::append::{Encoded, Failure, classify, describe, expected_code};
@@ -62,14 +62,11 @@ impl PostgresStore {
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
             let version: i64 = row.try_get(0).map_err(decode)?;
-            let Xid8(commit_id) = row.try_get(1).map_err(decode)?;
+            let commit_id: Xid8 = row.try_get(1).map_err(decode)?;
             let seq: i64 = row.try_get(2).map_err(decode)?;
             events.push(EventOutcome::Written {
                 stream_version: unsigned(version, "a stream version").map_err(Failure::Fatal)?,
-                position: GlobalPosition::from_parts(
-                    commit_id,
-                    unsigned(seq, "a sequence number").map_err(Failure::Fatal)?,
-                ),
+                position: commit_id.position(seq).map_err(Failure::Fatal)?,
             });
         }
         if events.len() != append.events.len() {

@@ -2,7 +2,7 @@
 //! [`RecordedEvent`]s.
 
 use chrono::{DateTime, Utc};
-use factum_core::{Error, GlobalPosition, Metadata, PayloadFormat, RecordedEvent, StreamId};
+use factum_core::{Error, Metadata, PayloadFormat, RecordedEvent, StreamId};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
@@ -19,7 +19,7 @@ pub(crate) fn event(
     stream: Option<&StreamId>,
 ) -> Result<RecordedEvent, Error> {
     let fail = |e: sqlx::Error| backend("decoding a stored event", e);
-    let Xid8(commit_id) = row.try_get(at).map_err(fail)?;
+    let commit_id: Xid8 = row.try_get(at).map_err(fail)?;
     let seq: i64 = row.try_get(at + 1).map_err(fail)?;
     let stream_id: &str = row.try_get(at + 2).map_err(fail)?;
     let stream_version: i64 = row.try_get(at + 3).map_err(fail)?;
@@ -62,7 +62,7 @@ pub(crate) fn event(
         event_id,
         stream_version: unsigned(stream_version, "a stream version")?,
         stream_id,
-        position: GlobalPosition::from_parts(commit_id, unsigned(seq, "a sequence number")?),
+        position: commit_id.position(seq)?,
         event_type,
         schema_version,
         format,

@@ -15,7 +15,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use tokio::time::Instant;
 
-use crate::error::{backend, clamp_i64, unsigned};
+use crate::error::{backend, clamp_i64};
 use crate::sql::statement;
 use crate::xid8::Xid8;
 use crate::{PostgresStore, decode};
@@ -106,10 +106,7 @@ impl PostgresStore {
             let commit_id: Option<Xid8> = row.try_get(1).map_err(|e| backend(operation, e))?;
             let seq: Option<i64> = row.try_get(2).map_err(|e| backend(operation, e))?;
             return match (commit_id, seq) {
-                (Some(Xid8(commit_id)), Some(seq)) => Ok(Some(GlobalPosition::from_parts(
-                    commit_id,
-                    unsigned(seq, "a sequence number")?,
-                ))),
+                (Some(commit_id), Some(seq)) => Ok(Some(commit_id.position(seq)?)),
                 _ => Ok(None),
             };
         }

@@ -31,9 +31,11 @@ impl Queries {
     pub(crate) fn new(schema: &SchemaName) -> Self {
         let quoted = schema.quoted();
         let columns = include_str!("sql/event_columns.sql").trim();
+        let expected_version_holds = include_str!("sql/expected_version_holds.sql").trim();
         let bind = |template: &str| -> Arc<str> {
             template
                 .replace("{event_columns}", columns)
+                .replace("{expected_version_holds}", expected_version_holds)
                 .replace("{schema}", &quoted)
                 .into()
         };

@@ -16,11 +16,6 @@ FROM (
 ) AS head,
      unnest($3::uuid[], $4::text[], $5::bigint[], $6::text[], $7::bytea[], $8::text[])
          WITH ORDINALITY AS u(id, typ, sv, pj, pb, meta, ord)
-WHERE CASE
-    WHEN $2::bigint = -1 THEN true
-    WHEN $2::bigint = -2 THEN head.version = 0
-    WHEN $2::bigint = -3 THEN head.version > 0
-    ELSE head.version = $2::bigint AND head.version > 0
-END
+WHERE {expected_version_holds}
 ORDER BY u.ord
 RETURNING stream_version, transaction_id AS commit_id, seq

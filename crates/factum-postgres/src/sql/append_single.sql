@@ -9,10 +9,5 @@ FROM (
     FROM {schema}.events
     WHERE stream_id = $1
 ) AS head
-WHERE CASE
-    WHEN $2::bigint = -1 THEN true
-    WHEN $2::bigint = -2 THEN head.version = 0
-    WHEN $2::bigint = -3 THEN head.version > 0
-    ELSE head.version = $2::bigint AND head.version > 0
-END
+WHERE {expected_version_holds}
 RETURNING stream_version, transaction_id AS commit_id, seq

@@ -30,12 +30,20 @@ use factum_core::{EventAppender, EventData, ExpectedVersion, StreamId};
 use factum_postgres::PostgresStore;
 use factum_postgres::testing::{TestSchema, statement_text};
 use sqlx::AssertSqlSafe;
-use sqlx::postgres::PgArguments;
+use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const PAYLOAD: &str = r#"{"account":"account-00000123","amount":12345,"currency":"EUR","reference":"invoice-2026-0000012345-monthly-fee","teller":"branch-042/teller-17"}"#;
+
+/// Fails unless `rows` holds one row for each of `events` events.
+fn all_written(events: usize, rows: Vec<PgRow>) -> Result<(), Error> {
+    match rows.len() {
+        n if n == events => Ok(()),
+        n => Err(format!("{n} rows written instead of {events}").into()),
+    }
+}
 
 /// An event of one of the statements on factum's table: stream, version
 /// (or expected-version code), then the event's fields.
@@ -125,10 +133,6 @@ async fn single_events(
         "store, NoStream",
     ];
     let mut spent = vec![Duration::ZERO; ways.len()];
-    let one = |rows: Vec<sqlx::postgres::PgRow>| match rows.len() {
-        1 => Ok(()),
-        n => Err(Error::from(format!("{n} rows written instead of 1"))),
-    };
     let event = || vec![EventData::json("Deposited", PAYLOAD.as_bytes().to_vec())];
     for i in 0..events {
         let started = Instant::now();
@@ -146,17 +150,23 @@ async fn single_events(
         // Version 1, then 2 after the EXISTS probe, then 3 by factum's SQL.
         let checked = format!("checked-{i}");
         let started = Instant::now();
-        one(event_row(&values, checked.clone(), 1)
-            .fetch_all(pool)
-            .await?)?;
+        all_written(
+            1,
+            event_row(&values, checked.clone(), 1)
+                .fetch_all(pool)
+                .await?,
+        )?;
         spent[1] += started.elapsed();
         let started = Instant::now();
-        one(event_row(&exists, checked.clone(), 1)
-            .fetch_all(pool)
-            .await?)?;
+        all_written(
+            1,
+            event_row(&exists, checked.clone(), 1)
+                .fetch_all(pool)
+                .await?,
+        )?;
         spent[2] += started.elapsed();
         let started = Instant::now();
-        one(event_row(&factum, checked, 2).fetch_all(pool).await?)?;
+        all_written(1, event_row(&factum, checked, 2).fetch_all(pool).await?)?;
         spent[3] += started.elapsed();
 
         let stream = StreamId::new(format!("store-{i}"))?;
@@ -221,12 +231,6 @@ async fn batches(
             .bind(payloads.clone())
             .bind(metadata.clone())
     };
-    let all = |written: usize| match written == batch {
-        true => Ok(()),
-        false => Err(Error::from(format!(
-            "{written} rows written instead of {batch}"
-        ))),
-    };
     let events = || {
         (0..batch)
             .map(|_| EventData::json("Deposited", PAYLOAD.as_bytes().to_vec()))
@@ -242,10 +246,12 @@ async fn batches(
             .await?;
         spent[1] += started.elapsed();
         let started = Instant::now();
-        all(rows(&returning, format!("returning-{i}"))
-            .fetch_all(pool)
-            .await?
-            .len())?;
+        all_written(
+            batch,
+            rows(&returning, format!("returning-{i}"))
+                .fetch_all(pool)
+                .await?,
+        )?;
         spent[2] += started.elapsed();
         let started = Instant::now();
         let written = sqlx::query(AssertSqlSafe(factum.as_str()))
@@ -259,7 +265,7 @@ async fn batches(
             .bind(metadata.clone())
             .fetch_all(pool)
             .await?;
-        all(written.len())?;
+        all_written(batch, written)?;
         spent[3] += started.elapsed();
         // The store's first append (NoStream) is not timed: W2 appends with
         // an exact version.

@@ -30,15 +30,7 @@ pub(crate) struct Queries {
 impl Queries {
     pub(crate) fn new(schema: &SchemaName) -> Self {
         let quoted = schema.quoted();
-        let columns = include_str!("sql/event_columns.sql").trim();
-        let expected_version_holds = include_str!("sql/expected_version_holds.sql").trim();
-        let bind = |template: &str| -> Arc<str> {
-            template
-                .replace("{event_columns}", columns)
-                .replace("{expected_version_holds}", expected_version_holds)
-                .replace("{schema}", &quoted)
-                .into()
-        };
+        let bind = |template: &str| fill(template, &quoted);
         Self {
             append: bind(include_str!("sql/append.sql")),
             append_one: bind(include_str!("sql/append_one.sql")),
@@ -57,6 +49,22 @@ impl Queries {
             notify_feed: bind(include_str!("sql/notify_feed.sql")),
         }
     }
+}
+
+/// `template` with its placeholders filled in (see `sql/README.md`):
+/// `{schema}` with `quoted`, the fragments with their files.
+pub(crate) fn fill(template: &str, quoted: &str) -> Arc<str> {
+    template
+        .replace(
+            "{event_columns}",
+            include_str!("sql/event_columns.sql").trim(),
+        )
+        .replace(
+            "{expected_version_holds}",
+            include_str!("sql/expected_version_holds.sql").trim(),
+        )
+        .replace("{schema}", quoted)
+        .into()
 }
 
 /// A statement for sqlx; cloning the `Arc` is cheap and sqlx caches the

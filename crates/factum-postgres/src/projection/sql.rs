@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::SchemaName;
+use crate::sql::fill;
 
 /// The runner's statements with the schema filled in (the schema is a
 /// validated, quoted identifier: the only text substituted into SQL).
@@ -20,7 +21,7 @@ pub(crate) struct ProjectionQueries {
 impl ProjectionQueries {
     pub(crate) fn new(schema: &SchemaName) -> Self {
         let quoted = schema.quoted();
-        let bind = |template: &str| -> Arc<str> { template.replace("{schema}", &quoted).into() };
+        let bind = |template: &str| fill(template, &quoted);
         Self {
             lease_acquire: bind(include_str!("../sql/projection_lease_acquire.sql")),
             lease_renew: bind(include_str!("../sql/projection_lease_renew.sql")),

@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "lighter appends",
         include_str!("../../../migrations/postgres/0003_lighter_appends.sql"),
     ),
+    (
+        4,
+        "bytewise identifiers",
+        include_str!("../../../migrations/postgres/0004_bytewise_identifiers.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -175,3 +175,45 @@ async fn reads_use_indexes_on_a_large_table() {
     .await;
     assert_uses(&p, "events_event_type_idx", "type filter");
 }
+
+/// Identifier columns (stream ids, event types, keys, projection names)
+/// compare byte by byte, whatever the database's collation, and an
+/// identifier that differs from another only in case or accent is its own
+/// stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identifiers_compare_bytewise() {
+    let (store, schema) = TestSchema::store().await.unwrap();
+    let rows = sqlx::query(
+        "SELECT table_name::text, column_name::text, collation_name::text \
+         FROM information_schema.columns \
+         WHERE table_schema = $1 AND data_type = 'text' \
+           AND (table_name, column_name) IN (('events', 'stream_id'), ('events', 'event_type'), \
+               ('events', 'idempotency_key'), ('snapshots', 'stream_id'), \
+               ('checkpoints', 'name'), ('projection_leases', 'projection'), \
+               ('projection_leases', 'holder'))",
+    )
+    .bind(schema.schema().as_str())
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 7, "every identifier column is there");
+    for row in rows {
+        let (table, column) = (row.get::<String, _>(0), row.get::<String, _>(1));
+        assert_eq!(
+            row.get::<Option<String>, _>(2).as_deref(),
+            Some("C"),
+            "{table}.{column}"
+        );
+    }
+    for name in ["Straße-1", "STRASSE-1", "strasse-1"] {
+        let s = StreamId::new(name).unwrap();
+        store
+            .append(
+                &s,
+                ExpectedVersion::NoStream,
+                vec![EventData::json("Named", br#"{}"#.to_vec())],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{name} is a stream of its own: {e}"));
+    }
+}

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Error, EventData, PayloadFormat, RecordedEvent, Result};
+use crate::{Error, EventData, PayloadFormat, RecordedEvent, RecordedPayload, Result};
 
 /// The error a serializer or deserializer reports.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -121,16 +121,59 @@ impl RecordedEvent {
     /// not one of `E::EVENT_TYPES`, and with [`Error::Codec`] when the payload
     /// does not fit.
     pub fn decode<E: DomainEvent>(&self) -> Result<E> {
-        if !E::EVENT_TYPES.contains(&self.event_type.as_str()) {
+        self.stored().decode()
+    }
+
+    pub(crate) fn stored(&self) -> StoredPayload<'_> {
+        StoredPayload {
+            event_type: &self.event_type,
+            schema_version: self.schema_version,
+            format: self.format,
+            payload: &self.payload,
+        }
+    }
+}
+
+impl RecordedPayload {
+    /// Decodes the payload as the typed event `E`, like
+    /// [`RecordedEvent::decode`].
+    pub fn decode<E: DomainEvent>(&self) -> Result<E> {
+        self.stored().decode()
+    }
+
+    pub(crate) fn stored(&self) -> StoredPayload<'_> {
+        StoredPayload {
+            event_type: &self.event_type,
+            schema_version: self.schema_version,
+            format: self.format,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// What decoding needs of a stored event, borrowed from a [`RecordedEvent`]
+/// or a [`RecordedPayload`].
+#[derive(Clone, Copy)]
+pub(crate) struct StoredPayload<'a> {
+    pub(crate) event_type: &'a str,
+    pub(crate) schema_version: u32,
+    pub(crate) format: PayloadFormat,
+    pub(crate) payload: &'a [u8],
+}
+
+impl StoredPayload<'_> {
+    /// Decodes the payload as `E` (see [`RecordedEvent::decode`]).
+    pub(crate) fn decode<E: DomainEvent>(self) -> Result<E> {
+        if !E::EVENT_TYPES.contains(&self.event_type) {
             return Err(Error::UnknownEventType {
-                event_type: self.event_type.clone(),
+                event_type: self.event_type.to_owned(),
                 schema_version: self.schema_version,
                 known: E::EVENT_TYPES.join(", "),
             });
         }
-        from_bytes(self.format, &self.payload).map_err(|source| Error::Codec {
+        from_bytes(self.format, self.payload).map_err(|source| Error::Codec {
             action: "decode",
-            event_type: self.event_type.clone(),
+            event_type: self.event_type.to_owned(),
             source,
         })
     }

@@ -1,4 +1,5 @@
-//! Events as written ([`EventData`]) and as stored ([`RecordedEvent`]).
+//! Events as written ([`EventData`]) and as stored ([`RecordedEvent`]), and
+//! the part of a stored event that folding needs ([`RecordedPayload`]).
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -154,6 +155,46 @@ impl RecordedEvent {
             metadata: event.metadata,
             idempotency_key: event.idempotency_key,
             recorded_at,
+        }
+    }
+}
+
+/// What folding a stored event into an aggregate needs of it: its version,
+/// type, schema version and payload. Read with
+/// [`EventReader::read_stream_payloads`](crate::EventReader::read_stream_payloads),
+/// which fetches only these columns where a backend can.
+///
+/// ```
+/// use factum_core::{EventData, GlobalPosition, RecordedEvent, RecordedPayload, StreamId};
+///
+/// let data = EventData::json("Deposited", br#"{"amount":5}"#.to_vec());
+/// let stream = StreamId::new("account-1").unwrap();
+/// let recorded = RecordedEvent::from_data(data, stream, 1, GlobalPosition::START, chrono::Utc::now());
+/// let payload = RecordedPayload::from(recorded);
+/// assert_eq!((payload.stream_version, payload.event_type.as_str()), (1, "Deposited"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedPayload {
+    /// The event's version in its stream.
+    pub stream_version: u64,
+    /// Name of the event type.
+    pub event_type: String,
+    /// Version of the payload's shape.
+    pub schema_version: u32,
+    /// How [`payload`](Self::payload) is encoded.
+    pub format: PayloadFormat,
+    /// The encoded event.
+    pub payload: Vec<u8>,
+}
+
+impl From<RecordedEvent> for RecordedPayload {
+    fn from(event: RecordedEvent) -> Self {
+        Self {
+            stream_version: event.stream_version,
+            event_type: event.event_type,
+            schema_version: event.schema_version,
+            format: event.format,
+            payload: event.payload,
         }
     }
 }

@@ -36,7 +36,7 @@ pub use append::{
 pub use codec::MessagePack;
 pub use codec::{BoxError, Codec, DomainEvent, Json, from_bytes};
 pub use error::{Error, Result};
-pub use event::{EventData, PayloadFormat, RecordedEvent};
+pub use event::{EventData, PayloadFormat, RecordedEvent, RecordedPayload};
 pub use inject::{
     AwaitResponse, CorrelatedSet, CorrelationStatus, InjectEvents, InjectStatus, InjectableEvent,
 };

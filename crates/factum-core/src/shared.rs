@@ -8,8 +8,8 @@ use futures::stream::BoxStream;
 
 use crate::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventReader, ExpectedVersion,
-    FeedSignal, GlobalPosition, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore,
-    StreamAppend, StreamId,
+    FeedSignal, GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot,
+    SnapshotStore, StreamAppend, StreamId,
 };
 
 macro_rules! forward_store_traits {
@@ -38,6 +38,14 @@ macro_rules! forward_store_traits {
                 options: ReadOptions,
             ) -> BoxStream<'a, Result<RecordedEvent>> {
                 (**self).read_stream_events(stream, options)
+            }
+
+            fn read_stream_payloads<'a>(
+                &'a self,
+                stream: &'a StreamId,
+                options: ReadOptions,
+            ) -> BoxStream<'a, Result<RecordedPayload>> {
+                (**self).read_stream_payloads(stream, options)
             }
 
             async fn read_stream(

@@ -2,12 +2,12 @@
 //! [`SnapshotStore`], [`CheckpointStore`], all together [`EventStore`].
 
 use async_trait::async_trait;
-use futures::TryStreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::{
     AppendResult, Error, EventData, ExpectedVersion, FeedSignal, GlobalPosition, ReadOptions,
-    RecordedEvent, Result, Snapshot, StreamAppend, StreamId,
+    RecordedEvent, RecordedPayload, Result, Snapshot, StreamAppend, StreamId,
 };
 
 /// Writes events.
@@ -68,6 +68,21 @@ pub trait EventReader: Send + Sync {
         stream: &'a StreamId,
         options: ReadOptions,
     ) -> BoxStream<'a, Result<RecordedEvent>>;
+
+    /// Reads what folding needs of a stream's events ([`RecordedPayload`]):
+    /// the events [`read_stream_events`](Self::read_stream_events) reads
+    /// with the same options, lazily too. The SQL backends fetch only those
+    /// columns, which makes loading an aggregate markedly cheaper; the
+    /// default maps the whole events.
+    fn read_stream_payloads<'a>(
+        &'a self,
+        stream: &'a StreamId,
+        options: ReadOptions,
+    ) -> BoxStream<'a, Result<RecordedPayload>> {
+        self.read_stream_events(stream, options)
+            .map_ok(RecordedPayload::from)
+            .boxed()
+    }
 
     /// Reads a stream into a `Vec`. A stream that does not exist gives an
     /// empty `Vec`.

@@ -11,8 +11,8 @@ use tracing::{Instrument, Span, info_span};
 
 use crate::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventReader, ExpectedVersion,
-    GlobalPosition, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore, StreamAppend,
-    StreamId,
+    GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot, SnapshotStore,
+    StreamAppend, StreamId,
 };
 
 /// Wraps a store and opens a `tracing` span (level INFO, target
@@ -124,14 +124,14 @@ impl<S: EventAppender> EventAppender for TracingStore<S> {
 
 /// A stream read that polls the inner stream inside its span and records
 /// the number of events when it ends.
-struct TracedStream<'a> {
-    inner: BoxStream<'a, Result<RecordedEvent>>,
+struct TracedStream<'a, T> {
+    inner: BoxStream<'a, Result<T>>,
     span: Span,
     count: u64,
 }
 
-impl Stream for TracedStream<'_> {
-    type Item = Result<RecordedEvent>;
+impl<T> Stream for TracedStream<'_, T> {
+    type Item = Result<T>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
@@ -151,6 +151,31 @@ impl Stream for TracedStream<'_> {
     }
 }
 
+/// A lazy stream read (of whole events, or of `payloads` only) started by
+/// `read` inside a `factum.read_stream` span that records how many items it
+/// yielded.
+fn traced_read<'a, T: Send + 'a>(
+    stream: &StreamId,
+    payloads: bool,
+    read: impl FnOnce() -> BoxStream<'a, Result<T>>,
+) -> BoxStream<'a, Result<T>> {
+    let span = info_span!(
+        "factum.read_stream",
+        stream = stream.as_str(),
+        lazy = true,
+        payloads,
+        events = Empty,
+        error = Empty,
+    );
+    let inner = span.in_scope(read);
+    TracedStream {
+        inner,
+        span,
+        count: 0,
+    }
+    .boxed()
+}
+
 #[async_trait]
 impl<S: EventReader> EventReader for TracingStore<S> {
     fn read_stream_events<'a>(
@@ -158,20 +183,19 @@ impl<S: EventReader> EventReader for TracingStore<S> {
         stream: &'a StreamId,
         options: ReadOptions,
     ) -> BoxStream<'a, Result<RecordedEvent>> {
-        let span = info_span!(
-            "factum.read_stream",
-            stream = stream.as_str(),
-            lazy = true,
-            events = Empty,
-            error = Empty,
-        );
-        let inner = span.in_scope(|| self.inner.read_stream_events(stream, options));
-        TracedStream {
-            inner,
-            span,
-            count: 0,
-        }
-        .boxed()
+        traced_read(stream, false, || {
+            self.inner.read_stream_events(stream, options)
+        })
+    }
+
+    fn read_stream_payloads<'a>(
+        &'a self,
+        stream: &'a StreamId,
+        options: ReadOptions,
+    ) -> BoxStream<'a, Result<RecordedPayload>> {
+        traced_read(stream, true, || {
+            self.inner.read_stream_payloads(stream, options)
+        })
     }
 
     async fn read_stream(

@@ -14,7 +14,7 @@ use tracing::{Event, Metadata, Subscriber};
 use super::TracingStore;
 use crate::{
     AppendResult, Error, EventAppender, EventData, EventOutcome, EventReader, ExpectedVersion,
-    GlobalPosition, ReadOptions, RecordedEvent, Result, StreamAppend, StreamId,
+    GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result, StreamAppend, StreamId,
 };
 
 /// A span's name and its fields as text.
@@ -116,6 +116,14 @@ impl EventReader for Canned {
     ) -> BoxStream<'a, Result<RecordedEvent>> {
         stream::iter((1..=3).map(|v| Ok(recorded(v)))).boxed()
     }
+    /// Fewer items than the whole-event read, to tell the two apart.
+    fn read_stream_payloads<'a>(
+        &'a self,
+        _: &'a StreamId,
+        _: ReadOptions,
+    ) -> BoxStream<'a, Result<RecordedPayload>> {
+        stream::iter((1..=2).map(|v| Ok(recorded(v).into()))).boxed()
+    }
     async fn read_all(&self, _: GlobalPosition, _: usize) -> Result<Vec<RecordedEvent>> {
         Err(Error::Backend {
             backend: "canned",
@@ -168,4 +176,28 @@ fn spans_carry_stream_counts_and_errors() {
         capture.span("factum.stream_version")["stream"],
         "\"traced-1\""
     );
+}
+
+#[test]
+fn payload_reads_reach_the_inner_store_in_their_own_span() {
+    let capture = Capture::default();
+    let store = TracingStore::new(Canned);
+    tracing::subscriber::with_default(capture.clone(), || {
+        block_on(async {
+            let read: Vec<_> = store
+                .read_stream_payloads(&stream_id(), ReadOptions::all())
+                .try_collect()
+                .await
+                .unwrap();
+            assert_eq!(
+                read.iter().map(|p| p.stream_version).collect::<Vec<_>>(),
+                [1, 2],
+                "the inner store's payload read, not a mapped event read"
+            );
+        });
+    });
+    let read = capture.span("factum.read_stream");
+    assert_eq!(read["stream"], "\"traced-1\"");
+    assert_eq!(read["payloads"], "true");
+    assert_eq!(read["events"], "2");
 }

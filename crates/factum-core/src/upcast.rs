@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::codec::from_bytes;
-use crate::{BoxError, DomainEvent, Error, RecordedEvent, Result};
+use crate::codec::{StoredPayload, from_bytes};
+use crate::{BoxError, DomainEvent, Error, RecordedEvent, RecordedPayload, Result};
 
 /// A stored event after an upcaster rewrote it: its (possibly new) type
 /// name, schema version and payload.
@@ -91,8 +91,23 @@ impl Upcasters {
     /// Runs the chain on `event` and decodes the result as `E`. Without a
     /// matching upcaster this is [`RecordedEvent::decode`].
     pub fn decode<E: DomainEvent>(&self, event: &RecordedEvent) -> Result<E> {
-        if !self.handles(&event.event_type, event.schema_version) {
-            return event.decode();
+        self.decode_stored(event.stored())
+    }
+
+    /// [`decode`](Self::decode) for the lighter [`RecordedPayload`].
+    pub fn decode_payload<E: DomainEvent>(&self, event: &RecordedPayload) -> Result<E> {
+        self.decode_stored(event.stored())
+    }
+
+    fn decode_stored<E: DomainEvent>(&self, stored: StoredPayload<'_>) -> Result<E> {
+        let StoredPayload {
+            event_type,
+            schema_version,
+            format,
+            payload,
+        } = stored;
+        if !self.handles(event_type, schema_version) {
+            return stored.decode();
         }
         let codec_error = |event_type: &str, source: BoxError| Error::Codec {
             action: "upcast",
@@ -100,10 +115,9 @@ impl Upcasters {
             source,
         };
         let mut current = Upcasted {
-            event_type: event.event_type.clone(),
-            schema_version: event.schema_version,
-            payload: from_bytes(event.format, &event.payload)
-                .map_err(|e| codec_error(&event.event_type, e))?,
+            event_type: event_type.to_owned(),
+            schema_version,
+            payload: from_bytes(format, payload).map_err(|e| codec_error(event_type, e))?,
         };
         for _ in 0..MAX_CHAIN {
             let Some(upcast) = self.upcaster(&current.event_type, current.schema_version) else {
@@ -120,7 +134,7 @@ impl Upcasters {
             }
         }
         Err(codec_error(
-            &event.event_type,
+            event_type,
             "the upcaster chain is longer than 64 steps; does it loop?".into(),
         ))
     }

@@ -2,11 +2,15 @@
 //! and the global feed (see `feed.rs`).
 
 use async_trait::async_trait;
+use std::sync::Arc;
+
 use factum_core::{
-    Direction, EventReader, GlobalPosition, ReadOptions, RecordedEvent, Result, StreamId,
+    Direction, EventReader, GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result,
+    StreamId,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::Row;
+use sqlx::postgres::PgRow;
 
 use crate::error::{backend, clamp_i64, unsigned};
 use crate::sql::statement;
@@ -22,25 +26,28 @@ impl EventReader for PostgresStore {
         stream: &'a StreamId,
         options: ReadOptions,
     ) -> BoxStream<'a, Result<RecordedEvent>> {
-        let (from, to) = options.version_range();
-        if from > to || options.limit == Some(0) {
-            return stream::empty().boxed();
-        }
-        let sql = match options.direction {
-            Direction::Forward => &self.sql().read_stream_forward,
-            Direction::Backward => &self.sql().read_stream_backward,
-        };
-        let limit = options.limit.map(|l| clamp_i64(l as u64));
-        sqlx::query(statement(sql))
-            .bind(stream.as_str())
-            .bind(clamp_i64(from))
-            .bind(clamp_i64(to))
-            .bind(limit)
-            .fetch(self.pool())
-            .map(move |row| {
-                let row = row.map_err(|e| backend(format!("reading stream {stream}"), e))?;
-                decode::event(&row, 0, Some(stream))
-            })
+        let sql = [
+            &self.sql().read_stream_forward,
+            &self.sql().read_stream_backward,
+        ];
+        self.stream_rows(stream, options, sql)
+            .map(move |row| decode::event(&row?, 0, Some(stream)))
+            .boxed()
+    }
+
+    /// Like [`read_stream_events`](Self::read_stream_events), with the five
+    /// columns of `sql/payload_columns.sql` instead of twelve.
+    fn read_stream_payloads<'a>(
+        &'a self,
+        stream: &'a StreamId,
+        options: ReadOptions,
+    ) -> BoxStream<'a, Result<RecordedPayload>> {
+        let sql = [
+            &self.sql().read_payloads_forward,
+            &self.sql().read_payloads_backward,
+        ];
+        self.stream_rows(stream, options, sql)
+            .map(move |row| decode::payload_row(&row?, stream))
             .boxed()
     }
 
@@ -69,5 +76,34 @@ impl EventReader for PostgresStore {
     /// outside a runtime.
     fn feed_signal(&self) -> Option<factum_core::FeedSignal> {
         self.listener_signal()
+    }
+}
+
+impl PostgresStore {
+    /// The rows of a stream read with `options`, by the forward or the
+    /// backward statement of `sql`, as they arrive.
+    fn stream_rows<'a>(
+        &'a self,
+        stream: &'a StreamId,
+        options: ReadOptions,
+        [forward, backward]: [&Arc<str>; 2],
+    ) -> BoxStream<'a, Result<PgRow>> {
+        let (from, to) = options.version_range();
+        if from > to || options.limit == Some(0) {
+            return stream::empty().boxed();
+        }
+        let sql = match options.direction {
+            Direction::Forward => forward,
+            Direction::Backward => backward,
+        };
+        let limit = options.limit.map(|l| clamp_i64(l as u64));
+        sqlx::query(statement(sql))
+            .bind(stream.as_str())
+            .bind(clamp_i64(from))
+            .bind(clamp_i64(to))
+            .bind(limit)
+            .fetch(self.pool())
+            .map(move |row| row.map_err(|e| backend(format!("reading stream {stream}"), e)))
+            .boxed()
     }
 }

@@ -16,6 +16,8 @@ pub(crate) struct Queries {
     pub(crate) append_single: Arc<str>,
     pub(crate) read_stream_forward: Arc<str>,
     pub(crate) read_stream_backward: Arc<str>,
+    pub(crate) read_payloads_forward: Arc<str>,
+    pub(crate) read_payloads_backward: Arc<str>,
     pub(crate) read_all: Arc<str>,
     pub(crate) head_position: Arc<str>,
     pub(crate) stream_version: Arc<str>,
@@ -31,12 +33,17 @@ impl Queries {
     pub(crate) fn new(schema: &SchemaName) -> Self {
         let quoted = schema.quoted();
         let bind = |template: &str| fill(template, &quoted);
+        // A payload read is a stream read of fewer columns.
+        let payloads =
+            |template: &str| bind(&template.replace("{event_columns}", "{payload_columns}"));
         Self {
             append: bind(include_str!("sql/append.sql")),
             append_one: bind(include_str!("sql/append_one.sql")),
             append_single: bind(include_str!("sql/append_single.sql")),
             read_stream_forward: bind(include_str!("sql/read_stream_forward.sql")),
             read_stream_backward: bind(include_str!("sql/read_stream_backward.sql")),
+            read_payloads_forward: payloads(include_str!("sql/read_stream_forward.sql")),
+            read_payloads_backward: payloads(include_str!("sql/read_stream_backward.sql")),
             read_all: bind(include_str!("sql/read_all.sql")),
             head_position: bind(include_str!("sql/head_position.sql")),
             stream_version: bind(include_str!("sql/stream_version.sql")),
@@ -58,6 +65,10 @@ pub(crate) fn fill(template: &str, quoted: &str) -> Arc<str> {
         .replace(
             "{event_columns}",
             include_str!("sql/event_columns.sql").trim(),
+        )
+        .replace(
+            "{payload_columns}",
+            include_str!("sql/payload_columns.sql").trim(),
         )
         .replace(
             "{expected_version_holds}",
@@ -87,6 +98,8 @@ mod tests {
             &queries.append_single,
             &queries.read_stream_forward,
             &queries.read_stream_backward,
+            &queries.read_payloads_forward,
+            &queries.read_payloads_backward,
             &queries.read_all,
             &queries.head_position,
             &queries.stream_version,

@@ -9,15 +9,17 @@
 //! appended while it runs, as the memory backend's does.
 
 use factum_core::{
-    BoxError, Direction, GlobalPosition, ReadOptions, RecordedEvent, Result, StreamId,
+    BoxError, Direction, GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result,
+    StreamId,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
 use crate::connections::Connections;
 
 use crate::error::{backend, limit_to_i64, to_i64_saturating, to_u64};
-use crate::rows::{position, recorded_event};
+use crate::rows::{position, recorded_event, recorded_payload};
 use crate::sql;
 
 /// Events a lazy stream read fetches per query.
@@ -30,12 +32,43 @@ struct Cursor {
     remaining: usize,
 }
 
-/// Reads a stream lazily; see [`factum_core::EventReader::read_stream_events`].
-pub(crate) fn stream_events<'a>(
+/// What a stream read yields per row: whole events or payloads.
+pub(crate) trait StreamItem: Sized + Send + 'static {
+    /// The statements reading one page forward and backward.
+    const SQL: [&'static str; 2];
+    /// Decodes a row of `stream`.
+    fn decode(row: &SqliteRow, stream: &StreamId) -> Result<Self, BoxError>;
+    /// The item's version in its stream.
+    fn stream_version(&self) -> u64;
+}
+
+impl StreamItem for RecordedEvent {
+    const SQL: [&'static str; 2] = [sql::READ_STREAM_FORWARD, sql::READ_STREAM_BACKWARD];
+    fn decode(row: &SqliteRow, stream: &StreamId) -> Result<Self, BoxError> {
+        recorded_event(row, Some(stream))
+    }
+    fn stream_version(&self) -> u64 {
+        self.stream_version
+    }
+}
+
+impl StreamItem for RecordedPayload {
+    const SQL: [&'static str; 2] = [sql::READ_PAYLOADS_FORWARD, sql::READ_PAYLOADS_BACKWARD];
+    fn decode(row: &SqliteRow, _: &StreamId) -> Result<Self, BoxError> {
+        recorded_payload(row)
+    }
+    fn stream_version(&self) -> u64 {
+        self.stream_version
+    }
+}
+
+/// Reads a stream lazily, whole events or payloads; see
+/// [`factum_core::EventReader::read_stream_events`].
+pub(crate) fn stream_events<'a, T: StreamItem>(
     reader: &'a Connections,
     stream: &'a StreamId,
     options: ReadOptions,
-) -> BoxStream<'a, Result<RecordedEvent>> {
+) -> BoxStream<'a, Result<T>> {
     let (low, high) = options.version_range();
     let start = Cursor {
         next: (low <= high).then_some(match options.direction {
@@ -54,7 +87,7 @@ pub(crate) fn stream_events<'a>(
             Direction::Forward => (next, high),
             Direction::Backward => (low, next),
         };
-        let page = match stream_page(reader, stream, options.direction, from, to, max).await {
+        let page = match stream_page::<T>(reader, stream, options.direction, from, to, max).await {
             Ok(page) => page,
             Err(error) => {
                 let done = Cursor {
@@ -64,7 +97,7 @@ pub(crate) fn stream_events<'a>(
                 return Some((vec![Err(error)], done));
             }
         };
-        let last = page.last()?.stream_version;
+        let last = page.last()?.stream_version();
         let full = page.len() == max;
         let next = match options.direction {
             Direction::Forward => (full && last < high).then(|| last + 1),
@@ -82,18 +115,19 @@ pub(crate) fn stream_events<'a>(
 
 /// Up to `max` events of `stream` with versions in `from..=to`, in
 /// `direction`.
-async fn stream_page(
+async fn stream_page<T: StreamItem>(
     reader: &Connections,
     stream: &StreamId,
     direction: Direction,
     from: u64,
     to: u64,
     max: usize,
-) -> Result<Vec<RecordedEvent>> {
+) -> Result<Vec<T>> {
     let fail = |e: BoxError| backend(format!("reading stream {stream}"), e);
+    let [forward, backward] = T::SQL;
     let sql = match direction {
-        Direction::Forward => sql::READ_STREAM_FORWARD,
-        Direction::Backward => sql::READ_STREAM_BACKWARD,
+        Direction::Forward => forward,
+        Direction::Backward => backward,
     };
     let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
     let rows = sqlx::query(sql)
@@ -105,7 +139,7 @@ async fn stream_page(
         .await
         .map_err(|e| fail(e.into()))?;
     rows.iter()
-        .map(|row| recorded_event(row, Some(stream)).map_err(fail))
+        .map(|row| T::decode(row, stream).map_err(fail))
         .collect()
 }
 

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use factum_core::{
-    BoxError, GlobalPosition, Metadata, PayloadFormat, RecordedEvent, Snapshot, StreamId,
+    BoxError, GlobalPosition, Metadata, PayloadFormat, RecordedEvent, RecordedPayload, Snapshot,
+    StreamId,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -79,6 +80,17 @@ pub(crate) fn recorded_event(
         metadata,
         idempotency_key: row.try_get(9)?,
         recorded_at: row.try_get::<DateTime<Utc>, _>(10)?,
+    })
+}
+
+/// Decodes a row of `read_payloads_forward.sql` or `_backward.sql`.
+pub(crate) fn recorded_payload(row: &SqliteRow) -> Result<RecordedPayload, BoxError> {
+    Ok(RecordedPayload {
+        stream_version: to_u64(row.try_get(0)?, "stream version")?,
+        event_type: row.try_get(1)?,
+        schema_version: schema_version(row.try_get(2)?)?,
+        format: format(row.try_get(3)?)?,
+        payload: row.try_get(4)?,
     })
 }
 

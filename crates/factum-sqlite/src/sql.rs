@@ -11,6 +11,10 @@ pub(crate) const FIND_KEYS: &str = include_str!("sql/find_keys.sql");
 pub(crate) const READ_STREAM_FORWARD: &str = include_str!("sql/read_stream_forward.sql");
 /// One page of a stream, newest first.
 pub(crate) const READ_STREAM_BACKWARD: &str = include_str!("sql/read_stream_backward.sql");
+/// What folding needs of one page of a stream, oldest first.
+pub(crate) const READ_PAYLOADS_FORWARD: &str = include_str!("sql/read_payloads_forward.sql");
+/// What folding needs of one page of a stream, newest first.
+pub(crate) const READ_PAYLOADS_BACKWARD: &str = include_str!("sql/read_payloads_backward.sql");
 /// One page of the global feed.
 pub(crate) const READ_ALL: &str = include_str!("sql/read_all.sql");
 /// The current version of one stream.

@@ -270,9 +270,11 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
         if let Some(until) = until {
             options = options.to_version(until);
         }
-        let mut events = self.store.read_stream_events(stream, options);
+        let mut events = self.store.read_stream_payloads(stream, options);
         while let Some(recorded) = events.try_next().await? {
-            loaded.state.apply(&self.upcasters.decode(&recorded)?);
+            loaded
+                .state
+                .apply(&self.upcasters.decode_payload(&recorded)?);
             loaded.version = Some(recorded.stream_version);
         }
         Ok(loaded)

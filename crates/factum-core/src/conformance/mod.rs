@@ -93,6 +93,7 @@ macro_rules! conformance_suite {
             read_options_select_ranges,
             missing_stream_reads_empty,
             lazy_read_covers_long_streams,
+            payload_reads_match_event_reads,
             global_feed_pages_in_order,
             racing_exact_writers_lose_nothing,
             racing_any_writers_all_succeed,

@@ -4,7 +4,10 @@
 use futures::TryStreamExt;
 
 use super::support::{append_ok, assert_increasing, events, stream, whole_feed};
-use crate::{EventStore, ExpectedVersion, GlobalPosition, ReadOptions};
+use crate::{
+    EventData, EventStore, ExpectedVersion, GlobalPosition, PayloadFormat, ReadOptions,
+    RecordedPayload,
+};
 
 /// Ranges, limits and direction select exactly the expected versions.
 pub async fn read_options_select_ranges(store: &dyn EventStore) {
@@ -128,6 +131,66 @@ pub async fn lazy_read_covers_long_streams(store: &dyn EventStore) {
             .expect("lazy read");
         assert_eq!(got, expected, "lazily reading with {options:?}");
     }
+}
+
+/// A payload read yields exactly what a whole-event read of the same
+/// options holds of each event (version, type, schema version, format,
+/// payload), across pages, in both directions, for JSON and MessagePack.
+pub async fn payload_reads_match_event_reads(store: &dyn EventStore) {
+    let s = stream("payloads-1");
+    let mixed: Vec<EventData> = (0..600)
+        .map(|n| match n % 7 {
+            // A MessagePack map {"n": n} under a later schema version.
+            3 => EventData::new(
+                "Packed",
+                PayloadFormat::MessagePack,
+                vec![0x81, 0xa1, b'n', (n % 128) as u8],
+            )
+            .with_schema_version(3),
+            _ => events(1, n).remove(0),
+        })
+        .collect();
+    append_ok(store, &s, ExpectedVersion::NoStream, mixed).await;
+    for options in [
+        ReadOptions::all(),
+        ReadOptions::all().from_version(510).to_version(530),
+        ReadOptions::all().limit(520),
+        ReadOptions::all().backward(),
+        ReadOptions::all().backward().to_version(590).limit(530),
+        ReadOptions::all().from_version(601),
+    ] {
+        let events: Vec<RecordedPayload> = store
+            .read_stream_events(&s, options)
+            .map_ok(RecordedPayload::from)
+            .try_collect()
+            .await
+            .expect("event read");
+        let payloads: Vec<RecordedPayload> = store
+            .read_stream_payloads(&s, options)
+            .try_collect()
+            .await
+            .expect("payload read");
+        assert_eq!(payloads, events, "reading payloads with {options:?}");
+    }
+    let packed = store
+        .read_stream_payloads(&s, ReadOptions::all().from_version(4).limit(1))
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("payload read");
+    assert_eq!(
+        (
+            packed[0].format,
+            packed[0].schema_version,
+            packed[0].event_type.as_str()
+        ),
+        (PayloadFormat::MessagePack, 3, "Packed"),
+    );
+    let missing: Vec<RecordedPayload> = store
+        .read_stream_payloads(&stream("payloads-missing"), ReadOptions::all())
+        .try_collect()
+        .await
+        .expect("payload read");
+    assert!(missing.is_empty());
 }
 
 /// Paging the feed with a small limit returns every event once, in

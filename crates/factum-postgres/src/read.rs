@@ -1,9 +1,9 @@
 //! [`EventReader`] for [`PostgresStore`]: stream reads streamed row by row,
 //! and the global feed (see `feed.rs`).
 
-use async_trait::async_trait;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use factum_core::{
     Direction, EventReader, GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result,
     StreamId,

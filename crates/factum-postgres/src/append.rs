@@ -2,8 +2,8 @@
 //! retried when a concurrent append stored one of its idempotency keys first.
 
 use factum_core::{
-    AppendResult, Error, EventOutcome, ExpectedVersion, GlobalPosition, InvalidAppend,
-    PayloadFormat, StreamAppend, StreamId,
+    AppendResult, Error, EventOutcome, ExpectedVersion, InvalidAppend, PayloadFormat, StreamAppend,
+    StreamId,
 };
 use sqlx::postgres::{PgDatabaseError, PgRow};
 use sqlx::{Acquire, PgConnection, Row};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::error::{backend, clamp_i64, unsigned};
 use crate::sql::statement;
 use crate::store::PostgresStore;
+use crate::xid8::Xid8;
 
 /// SQLSTATE raised by `append_events` on a version conflict.
 const CONFLICT: &str = "FX409";
@@ -209,13 +210,6 @@ fn outcome_row(row: &PgRow) -> Result<OutcomeRow, sqlx::Error> {
     })
 }
 
-pub(crate) fn position(commit_id: i64, seq: i64) -> Result<GlobalPosition, Error> {
-    Ok(GlobalPosition::from_parts(
-        unsigned(commit_id, "a transaction id")?,
-        unsigned(seq, "a sequence number")?,
-    ))
-}
-
 /// Turns the function's rows (one per event, in order) into one result per
 /// stream.
 fn results(appends: &[StreamAppend], rows: &[PgRow]) -> Result<Vec<AppendResult>, Error> {
@@ -233,7 +227,8 @@ fn results(appends: &[StreamAppend], rows: &[PgRow]) -> Result<Vec<AppendResult>
             let row = outcome_row(row).map_err(decode)?;
             current_version = row.current_version;
             let stream_version = unsigned(row.stream_version, "a stream version")?;
-            let position = position(row.commit_id, row.seq)?;
+            // `append_events` returns the transaction id as a bigint.
+            let position = Xid8(unsigned(row.commit_id, "a transaction id")?).position(row.seq)?;
             events.push(if row.duplicate {
                 let name = row.original_stream.unwrap_or_default();
                 let stream_id = StreamId::new(name).map_err(|e| {

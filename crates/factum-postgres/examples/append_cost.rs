@@ -37,6 +37,17 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const PAYLOAD: &str = r#"{"account":"account-00000123","amount":12345,"currency":"EUR","reference":"invoice-2026-0000012345-monthly-fee","teller":"branch-042/teller-17"}"#;
 
+/// Runs `work`, adding the time it took to `spent`.
+async fn timed<T, E: Into<Error>>(
+    spent: &mut Duration,
+    work: impl Future<Output = Result<T, E>>,
+) -> Result<T, Error> {
+    let started = Instant::now();
+    let result = work.await;
+    *spent += started.elapsed();
+    result.map_err(Into::into)
+}
+
 /// Fails unless `rows` holds one row for each of `events` events.
 fn all_written(events: usize, rows: Vec<PgRow>) -> Result<(), Error> {
     match rows.len() {
@@ -135,51 +146,29 @@ async fn single_events(
     let mut spent = vec![Duration::ZERO; ways.len()];
     let event = || vec![EventData::json("Deposited", PAYLOAD.as_bytes().to_vec())];
     for i in 0..events {
-        let started = Instant::now();
-        sqlx::query(AssertSqlSafe(plain.as_str()))
+        let insert = sqlx::query(AssertSqlSafe(plain.as_str()))
             .bind(format!("plain-{i}"))
             .bind(1_i64)
             .bind(uuid::Uuid::now_v7())
             .bind("Deposited")
             .bind(PAYLOAD)
-            .bind("{}")
-            .execute(pool)
-            .await?;
-        spent[0] += started.elapsed();
+            .bind("{}");
+        timed(&mut spent[0], insert.execute(pool)).await?;
 
         // Version 1, then 2 after the EXISTS probe, then 3 by factum's SQL.
         let checked = format!("checked-{i}");
-        let started = Instant::now();
-        all_written(
-            1,
-            event_row(&values, checked.clone(), 1)
-                .fetch_all(pool)
-                .await?,
-        )?;
-        spent[1] += started.elapsed();
-        let started = Instant::now();
-        all_written(
-            1,
-            event_row(&exists, checked.clone(), 1)
-                .fetch_all(pool)
-                .await?,
-        )?;
-        spent[2] += started.elapsed();
-        let started = Instant::now();
-        all_written(1, event_row(&factum, checked, 2).fetch_all(pool).await?)?;
-        spent[3] += started.elapsed();
+        let first = event_row(&values, checked.clone(), 1).fetch_all(pool);
+        all_written(1, timed(&mut spent[1], first).await?)?;
+        let second = event_row(&exists, checked.clone(), 1).fetch_all(pool);
+        all_written(1, timed(&mut spent[2], second).await?)?;
+        let third = event_row(&factum, checked, 2).fetch_all(pool);
+        all_written(1, timed(&mut spent[3], third).await?)?;
 
         let stream = StreamId::new(format!("store-{i}"))?;
-        let started = Instant::now();
-        store
-            .append(&stream, ExpectedVersion::NoStream, event())
-            .await?;
-        spent[5] += started.elapsed();
-        let started = Instant::now();
-        store
-            .append(&stream, ExpectedVersion::Exact(1), event())
-            .await?;
-        spent[4] += started.elapsed();
+        let created = store.append(&stream, ExpectedVersion::NoStream, event());
+        timed(&mut spent[5], created).await?;
+        let exact = store.append(&stream, ExpectedVersion::Exact(1), event());
+        timed(&mut spent[4], exact).await?;
     }
     Ok((ways, spent))
 }
@@ -237,24 +226,13 @@ async fn batches(
             .collect::<Vec<_>>()
     };
     for i in 0..appends {
-        let started = Instant::now();
-        rows(&plain, format!("plain-{i}")).execute(pool).await?;
-        spent[0] += started.elapsed();
-        let started = Instant::now();
-        rows(&into_events, format!("events-{i}"))
-            .execute(pool)
-            .await?;
-        spent[1] += started.elapsed();
-        let started = Instant::now();
-        all_written(
-            batch,
-            rows(&returning, format!("returning-{i}"))
-                .fetch_all(pool)
-                .await?,
-        )?;
-        spent[2] += started.elapsed();
-        let started = Instant::now();
-        let written = sqlx::query(AssertSqlSafe(factum.as_str()))
+        let plain_rows = rows(&plain, format!("plain-{i}")).execute(pool);
+        timed(&mut spent[0], plain_rows).await?;
+        let event_rows = rows(&into_events, format!("events-{i}")).execute(pool);
+        timed(&mut spent[1], event_rows).await?;
+        let returned = rows(&returning, format!("returning-{i}")).fetch_all(pool);
+        all_written(batch, timed(&mut spent[2], returned).await?)?;
+        let factum_rows = sqlx::query(AssertSqlSafe(factum.as_str()))
             .bind(format!("factum-{i}"))
             .bind(-2_i64)
             .bind(ids())
@@ -263,21 +241,16 @@ async fn batches(
             .bind(vec![Some(PAYLOAD); batch])
             .bind(vec![None::<Vec<u8>>; batch])
             .bind(metadata.clone())
-            .fetch_all(pool)
-            .await?;
-        all_written(batch, written)?;
-        spent[3] += started.elapsed();
+            .fetch_all(pool);
+        all_written(batch, timed(&mut spent[3], factum_rows).await?)?;
         // The store's first append (NoStream) is not timed: W2 appends with
         // an exact version.
         let stream = StreamId::new(format!("store-{i}"))?;
         store
             .append(&stream, ExpectedVersion::NoStream, events())
             .await?;
-        let started = Instant::now();
-        store
-            .append(&stream, ExpectedVersion::Exact(batch as u64), events())
-            .await?;
-        spent[4] += started.elapsed();
+        let exact = store.append(&stream, ExpectedVersion::Exact(batch as u64), events());
+        timed(&mut spent[4], exact).await?;
     }
     Ok((ways, spent))
 }

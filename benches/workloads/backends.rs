@@ -75,8 +75,7 @@ impl Backend for Postgres {
 
     async fn fresh(&self) -> Result<Target, BoxError> {
         let (store, schema) = TestSchema::store().await?;
-        let baseline =
-            PostgresBaseline::create(store.pool().clone(), &schema.schema().quoted()).await?;
+        let baseline = PostgresBaseline::create(&store, &schema.schema().quoted()).await?;
         Ok(Target {
             store: Arc::new(store),
             baseline: Arc::new(baseline),

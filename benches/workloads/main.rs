@@ -1,5 +1,9 @@
 //! The workload runner: DESIGN.md's workloads on every available backend,
 //! each beside its plain baseline in the same run, as one table of medians.
+//! On PostgreSQL the append workloads also run two reference ways between
+//! the baseline and factum (the same rows inserted into factum's table;
+//! factum's own statement sent by hand), printed indented below their row,
+//! with their ratio against the baseline: where an append's time goes.
 //!
 //! `cargo bench --bench workloads` (add `-- --quick` for a smoke run,
 //! `-- --reps N` for N repetitions, `-- --only memory` for one backend,
@@ -59,6 +63,17 @@ struct Figures {
     /// factum / baseline of each phase of every repetition: the two sides
     /// of a phase run back to back, on the same state of the machine.
     phase_ratios: Vec<f64>,
+    /// The baseline's reference ways, in order.
+    references: Vec<ReferenceFigures>,
+}
+
+/// One reference way's figures over the repetitions.
+struct ReferenceFigures {
+    name: &'static str,
+    /// Its figure in each repetition.
+    rates: Vec<f64>,
+    /// It / baseline of each phase of every repetition.
+    phase_ratios: Vec<f64>,
 }
 
 impl Figures {
@@ -83,6 +98,7 @@ where
 {
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let mut phase_ratios = Vec::new();
+    let mut references: Vec<ReferenceFigures> = Vec::new();
     for rep in 0..reps {
         let target = backend.fresh().await?;
         let result = run(target.clone(), rep % 2 == 0).await;
@@ -93,6 +109,17 @@ where
         theirs.push(run.theirs);
         ratios.push(run.ours / run.theirs);
         phase_ratios.extend(run.phase_ratios);
+        for (i, reference) in run.references.into_iter().enumerate() {
+            if references.len() == i {
+                references.push(ReferenceFigures {
+                    name: reference.name,
+                    rates: Vec::new(),
+                    phase_ratios: Vec::new(),
+                });
+            }
+            references[i].rates.push(reference.rate);
+            references[i].phase_ratios.extend(reference.phase_ratios);
+        }
     }
     ratios.sort_by(f64::total_cmp);
     Ok(Figures {
@@ -100,6 +127,7 @@ where
         theirs: median(theirs),
         ratios,
         phase_ratios,
+        references,
     })
 }
 
@@ -219,7 +247,7 @@ async fn main() -> Result<(), BoxError> {
         {
             continue;
         }
-        let sizes = Sizes::of(backend.name(), args.quick);
+        let sizes = Sizes::of(args.quick);
         println!("{}: {}", backend.name(), backend.describe().await);
         println!("  sizes: {sizes:?}");
         println!(
@@ -246,6 +274,16 @@ async fn main() -> Result<(), BoxError> {
                 format!("{:.0}", figures.theirs),
                 figures.ratio(),
             );
+            for reference in figures.references {
+                println!(
+                    "  {:<34} {:<9} {:>17} {:>12} {:>6.2}",
+                    reference.name,
+                    backend.name(),
+                    format!("{:.0} {unit}", median(reference.rates)),
+                    "",
+                    median(reference.phase_ratios),
+                );
+            }
         }
         println!("  load average after {}: {}\n", backend.name(), load());
     }

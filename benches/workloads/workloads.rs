@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use factum::aggregate::{Aggregate, Repository, SnapshotPolicy};
 use factum::{EventStore, ExpectedVersion, StreamId};
+use futures::future::LocalBoxFuture;
 
 use crate::baseline::{Baseline, BoxError};
 use crate::model::{Balance, Deposited, Row};
@@ -29,47 +30,79 @@ pub(crate) struct Run {
     /// factum / baseline of each phase (the baseline's phase time over
     /// factum's).
     pub(crate) phase_ratios: Vec<f64>,
+    /// The baseline's reference ways (see [`Baseline::references`]), in
+    /// order.
+    pub(crate) references: Vec<Reference>,
 }
 
-/// Runs a workload in `phases` phases, each phase once on factum and once
-/// on the baseline, back to back; which side goes first alternates from one
-/// phase to the next (starting with factum when `factum_first`). Both sides
-/// thus share whatever the machine does during the run, phase by phase,
-/// which keeps the ratio steady where two separate runs would each catch a
-/// different slow moment. Each side's figure is `operations` per second of
-/// its summed phase times.
-async fn interleaved<A, FA, B, FB>(
+/// One reference way's figures in a run.
+pub(crate) struct Reference {
+    pub(crate) name: &'static str,
+    /// Operations per second.
+    pub(crate) rate: f64,
+    /// It / baseline of each phase (the baseline's phase time over its).
+    pub(crate) phase_ratios: Vec<f64>,
+}
+
+/// One side of a workload: runs phase `n`.
+type Side<'a> = Box<dyn FnMut(u64) -> LocalBoxFuture<'a, Result<(), BoxError>> + 'a>;
+
+/// Boxes a closure as a [`Side`].
+fn side<'a, F, Fut>(mut phase: F) -> Side<'a>
+where
+    F: FnMut(u64) -> Fut + 'a,
+    Fut: Future<Output = Result<(), BoxError>> + 'a,
+{
+    Box::new(move |n| Box::pin(phase(n)))
+}
+
+/// Runs a workload in `phases` phases, each phase once on every side, back
+/// to back: factum, the baseline, then the baseline's reference ways (if
+/// any), in that order or the reverse, alternating from one phase to the
+/// next (forwards first when `factum_first`). All sides thus share whatever
+/// the machine does during the run, phase by phase, which keeps the ratios
+/// steady where separate runs would each catch a different slow moment.
+/// Each side's figure is `operations` per second of its summed phase times.
+async fn interleaved(
     phases: u64,
     operations: u64,
     factum_first: bool,
-    mut ours: A,
-    mut theirs: B,
-) -> Result<Run, BoxError>
-where
-    A: FnMut(u64) -> FA,
-    FA: Future<Output = Result<(), BoxError>>,
-    B: FnMut(u64) -> FB,
-    FB: Future<Output = Result<(), BoxError>>,
-{
-    let (mut our_time, mut their_time) = (Duration::ZERO, Duration::ZERO);
-    let mut phase_ratios = Vec::new();
+    mut sides: Vec<(&'static str, Side<'_>)>,
+) -> Result<Run, BoxError> {
+    let mut spent = vec![Duration::ZERO; sides.len()];
+    // Per side, the baseline's phase time over its own.
+    let mut phase_ratios = vec![Vec::new(); sides.len()];
     for phase in 0..phases {
-        let (ours, theirs) = if factum_first == (phase % 2 == 0) {
-            let ours = timed(ours(phase)).await?;
-            (ours, timed(theirs(phase)).await?)
-        } else {
-            let theirs = timed(theirs(phase)).await?;
-            (timed(ours(phase)).await?, theirs)
-        };
-        our_time += ours;
-        their_time += theirs;
-        phase_ratios.push(theirs.as_secs_f64() / ours.as_secs_f64());
+        let mut order: Vec<usize> = (0..sides.len()).collect();
+        if factum_first != (phase % 2 == 0) {
+            order.reverse();
+        }
+        let mut times = vec![Duration::ZERO; sides.len()];
+        for i in order {
+            times[i] = timed((sides[i].1)(phase)).await?;
+        }
+        for (i, time) in times.iter().enumerate() {
+            spent[i] += *time;
+            phase_ratios[i].push(times[1].as_secs_f64() / time.as_secs_f64());
+        }
     }
     let rate = |time: Duration| operations as f64 / time.as_secs_f64();
+    let references = sides
+        .iter()
+        .zip(&spent)
+        .zip(&mut phase_ratios)
+        .skip(2)
+        .map(|(((name, _), time), ratios)| Reference {
+            name,
+            rate: rate(*time),
+            phase_ratios: std::mem::take(ratios),
+        })
+        .collect();
     Ok(Run {
-        ours: rate(our_time),
-        theirs: rate(their_time),
-        phase_ratios,
+        ours: rate(spent[0]),
+        theirs: rate(spent[1]),
+        phase_ratios: std::mem::take(&mut phase_ratios[0]),
+        references,
     })
 }
 
@@ -91,8 +124,8 @@ pub(crate) struct Sizes {
 }
 
 impl Sizes {
-    /// The sizes for `backend`: DESIGN.md's, or the smoke run's.
-    pub(crate) fn of(_backend: &str, quick: bool) -> Self {
+    /// DESIGN.md's sizes, or the smoke run's.
+    pub(crate) fn of(quick: bool) -> Self {
         if quick { Self::quick() } else { Self::full() }
     }
 
@@ -175,30 +208,45 @@ pub(crate) async fn appends(
             .collect();
         join(tasks)
     };
-    let theirs = |round: u64| {
-        let tasks: Vec<_> = (0..writers as usize)
-            .map(|w| {
-                let (baseline, rows, owned) =
-                    (target.baseline.clone(), rows.clone(), owned.clone());
-                tokio::spawn(async move {
-                    for name in &owned[w] {
-                        let rows: Vec<Row> = rows
-                            .iter()
-                            .map(|r| Row {
-                                event_id: uuid::Uuid::now_v7(),
-                                ..r.clone()
-                            })
-                            .collect();
-                        baseline.append(name, round * batch + 1, &rows).await?;
-                    }
-                    Ok::<_, BoxError>(())
+    // The baseline (way None) and its reference ways (Some(n)) write the
+    // same rows by hand, each reference way to streams of its own.
+    let by_hand = |way: Option<usize>| {
+        let (baseline, rows, owned) = (target.baseline.clone(), rows.clone(), owned.clone());
+        move |round: u64| {
+            let tasks: Vec<_> = (0..writers as usize)
+                .map(|w| {
+                    let (baseline, rows, owned) = (baseline.clone(), rows.clone(), owned.clone());
+                    tokio::spawn(async move {
+                        for name in &owned[w] {
+                            let rows: Vec<Row> = rows
+                                .iter()
+                                .map(|r| Row {
+                                    event_id: uuid::Uuid::now_v7(),
+                                    ..r.clone()
+                                })
+                                .collect();
+                            let first = round * batch + 1;
+                            match way {
+                                None => baseline.append(name, first, &rows).await?,
+                                Some(n) => {
+                                    let name = format!("r{n}-{name}");
+                                    baseline.append_reference(n, &name, first, &rows).await?
+                                }
+                            }
+                        }
+                        Ok::<_, BoxError>(())
+                    })
                 })
-            })
-            .collect();
-        join(tasks)
+                .collect();
+            join(tasks)
+        }
     };
     let total = sizes.streams * sizes.appends_per_stream * batch;
-    interleaved(sizes.appends_per_stream, total, factum_first, ours, theirs).await
+    let mut sides = vec![("factum", side(ours)), ("baseline", side(by_hand(None)))];
+    for (n, name) in target.baseline.references().iter().enumerate() {
+        sides.push((*name, side(by_hand(Some(n)))));
+    }
+    interleaved(sizes.appends_per_stream, total, factum_first, sides).await
 }
 
 /// Waits for every writer task; the first error, if any.
@@ -255,7 +303,8 @@ pub(crate) async fn replay(
         assert_eq!(state.deposits, sizes.replay_events);
         Ok(())
     };
-    interleaved(sizes.replays, total, factum_first, ours, theirs).await
+    let sides = vec![("factum", side(ours)), ("baseline", side(theirs))];
+    interleaved(sizes.replays, total, factum_first, sides).await
 }
 
 /// Snapshots are taken every this many events (and once after the prior
@@ -351,5 +400,6 @@ pub(crate) async fn commands(
         }
         Ok(())
     };
-    interleaved(sizes.commands, total, factum_first, ours, theirs).await
+    let sides = vec![("factum", side(ours)), ("baseline", side(theirs))];
+    interleaved(sizes.commands, total, factum_first, sides).await
 }

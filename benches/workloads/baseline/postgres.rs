@@ -1,0 +1,277 @@
+//! The PostgreSQL baseline, and the reference ways between it and factum.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use factum_postgres::PostgresStore;
+use factum_postgres::testing::statement_text;
+use sqlx::postgres::PgPool;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Baseline, BoxError, NO_METADATA, version};
+use crate::model::Row as EventRow;
+
+/// Plain sqlx calls on a hand-written events table in the store's schema,
+/// through the store's pool.
+pub(crate) struct PostgresBaseline {
+    pool: PgPool,
+    insert_one: Arc<str>,
+    insert_many: Arc<str>,
+    /// The same INSERTs into factum's `events` table (reference way 0).
+    events_one: Arc<str>,
+    events_many: Arc<str>,
+    /// The store's own append statements (reference way 1):
+    /// `append_single.sql` and `append_one.sql`.
+    store_single: Arc<str>,
+    store_many: Arc<str>,
+    read: Arc<str>,
+    save_snapshot: Arc<str>,
+    load_snapshot: Arc<str>,
+}
+
+impl PostgresBaseline {
+    /// Creates the baseline's tables in `schema` (a quoted identifier), the
+    /// schema of `store`.
+    pub(crate) async fn create(store: &PostgresStore, schema: &str) -> Result<Self, BoxError> {
+        let pool = store.pool().clone();
+        let s = schema;
+        let store_sql =
+            |name| statement_text(store, name).ok_or(format!("the store has no {name} statement"));
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "CREATE TABLE {s}.plain_events (
+                 stream_id   text        NOT NULL,
+                 version     bigint      NOT NULL,
+                 event_id    uuid        NOT NULL,
+                 event_type  text        NOT NULL,
+                 payload     jsonb       NOT NULL,
+                 metadata    jsonb       NOT NULL,
+                 recorded_at timestamptz NOT NULL DEFAULT now(),
+                 PRIMARY KEY (stream_id, version)
+             );
+             CREATE TABLE {s}.plain_snapshots (
+                 stream_id text   PRIMARY KEY,
+                 version   bigint NOT NULL,
+                 state     bytea  NOT NULL
+             );"
+        )))
+        .execute(&pool)
+        .await?;
+        Ok(Self {
+            pool,
+            insert_one: format!(
+                "INSERT INTO {s}.plain_events (stream_id, version, event_id, event_type, payload, metadata) \
+                 VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)"
+            )
+            .into(),
+            insert_many: format!(
+                "INSERT INTO {s}.plain_events (stream_id, version, event_id, event_type, payload, metadata) \
+                 SELECT $1, $2 + u.ord - 1, u.id, u.typ, u.payload::jsonb, u.meta::jsonb \
+                 FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) \
+                     WITH ORDINALITY AS u(id, typ, payload, meta, ord)"
+            )
+            .into(),
+            events_one: format!(
+                "INSERT INTO {s}.events (stream_id, stream_version, event_id, event_type, \
+                     schema_version, payload_json, metadata) \
+                 VALUES ($1, $2, $3, $4, 1, $5::jsonb, $6::jsonb)"
+            )
+            .into(),
+            events_many: format!(
+                "INSERT INTO {s}.events (stream_id, stream_version, event_id, event_type, \
+                     schema_version, payload_json, metadata) \
+                 SELECT $1, $2 + u.ord - 1, u.id, u.typ, 1, u.payload::jsonb, u.meta::jsonb \
+                 FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) \
+                     WITH ORDINALITY AS u(id, typ, payload, meta, ord)"
+            )
+            .into(),
+            store_single: store_sql("append_single")?.into(),
+            store_many: store_sql("append_one")?.into(),
+            read: format!(
+                "SELECT payload::text FROM {s}.plain_events \
+                 WHERE stream_id = $1 AND version > $2 ORDER BY version"
+            )
+            .into(),
+            save_snapshot: format!(
+                "INSERT INTO {s}.plain_snapshots (stream_id, version, state) VALUES ($1, $2, $3) \
+                 ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state"
+            )
+            .into(),
+            load_snapshot: format!(
+                "SELECT version, state FROM {s}.plain_snapshots WHERE stream_id = $1"
+            )
+            .into(),
+        })
+    }
+}
+
+impl PostgresBaseline {
+    /// Writes `rows` with the statement `one` (a single row) or `many`
+    /// (several, from arrays); both take the same parameters.
+    async fn insert(
+        &self,
+        (one, many): (&Arc<str>, &Arc<str>),
+        stream: &str,
+        first_version: u64,
+        rows: &[EventRow],
+    ) -> Result<(), BoxError> {
+        let first = version(first_version)?;
+        if let [row] = rows {
+            sqlx::query(AssertSqlSafe(one.clone()))
+                .bind(stream)
+                .bind(first)
+                .bind(row.event_id)
+                .bind(row.event_type)
+                .bind(std::str::from_utf8(&row.payload)?)
+                .bind(NO_METADATA)
+                .execute(&self.pool)
+                .await?;
+            return Ok(());
+        }
+        let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.event_id).collect();
+        let types: Vec<&str> = rows.iter().map(|r| r.event_type).collect();
+        let payloads = rows
+            .iter()
+            .map(|r| std::str::from_utf8(&r.payload))
+            .collect::<Result<Vec<&str>, _>>()?;
+        let metadata = vec![NO_METADATA; rows.len()];
+        sqlx::query(AssertSqlSafe(many.clone()))
+            .bind(stream)
+            .bind(first)
+            .bind(&ids)
+            .bind(&types)
+            .bind(&payloads)
+            .bind(&metadata)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Writes `rows` with the store's own statement, bound as the store
+    /// binds it (expected version: no stream, or exactly the version before
+    /// `first_version`), and reads back the positions it returns.
+    async fn store_statement(
+        &self,
+        stream: &str,
+        first_version: u64,
+        rows: &[EventRow],
+    ) -> Result<(), BoxError> {
+        // The store's codes: -2 for no stream, n for exactly version n.
+        let expected = match version(first_version)? - 1 {
+            0 => -2,
+            n => n,
+        };
+        let query = if let [row] = rows {
+            sqlx::query(AssertSqlSafe(self.store_single.clone()))
+                .bind(stream)
+                .bind(expected)
+                .bind(row.event_id)
+                .bind(row.event_type)
+                .bind(1_i64)
+                .bind(Some(std::str::from_utf8(&row.payload)?))
+                .bind(None::<&[u8]>)
+                .bind(NO_METADATA)
+        } else {
+            let payloads = rows
+                .iter()
+                .map(|r| std::str::from_utf8(&r.payload).map(Some))
+                .collect::<Result<Vec<Option<&str>>, _>>()?;
+            sqlx::query(AssertSqlSafe(self.store_many.clone()))
+                .bind(stream)
+                .bind(expected)
+                .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.event_type).collect::<Vec<_>>())
+                .bind(vec![1_i64; rows.len()])
+                .bind(payloads)
+                .bind(vec![None::<&[u8]>; rows.len()])
+                .bind(vec![NO_METADATA; rows.len()])
+        };
+        let written = query.fetch_all(&self.pool).await?;
+        for row in &written {
+            // Version, transaction id (xid8, 8 bytes) and sequence number.
+            let (_, _): (i64, i64) = (row.try_get(0)?, row.try_get(2)?);
+            if row.try_get_raw(1)?.as_bytes()?.len() != 8 {
+                return Err(format!("a transaction id of {stream} is not 8 bytes").into());
+            }
+        }
+        match written.len() {
+            n if n == rows.len() => Ok(()),
+            n => Err(format!("{n} of {} events written to {stream}", rows.len()).into()),
+        }
+    }
+}
+
+#[async_trait]
+impl Baseline for PostgresBaseline {
+    async fn append(
+        &self,
+        stream: &str,
+        first_version: u64,
+        rows: &[EventRow],
+    ) -> Result<(), BoxError> {
+        let statements = (&self.insert_one, &self.insert_many);
+        self.insert(statements, stream, first_version, rows).await
+    }
+
+    fn references(&self) -> &'static [&'static str] {
+        &[
+            "the same rows into factum's table",
+            "factum's own statement, by hand",
+        ]
+    }
+
+    async fn append_reference(
+        &self,
+        way: usize,
+        stream: &str,
+        first_version: u64,
+        rows: &[EventRow],
+    ) -> Result<(), BoxError> {
+        match way {
+            0 => {
+                let statements = (&self.events_one, &self.events_many);
+                self.insert(statements, stream, first_version, rows).await
+            }
+            1 => self.store_statement(stream, first_version, rows).await,
+            _ => Err(format!("no reference way {way}").into()),
+        }
+    }
+
+    async fn read(&self, stream: &str, after: u64) -> Result<Vec<Vec<u8>>, BoxError> {
+        let rows = sqlx::query(AssertSqlSafe(self.read.clone()))
+            .bind(stream)
+            .bind(version(after)?)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get::<String, _>(0)?.into_bytes()))
+            .collect()
+    }
+
+    async fn save_snapshot(&self, stream: &str, at: u64, state: &[u8]) -> Result<(), BoxError> {
+        sqlx::query(AssertSqlSafe(self.save_snapshot.clone()))
+            .bind(stream)
+            .bind(version(at)?)
+            .bind(state)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream: &str) -> Result<Option<(u64, Vec<u8>)>, BoxError> {
+        let row = sqlx::query(AssertSqlSafe(self.load_snapshot.clone()))
+            .bind(stream)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some((
+                u64::try_from(row.try_get::<i64, _>(0)?)?,
+                row.try_get(1)?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

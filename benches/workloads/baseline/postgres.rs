@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use factum_postgres::PostgresStore;
-use factum_postgres::testing::statement_text;
+use factum_postgres::testing::{TestSchema, statement_text};
 use sqlx::postgres::PgPool;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -17,11 +17,14 @@ pub(crate) struct PostgresBaseline {
     pool: PgPool,
     insert_one: Arc<str>,
     insert_many: Arc<str>,
-    /// The same INSERTs into factum's `events` table (reference way 0).
+    /// Reference way 0: the same INSERTs into factum's `events` table, in a
+    /// migrated schema of its own.
+    into_table: ReferenceSchema,
     events_one: Arc<str>,
     events_many: Arc<str>,
-    /// The store's own append statements (reference way 1):
-    /// `append_single.sql` and `append_one.sql`.
+    /// Reference way 1: the store's own append statements
+    /// (`append_single.sql`, `append_one.sql`), in another such schema.
+    by_hand: ReferenceSchema,
     store_single: Arc<str>,
     store_many: Arc<str>,
     read: Arc<str>,
@@ -29,14 +32,39 @@ pub(crate) struct PostgresBaseline {
     load_snapshot: Arc<str>,
 }
 
+/// A reference way's own fresh, migrated schema, so that each side's table
+/// holds its own rows only: the store whose `events` table it writes, with
+/// the pool it writes through, and the guard that drops the schema.
+struct ReferenceSchema {
+    store: PostgresStore,
+    schema: TestSchema,
+}
+
+impl ReferenceSchema {
+    async fn create() -> Result<Self, BoxError> {
+        let (store, schema) = TestSchema::store().await?;
+        Ok(Self { store, schema })
+    }
+
+    fn quoted(&self) -> String {
+        self.schema.schema().quoted()
+    }
+}
+
 impl PostgresBaseline {
     /// Creates the baseline's tables in `schema` (a quoted identifier), the
-    /// schema of `store`.
+    /// schema of `store`, and the reference ways' schemas beside it.
     pub(crate) async fn create(store: &PostgresStore, schema: &str) -> Result<Self, BoxError> {
         let pool = store.pool().clone();
         let s = schema;
-        let store_sql =
-            |name| statement_text(store, name).ok_or(format!("the store has no {name} statement"));
+        let (into_table, by_hand) = (
+            ReferenceSchema::create().await?,
+            ReferenceSchema::create().await?,
+        );
+        let t = into_table.quoted();
+        let store_sql = |name| {
+            statement_text(&by_hand.store, name).ok_or(format!("the store has no {name} statement"))
+        };
         sqlx::raw_sql(AssertSqlSafe(format!(
             "CREATE TABLE {s}.plain_events (
                  stream_id   text        NOT NULL,
@@ -71,13 +99,13 @@ impl PostgresBaseline {
             )
             .into(),
             events_one: format!(
-                "INSERT INTO {s}.events (stream_id, stream_version, event_id, event_type, \
+                "INSERT INTO {t}.events (stream_id, stream_version, event_id, event_type, \
                      schema_version, payload_json, metadata) \
                  VALUES ($1, $2, $3, $4, 1, $5::jsonb, $6::jsonb)"
             )
             .into(),
             events_many: format!(
-                "INSERT INTO {s}.events (stream_id, stream_version, event_id, event_type, \
+                "INSERT INTO {t}.events (stream_id, stream_version, event_id, event_type, \
                      schema_version, payload_json, metadata) \
                  SELECT $1, $2 + u.ord - 1, u.id, u.typ, 1, u.payload::jsonb, u.meta::jsonb \
                  FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) \
@@ -86,6 +114,8 @@ impl PostgresBaseline {
             .into(),
             store_single: store_sql("append_single")?.into(),
             store_many: store_sql("append_one")?.into(),
+            into_table,
+            by_hand,
             read: format!(
                 "SELECT payload::text FROM {s}.plain_events \
                  WHERE stream_id = $1 AND version > $2 ORDER BY version"
@@ -105,10 +135,10 @@ impl PostgresBaseline {
 }
 
 impl PostgresBaseline {
-    /// Writes `rows` with the statement `one` (a single row) or `many`
-    /// (several, from arrays); both take the same parameters.
+    /// Writes `rows` through `pool` with the statement `one` (a single
+    /// row) or `many` (several, from arrays); both take the same parameters.
     async fn insert(
-        &self,
+        pool: &PgPool,
         (one, many): (&Arc<str>, &Arc<str>),
         stream: &str,
         first_version: u64,
@@ -123,7 +153,7 @@ impl PostgresBaseline {
                 .bind(row.event_type)
                 .bind(std::str::from_utf8(&row.payload)?)
                 .bind(NO_METADATA)
-                .execute(&self.pool)
+                .execute(pool)
                 .await?;
             return Ok(());
         }
@@ -141,7 +171,7 @@ impl PostgresBaseline {
             .bind(&types)
             .bind(&payloads)
             .bind(&metadata)
-            .execute(&self.pool)
+            .execute(pool)
             .await?;
         Ok(())
     }
@@ -185,7 +215,7 @@ impl PostgresBaseline {
                 .bind(vec![None::<&[u8]>; rows.len()])
                 .bind(vec![NO_METADATA; rows.len()])
         };
-        let written = query.fetch_all(&self.pool).await?;
+        let written = query.fetch_all(self.by_hand.store.pool()).await?;
         for row in &written {
             // Version, transaction id (xid8, 8 bytes) and sequence number.
             let (_, _): (i64, i64) = (row.try_get(0)?, row.try_get(2)?);
@@ -209,7 +239,7 @@ impl Baseline for PostgresBaseline {
         rows: &[EventRow],
     ) -> Result<(), BoxError> {
         let statements = (&self.insert_one, &self.insert_many);
-        self.insert(statements, stream, first_version, rows).await
+        Self::insert(&self.pool, statements, stream, first_version, rows).await
     }
 
     fn references(&self) -> &'static [&'static str] {
@@ -228,8 +258,11 @@ impl Baseline for PostgresBaseline {
     ) -> Result<(), BoxError> {
         match way {
             0 => {
-                let statements = (&self.events_one, &self.events_many);
-                self.insert(statements, stream, first_version, rows).await
+                let (pool, statements) = (
+                    self.into_table.store.pool(),
+                    (&self.events_one, &self.events_many),
+                );
+                Self::insert(pool, statements, stream, first_version, rows).await
             }
             1 => self.store_statement(stream, first_version, rows).await,
             _ => Err(format!("no reference way {way}").into()),
@@ -273,5 +306,7 @@ impl Baseline for PostgresBaseline {
 
     async fn close(&self) {
         self.pool.close().await;
+        self.into_table.store.pool().close().await;
+        self.by_hand.store.pool().close().await;
     }
 }

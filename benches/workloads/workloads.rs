@@ -209,7 +209,7 @@ pub(crate) async fn appends(
         join(tasks)
     };
     // The baseline (way None) and its reference ways (Some(n)) write the
-    // same rows by hand, each reference way to streams of its own.
+    // same rows by hand (each reference way in a schema of its own).
     let by_hand = |way: Option<usize>| {
         let (baseline, rows, owned) = (target.baseline.clone(), rows.clone(), owned.clone());
         move |round: u64| {
@@ -228,10 +228,7 @@ pub(crate) async fn appends(
                             let first = round * batch + 1;
                             match way {
                                 None => baseline.append(name, first, &rows).await?,
-                                Some(n) => {
-                                    let name = format!("r{n}-{name}");
-                                    baseline.append_reference(n, &name, first, &rows).await?
-                                }
+                                Some(n) => baseline.append_reference(n, name, first, &rows).await?,
                             }
                         }
                         Ok::<_, BoxError>(())

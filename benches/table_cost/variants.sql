@@ -1,27 +1,8 @@
--- The tables table_cost.sh measures, each in a schema of its own: the
--- baseline's plain table, factum's events table as the migrations make it,
--- and that table with one part taken away at a time. Run by table_cost.sh
--- after it has applied migrations/postgres/*.sql to each factum_tc_* schema.
-
-CREATE TABLE factum_tc_plain.plain_events (
-    stream_id   text        NOT NULL,
-    version     bigint      NOT NULL,
-    event_id    uuid        NOT NULL,
-    event_type  text        NOT NULL,
-    payload     jsonb       NOT NULL,
-    metadata    jsonb       NOT NULL,
-    recorded_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (stream_id, version)
-);
-
--- factum_tc_full: the migrations' table, unchanged but for the trigger
--- that forbids TRUNCATE (each round starts from an empty table; the
--- trigger fires on TRUNCATE only, never on INSERT).
-ALTER TABLE factum_tc_full.events DISABLE TRIGGER events_are_not_truncated;
-ALTER TABLE factum_tc_no_type_index.events DISABLE TRIGGER events_are_not_truncated;
-ALTER TABLE factum_tc_no_position_index.events DISABLE TRIGGER events_are_not_truncated;
-ALTER TABLE factum_tc_no_checks.events DISABLE TRIGGER events_are_not_truncated;
-ALTER TABLE factum_tc_bare.events DISABLE TRIGGER events_are_not_truncated;
+-- What table_cost.sh takes away from factum's events table, one part per
+-- schema (factum_tc_full keeps the migrations' table as it is). Run by
+-- table_cost.sh after it has applied migrations/postgres/*.sql to each
+-- factum_tc_* schema but factum_tc_plain, which gets the runner's plain
+-- tables (benches/workloads/baseline/plain_tables.sql).
 
 DROP INDEX factum_tc_no_type_index.events_event_type_idx;
 

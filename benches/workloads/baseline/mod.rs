@@ -57,11 +57,10 @@ pub(crate) trait Baseline: Send + Sync {
     async fn append_reference(
         &self,
         way: usize,
-        stream: &str,
-        first_version: u64,
-        rows: &[EventRow],
+        _stream: &str,
+        _first_version: u64,
+        _rows: &[EventRow],
     ) -> Result<(), BoxError> {
-        let _ = (stream, first_version, rows);
         Err(format!("no reference way {way}").into())
     }
 }

@@ -15,13 +15,11 @@ use crate::model::Row as EventRow;
 /// through the store's pool.
 pub(crate) struct PostgresBaseline {
     pool: PgPool,
-    insert_one: Arc<str>,
-    insert_many: Arc<str>,
+    plain_inserts: Inserts,
     /// Reference way 0: the same INSERTs into factum's `events` table, in a
     /// migrated schema of its own.
     into_table: ReferenceSchema,
-    events_one: Arc<str>,
-    events_many: Arc<str>,
+    events_inserts: Inserts,
     /// Reference way 1: the store's own append statements
     /// (`append_single.sql`, `append_one.sql`), in another such schema.
     by_hand: ReferenceSchema,
@@ -30,6 +28,38 @@ pub(crate) struct PostgresBaseline {
     read: Arc<str>,
     save_snapshot: Arc<str>,
     load_snapshot: Arc<str>,
+}
+
+/// The baseline's tables (`{schema}` to fill in).
+const PLAIN_TABLES: &str = include_str!("plain_tables.sql");
+
+/// The two INSERTs that write the baseline's rows to one table: a single
+/// row, and several from arrays. Both take the same parameters: stream,
+/// first version, then the events' ids, types, payloads and metadata.
+struct Inserts {
+    one: Arc<str>,
+    many: Arc<str>,
+}
+
+impl Inserts {
+    /// The INSERTs into `table`, naming its `columns` for the parameters in
+    /// order and then for the constant values `extra` (", 1", say).
+    fn into(table: &str, columns: &str, extra: &str) -> Self {
+        Self {
+            one: format!(
+                "INSERT INTO {table} ({columns}) \
+                 VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb{extra})"
+            )
+            .into(),
+            many: format!(
+                "INSERT INTO {table} ({columns}) \
+                 SELECT $1, $2 + u.ord - 1, u.id, u.typ, u.payload::jsonb, u.meta::jsonb{extra} \
+                 FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) \
+                     WITH ORDINALITY AS u(id, typ, payload, meta, ord)"
+            )
+            .into(),
+        }
+    }
 }
 
 /// A reference way's own fresh, migrated schema, so that each side's table
@@ -65,53 +95,21 @@ impl PostgresBaseline {
         let store_sql = |name| {
             statement_text(&by_hand.store, name).ok_or(format!("the store has no {name} statement"))
         };
-        sqlx::raw_sql(AssertSqlSafe(format!(
-            "CREATE TABLE {s}.plain_events (
-                 stream_id   text        NOT NULL,
-                 version     bigint      NOT NULL,
-                 event_id    uuid        NOT NULL,
-                 event_type  text        NOT NULL,
-                 payload     jsonb       NOT NULL,
-                 metadata    jsonb       NOT NULL,
-                 recorded_at timestamptz NOT NULL DEFAULT now(),
-                 PRIMARY KEY (stream_id, version)
-             );
-             CREATE TABLE {s}.plain_snapshots (
-                 stream_id text   PRIMARY KEY,
-                 version   bigint NOT NULL,
-                 state     bytea  NOT NULL
-             );"
-        )))
-        .execute(&pool)
-        .await?;
+        sqlx::raw_sql(AssertSqlSafe(PLAIN_TABLES.replace("{schema}", s)))
+            .execute(&pool)
+            .await?;
         Ok(Self {
             pool,
-            insert_one: format!(
-                "INSERT INTO {s}.plain_events (stream_id, version, event_id, event_type, payload, metadata) \
-                 VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)"
-            )
-            .into(),
-            insert_many: format!(
-                "INSERT INTO {s}.plain_events (stream_id, version, event_id, event_type, payload, metadata) \
-                 SELECT $1, $2 + u.ord - 1, u.id, u.typ, u.payload::jsonb, u.meta::jsonb \
-                 FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) \
-                     WITH ORDINALITY AS u(id, typ, payload, meta, ord)"
-            )
-            .into(),
-            events_one: format!(
-                "INSERT INTO {t}.events (stream_id, stream_version, event_id, event_type, \
-                     schema_version, payload_json, metadata) \
-                 VALUES ($1, $2, $3, $4, 1, $5::jsonb, $6::jsonb)"
-            )
-            .into(),
-            events_many: format!(
-                "INSERT INTO {t}.events (stream_id, stream_version, event_id, event_type, \
-                     schema_version, payload_json, metadata) \
-                 SELECT $1, $2 + u.ord - 1, u.id, u.typ, 1, u.payload::jsonb, u.meta::jsonb \
-                 FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) \
-                     WITH ORDINALITY AS u(id, typ, payload, meta, ord)"
-            )
-            .into(),
+            plain_inserts: Inserts::into(
+                &format!("{s}.plain_events"),
+                "stream_id, version, event_id, event_type, payload, metadata",
+                "",
+            ),
+            events_inserts: Inserts::into(
+                &format!("{t}.events"),
+                "stream_id, stream_version, event_id, event_type, payload_json, metadata, schema_version",
+                ", 1",
+            ),
             store_single: store_sql("append_single")?.into(),
             store_many: store_sql("append_one")?.into(),
             into_table,
@@ -135,18 +133,17 @@ impl PostgresBaseline {
 }
 
 impl PostgresBaseline {
-    /// Writes `rows` through `pool` with the statement `one` (a single
-    /// row) or `many` (several, from arrays); both take the same parameters.
+    /// Writes `rows` through `pool` with one of `inserts`.
     async fn insert(
         pool: &PgPool,
-        (one, many): (&Arc<str>, &Arc<str>),
+        inserts: &Inserts,
         stream: &str,
         first_version: u64,
         rows: &[EventRow],
     ) -> Result<(), BoxError> {
         let first = version(first_version)?;
         if let [row] = rows {
-            sqlx::query(AssertSqlSafe(one.clone()))
+            sqlx::query(AssertSqlSafe(inserts.one.clone()))
                 .bind(stream)
                 .bind(first)
                 .bind(row.event_id)
@@ -164,7 +161,7 @@ impl PostgresBaseline {
             .map(|r| std::str::from_utf8(&r.payload))
             .collect::<Result<Vec<&str>, _>>()?;
         let metadata = vec![NO_METADATA; rows.len()];
-        sqlx::query(AssertSqlSafe(many.clone()))
+        sqlx::query(AssertSqlSafe(inserts.many.clone()))
             .bind(stream)
             .bind(first)
             .bind(&ids)
@@ -238,8 +235,7 @@ impl Baseline for PostgresBaseline {
         first_version: u64,
         rows: &[EventRow],
     ) -> Result<(), BoxError> {
-        let statements = (&self.insert_one, &self.insert_many);
-        Self::insert(&self.pool, statements, stream, first_version, rows).await
+        Self::insert(&self.pool, &self.plain_inserts, stream, first_version, rows).await
     }
 
     fn references(&self) -> &'static [&'static str] {
@@ -258,11 +254,8 @@ impl Baseline for PostgresBaseline {
     ) -> Result<(), BoxError> {
         match way {
             0 => {
-                let (pool, statements) = (
-                    self.into_table.store.pool(),
-                    (&self.events_one, &self.events_many),
-                );
-                Self::insert(pool, statements, stream, first_version, rows).await
+                let pool = self.into_table.store.pool();
+                Self::insert(pool, &self.events_inserts, stream, first_version, rows).await
             }
             1 => self.store_statement(stream, first_version, rows).await,
             _ => Err(format!("no reference way {way}").into()),

@@ -1,6 +1,5 @@
 //! Core of factum: the types, traits, codecs and errors every backend and
-//! every user of the event store share, and (feature `testing`) the
-//! conformance suite every backend runs.
+//! every user of the event store share.
 //!
 //! Most users depend on the `factum` crate, which re-exports all of this.
 
@@ -24,9 +23,6 @@ mod subscription;
 mod traced;
 mod upcast;
 mod version;
-
-#[cfg(feature = "testing")]
-pub mod conformance;
 
 pub use append::{
     AppendResult, EventOutcome, InvalidAppend, MAX_EVENT_TYPE_BYTES, MAX_EVENTS_PER_APPEND,
@@ -53,10 +49,3 @@ pub use subscription::{EventFilter, FeedCursor, Subscribe, SubscriptionOptions};
 pub use traced::TracingStore;
 pub use upcast::{Upcasted, Upcasters};
 pub use version::ExpectedVersion;
-
-/// Re-exports for the `conformance_suite!` macro; not part of the API.
-#[cfg(feature = "testing")]
-#[doc(hidden)]
-pub mod __private {
-    pub use tokio;
-}

@@ -1,6 +1,6 @@
 //! The whole backend conformance suite against the memory store.
 
-use factum_core::conformance::Fixture;
+use factum_conformance::Fixture;
 use factum_memory::MemoryStore;
 
-factum_core::conformance_suite!(async { Fixture::new(MemoryStore::new()) });
+factum_conformance::conformance_suite!(async { Fixture::new(MemoryStore::new()) });

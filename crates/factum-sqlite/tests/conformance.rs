@@ -1,7 +1,7 @@
 //! The whole backend conformance suite against SQLite: a fresh database file
 //! in a temporary directory per test (WAL and all), removed afterwards.
 
-use factum_core::conformance::Fixture;
+use factum_conformance::Fixture;
 use factum_sqlite::SqliteStore;
 
 async fn fresh() -> Fixture {
@@ -12,4 +12,4 @@ async fn fresh() -> Fixture {
     Fixture::new(store).with_guard(dir)
 }
 
-factum_core::conformance_suite!(fresh());
+factum_conformance::conformance_suite!(fresh());

@@ -1,8 +1,8 @@
 //! The whole backend conformance suite against `SqliteStore::in_memory()`.
 
-use factum_core::conformance::Fixture;
+use factum_conformance::Fixture;
 use factum_sqlite::SqliteStore;
 
-factum_core::conformance_suite!(async {
+factum_conformance::conformance_suite!(async {
     Fixture::new(SqliteStore::in_memory().await.expect("the store opens"))
 });

@@ -1,7 +1,7 @@
 //! Snapshots and checkpoints.
 
 use super::support::stream;
-use crate::{EventStore, GlobalPosition, PayloadFormat, Snapshot};
+use factum_core::{EventStore, GlobalPosition, PayloadFormat, Snapshot};
 
 fn snapshot(version: u64, state: &str) -> Snapshot {
     Snapshot {

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::DomainEvent;
-use crate::aggregate::Aggregate;
+use factum_core::DomainEvent;
+use factum_core::aggregate::Aggregate;
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Account {

@@ -1,6 +1,6 @@
 //! Small helpers shared by the conformance tests.
 
-use crate::{
+use factum_core::{
     EventData, EventStore, ExpectedVersion, GlobalPosition, PayloadFormat, RecordedEvent, StreamId,
 };
 
@@ -46,7 +46,7 @@ pub(super) async fn append_ok(
     stream: &StreamId,
     expected: ExpectedVersion,
     events: Vec<EventData>,
-) -> crate::AppendResult {
+) -> factum_core::AppendResult {
     store
         .append(stream, expected, events)
         .await
@@ -74,7 +74,7 @@ pub(super) async fn whole_feed(store: &dyn EventStore, page: usize) -> Vec<Recor
 /// The versions of a stream's events, read whole.
 pub(super) async fn versions(store: &dyn EventStore, stream: &StreamId) -> Vec<u64> {
     store
-        .read_stream(stream, crate::ReadOptions::all())
+        .read_stream(stream, factum_core::ReadOptions::all())
         .await
         .expect("stream reads")
         .iter()

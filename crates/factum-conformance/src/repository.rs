@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::account::{Account, AccountCommand, AccountError, AccountEvent};
 use super::support::{append_ok, stream};
-use crate::aggregate::{ExecuteError, Repository, SnapshotPolicy};
-use crate::{
+use factum_core::aggregate::{ExecuteError, Repository, SnapshotPolicy};
+use factum_core::{
     Codec, EventData, EventStore, ExpectedVersion, Json, Metadata, PayloadFormat, ReadOptions,
     Snapshot, Upcasted, Upcasters,
 };
@@ -201,7 +201,7 @@ pub async fn repository_upcasts_old_events(store: &dyn EventStore) {
         .expect_err("v1 payloads do not decode as v2");
     assert!(err.to_string().contains("Deposited"), "{err}");
 
-    let to_v2 = |payload: serde_json::Value| -> Result<Upcasted, crate::BoxError> {
+    let to_v2 = |payload: serde_json::Value| -> Result<Upcasted, factum_core::BoxError> {
         let cents = payload["Deposited"]["cents"].as_u64().ok_or("no cents")?;
         Ok(Upcasted {
             event_type: "Deposited".into(),

@@ -4,7 +4,7 @@
 use futures::TryStreamExt;
 
 use super::support::{append_ok, assert_increasing, events, stream, whole_feed};
-use crate::{
+use factum_core::{
     EventData, EventStore, ExpectedVersion, GlobalPosition, PayloadFormat, ReadOptions,
     RecordedPayload,
 };

@@ -4,7 +4,7 @@
 use super::support::{
     append_ok, assert_increasing, event, events, same_payload, stream, versions, whole_feed,
 };
-use crate::{
+use factum_core::{
     Error, EventOutcome, EventStore, ExpectedVersion, Metadata, ReadOptions, StreamAppend,
 };
 
@@ -49,7 +49,7 @@ pub async fn expected_any_appends_whatever_the_state(store: &dyn EventStore) {
 
 async fn expect_conflict(
     store: &dyn EventStore,
-    s: &crate::StreamId,
+    s: &factum_core::StreamId,
     expected: ExpectedVersion,
     actual: Option<u64>,
 ) {
@@ -209,9 +209,9 @@ pub async fn events_round_trip_with_metadata(store: &dyn EventStore) {
             .with_metadata(metadata)
             .with_schema_version(3),
         event("Renamed", 2).with_idempotency_key("roundtrip-key"),
-        crate::EventData::new(
+        factum_core::EventData::new(
             "Packed",
-            crate::PayloadFormat::MessagePack,
+            factum_core::PayloadFormat::MessagePack,
             vec![0x81, 0xa1, b'n', 0x07],
         ),
     ];

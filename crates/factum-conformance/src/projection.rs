@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::support::{append_ok, events, stream};
-use crate::{
+use factum_core::{
     BoxError, EventFilter, EventStore, ExpectedVersion, GlobalPosition, Projection,
     ProjectionError, ProjectionRunner, RecordedEvent, RetryPolicy,
 };

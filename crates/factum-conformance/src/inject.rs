@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{
+use factum_core::{
     CorrelatedSet, CorrelationStatus, DomainEvent, Error, EventStore, InjectEvents, InjectStatus,
     InjectableEvent, PollStore, ReadOptions, StreamId,
 };

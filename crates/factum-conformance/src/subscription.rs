@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use super::support::{append_ok, event, events, stream, whole_feed};
-use crate::{
+use factum_core::{
     EventFilter, EventStore, ExpectedVersion, RecordedEvent, Subscribe, SubscriptionOptions,
 };
 
@@ -15,7 +15,7 @@ const APPENDS_PER_WRITER: u64 = 25;
 
 /// Takes `count` events from a subscription, failing after 30 s.
 async fn take(
-    events: &mut (impl futures::Stream<Item = crate::Result<RecordedEvent>> + Unpin),
+    events: &mut (impl futures::Stream<Item = factum_core::Result<RecordedEvent>> + Unpin),
     count: usize,
 ) -> Vec<RecordedEvent> {
     let mut taken = Vec::with_capacity(count);

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::support::{event, stream, whole_feed};
-use crate::{EventOutcome, EventStore, ExpectedVersion, ReadOptions, StreamId};
+use factum_core::{EventOutcome, EventStore, ExpectedVersion, ReadOptions, StreamId};
 
 const TASKS: u64 = 16;
 const APPENDS_PER_TASK: u64 = 10;

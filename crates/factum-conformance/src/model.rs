@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 use super::Fixture;
-use crate::{
+use factum_core::{
     AppendResult, Direction, Error, EventData, EventOutcome, EventStore, ExpectedVersion,
     GlobalPosition, ReadOptions, RecordedEvent, StreamAppend, StreamId, validate_appends,
 };

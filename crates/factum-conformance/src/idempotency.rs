@@ -2,7 +2,7 @@
 //! again, and the caller learns where the original is.
 
 use super::support::{append_ok, event, stream, versions, whole_feed};
-use crate::{EventOutcome, EventStore, ExpectedVersion};
+use factum_core::{EventOutcome, EventStore, ExpectedVersion};
 
 /// The same key appended again is a duplicate naming the original.
 pub async fn duplicate_key_is_not_written_again(store: &dyn EventStore) {
@@ -137,7 +137,7 @@ pub async fn mixed_batch_writes_only_new_events(store: &dyn EventStore) {
     ));
     assert_eq!(result.current_version, Some(3));
     let types: Vec<_> = store
-        .read_stream(&s, crate::ReadOptions::all())
+        .read_stream(&s, factum_core::ReadOptions::all())
         .await
         .expect("read")
         .into_iter()

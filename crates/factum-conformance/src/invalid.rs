@@ -1,7 +1,7 @@
 //! Guarantee 7: bad input gets a typed error and changes nothing.
 
 use super::support::{append_ok, event, events, stream, whole_feed};
-use crate::{
+use factum_core::{
     Error, EventData, EventStore, ExpectedVersion, InvalidAppend, MAX_EVENTS_PER_APPEND,
     StreamAppend, StreamId, StreamIdError,
 };

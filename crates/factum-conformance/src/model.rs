@@ -9,9 +9,10 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 use super::Fixture;
+use factum_core::backend::validate_appends;
 use factum_core::{
     AppendResult, Direction, Error, EventData, EventOutcome, EventStore, ExpectedVersion,
-    GlobalPosition, ReadOptions, RecordedEvent, StreamAppend, StreamId, validate_appends,
+    GlobalPosition, ReadOptions, RecordedEvent, StreamAppend, StreamId,
 };
 
 const STREAMS: usize = 4;

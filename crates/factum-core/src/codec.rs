@@ -103,7 +103,10 @@ impl Codec for MessagePack {
 }
 
 /// Deserializes bytes written in `format`.
-pub fn from_bytes<T: DeserializeOwned>(format: PayloadFormat, bytes: &[u8]) -> Result<T, BoxError> {
+pub(crate) fn from_bytes<T: DeserializeOwned>(
+    format: PayloadFormat,
+    bytes: &[u8],
+) -> Result<T, BoxError> {
     match format {
         PayloadFormat::Json => Ok(serde_json::from_slice(bytes)?),
         #[cfg(feature = "msgpack")]

@@ -99,6 +99,20 @@ fn display_version(version: Option<u64>) -> String {
 }
 
 impl Error {
+    /// A [`Error::Backend`]: `backend` failed while doing `operation` (see
+    /// [`describe_appends`](crate::backend::describe_appends)).
+    pub fn backend(
+        backend: &'static str,
+        operation: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Backend {
+            backend,
+            operation: operation.into(),
+            source: source.into(),
+        }
+    }
+
     /// Whether this is a [`Error::VersionConflict`]: the caller may reload and
     /// retry.
     pub fn is_version_conflict(&self) -> bool {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::poll::Backoff;
+use crate::backend::Backoff;
 
 use crate::{
     Codec, DomainEvent, Error, EventOutcome, EventStore, ExpectedVersion, GlobalPosition, Json,

@@ -5,6 +5,7 @@
 
 pub mod aggregate;
 mod append;
+pub mod backend;
 mod codec;
 mod error;
 mod event;
@@ -26,11 +27,11 @@ mod version;
 
 pub use append::{
     AppendResult, EventOutcome, InvalidAppend, MAX_EVENT_TYPE_BYTES, MAX_EVENTS_PER_APPEND,
-    MAX_IDEMPOTENCY_KEY_BYTES, StreamAppend, validate_appends,
+    MAX_IDEMPOTENCY_KEY_BYTES, StreamAppend,
 };
 #[cfg(feature = "msgpack")]
 pub use codec::MessagePack;
-pub use codec::{BoxError, Codec, DomainEvent, Json, from_bytes};
+pub use codec::{BoxError, Codec, DomainEvent, Json};
 pub use error::{Error, Result};
 pub use event::{EventData, PayloadFormat, RecordedEvent, RecordedPayload};
 pub use inject::{

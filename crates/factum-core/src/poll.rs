@@ -1,42 +1,10 @@
 //! Waiting for the store to reach a state, without fixed sleeps:
-//! [`Poll::await_count`], and the [`Backoff`] every waiting loop shares.
+//! [`Poll::await_count`].
 
 use std::time::Duration;
 
+use crate::backend::Backoff;
 use crate::{Error, EventStore, GlobalPosition, Result};
-
-/// First pause between two checks; doubles up to [`MAX_PAUSE`].
-const FIRST_PAUSE: Duration = Duration::from_millis(1);
-/// Longest pause between two checks.
-const MAX_PAUSE: Duration = Duration::from_millis(50);
-
-/// Pauses between the checks of a waiting loop: 1 ms, doubling to 50 ms,
-/// until a deadline.
-#[derive(Debug)]
-pub(crate) struct Backoff {
-    deadline: tokio::time::Instant,
-    pause: Duration,
-}
-
-impl Backoff {
-    pub(crate) fn new(timeout: Duration) -> Self {
-        Self {
-            deadline: tokio::time::Instant::now() + timeout,
-            pause: FIRST_PAUSE,
-        }
-    }
-
-    /// Pauses before the next check; `false` when the deadline has passed.
-    pub(crate) async fn pause(&mut self) -> bool {
-        let now = tokio::time::Instant::now();
-        if now >= self.deadline {
-            return false;
-        }
-        tokio::time::sleep(self.pause.min(self.deadline - now)).await;
-        self.pause = (self.pause * 2).min(MAX_PAUSE);
-        true
-    }
-}
 
 /// Waits on a store's global feed. Get one with [`PollStore::poll`].
 #[derive(Debug)]

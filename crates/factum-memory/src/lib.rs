@@ -23,10 +23,11 @@ mod state;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
+use factum_core::backend::{describe_appends, validate_appends};
 use factum_core::{
     AppendResult, CheckpointStore, EventAppender, EventReader, FeedNotifier, FeedSignal,
     GlobalPosition, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore, StreamAppend,
-    StreamId, validate_appends,
+    StreamId,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 
@@ -78,8 +79,7 @@ impl MemoryStore {
 impl EventAppender for MemoryStore {
     async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
         validate_appends(&appends)?;
-        self.before(|| format!("appending to stream {}", appends[0].stream_id))
-            .await?;
+        self.before(|| describe_appends(&appends)).await?;
         let results = self.state().append(appends)?;
         self.notifier.notify();
         Ok(results)

@@ -42,7 +42,7 @@ impl Connections {
 
     /// A free connection, or the next one to become free. Fails with
     /// [`sqlx::Error::PoolClosed`] once [`close`](Self::close) was called.
-    pub(crate) async fn acquire(&self) -> Result<Lease<'_>, sqlx::Error> {
+    pub(crate) async fn acquire(&self) -> Result<ReadConnection<'_>, sqlx::Error> {
         let guard = match self.slots.iter().find_map(|slot| slot.try_lock().ok()) {
             Some(guard) => guard,
             None => {
@@ -54,7 +54,7 @@ impl Connections {
             }
         };
         MutexGuard::try_map(guard, Option::as_mut)
-            .map(Lease)
+            .map(ReadConnection)
             .map_err(|_| sqlx::Error::PoolClosed)
     }
 
@@ -70,23 +70,25 @@ impl Connections {
     }
 }
 
-/// Exclusive use of one connection until dropped.
-pub struct Lease<'a>(MappedMutexGuard<'a, SqliteConnection>);
+/// Exclusive use of one of the store's connections until dropped: see
+/// [`SqliteStore::read_connection`](crate::SqliteStore::read_connection).
+/// Dereferences to sqlx's `SqliteConnection`.
+pub struct ReadConnection<'a>(MappedMutexGuard<'a, SqliteConnection>);
 
-impl std::fmt::Debug for Lease<'_> {
+impl std::fmt::Debug for ReadConnection<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lease").finish_non_exhaustive()
+        f.debug_struct("ReadConnection").finish_non_exhaustive()
     }
 }
 
-impl Deref for Lease<'_> {
+impl Deref for ReadConnection<'_> {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
         &self.0
     }
 }
 
-impl DerefMut for Lease<'_> {
+impl DerefMut for ReadConnection<'_> {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
         &mut self.0
     }

@@ -1,5 +1,7 @@
-//! Turning sqlx and decoding failures into [`factum_core::Error::Backend`].
+//! Turning sqlx and decoding failures into [`factum_core::Error::Backend`],
+//! and what a failed attempt of an append means.
 
+use factum_core::backend::NegativeStoredValue;
 use factum_core::{BoxError, Error};
 use sqlx::error::ErrorKind;
 
@@ -8,11 +10,7 @@ pub(crate) const BACKEND: &str = "sqlite";
 
 /// A backend error that names what the store was doing.
 pub(crate) fn backend(operation: impl Into<String>, source: impl Into<BoxError>) -> Error {
-    Error::Backend {
-        backend: BACKEND,
-        operation: operation.into(),
-        source: source.into(),
-    }
+    Error::backend(BACKEND, operation, source)
 }
 
 /// Whether `error` is a UNIQUE or PRIMARY KEY violation: another writer
@@ -29,23 +27,33 @@ pub(crate) fn is_busy(error: &sqlx::Error) -> bool {
         if db.code().and_then(|c| c.parse::<i64>().ok()).is_some_and(|c| c & 0xff == SQLITE_BUSY))
 }
 
-/// Converts a value read from SQLite's signed integers into the unsigned
-/// versions and positions of factum; a negative one means the row was not
-/// written by factum.
-pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64, BoxError> {
-    u64::try_from(value).map_err(|_| format!("stored {what} {value} is negative").into())
+/// Why one attempt of an append failed.
+pub(crate) enum Failure {
+    /// The append was refused (a version conflict); nothing was written.
+    Refused(Error),
+    /// SQLite failed.
+    Sql(sqlx::Error),
+    /// A stored value could not be decoded, or the backend broke one of
+    /// its own invariants.
+    Other(BoxError),
 }
 
-/// Converts a version or position bound for binding; bounds beyond SQLite's
-/// range are clamped, which selects the same rows.
-pub(crate) fn to_i64_saturating(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+impl From<sqlx::Error> for Failure {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Sql(error)
+    }
 }
 
-/// Converts a count limit for binding, clamped like
-/// [`to_i64_saturating`].
-pub(crate) fn limit_to_i64(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
+impl From<BoxError> for Failure {
+    fn from(error: BoxError) -> Self {
+        Self::Other(error)
+    }
+}
+
+impl From<NegativeStoredValue> for Failure {
+    fn from(error: NegativeStoredValue) -> Self {
+        Self::Other(error.into())
+    }
 }
 
 #[cfg(test)]
@@ -96,19 +104,5 @@ mod tests {
             .map(|_| ())
             .unwrap_err();
         assert!(is_busy(&busy) && !is_unique_violation(&busy), "{busy}");
-    }
-
-    #[test]
-    fn bounds_beyond_sqlite_are_clamped_and_negatives_refused() {
-        assert_eq!(to_i64_saturating(u64::MAX), i64::MAX);
-        assert_eq!(to_i64_saturating(7), 7);
-        assert_eq!(limit_to_i64(usize::MAX), i64::MAX);
-        assert_eq!(to_u64(3, "version").unwrap(), 3);
-        assert!(
-            to_u64(-1, "version")
-                .unwrap_err()
-                .to_string()
-                .contains("-1")
-        );
     }
 }

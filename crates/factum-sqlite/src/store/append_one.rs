@@ -3,16 +3,18 @@
 //! the feed's head, checks the expectation and inserts, all in one INSERT …
 //! SELECT … RETURNING, so such an append costs BEGIN, one statement and
 //! COMMIT, like a plain insert. It still runs in the `BEGIN IMMEDIATE`
-//! transaction of [`crate::append`], under the write lock.
+//! transaction of `store/append.rs`, under the write lock.
 
 use chrono::Utc;
-use factum_core::{AppendResult, EventOutcome, ExpectedVersion, StreamAppend};
+use factum_core::{AppendResult, EventOutcome, StreamAppend};
 use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
-use crate::append::Failure;
-use crate::error::{to_i64_saturating, to_u64};
-use crate::rows::{Encoded, position};
+use factum_core::backend::stored_u64;
+
+use crate::decode::position;
+use crate::encode::{Encoded, expectation};
+use crate::error::Failure;
 use crate::sql;
 
 /// Whether `appends` is one stream of at most
@@ -23,22 +25,13 @@ pub(crate) fn fits(appends: &[StreamAppend]) -> bool {
             && one.events.iter().all(|e| e.idempotency_key.is_none()))
 }
 
-/// The expectation as `append_one_stream.sql`'s `?2` and `?3`.
-fn expectation(expected: ExpectedVersion) -> (i64, i64) {
-    match expected {
-        ExpectedVersion::Any => (0, 0),
-        ExpectedVersion::NoStream => (1, 0),
-        ExpectedVersion::StreamExists => (2, 0),
-        ExpectedVersion::Exact(version) => (3, to_i64_saturating(version)),
-    }
-}
-
-/// Appends `append` (which [`fits`]) with its events' `metadata` JSON.
+/// Appends `append` (which [`fits`]) with its events' `metadata` JSON;
+/// `None` when its expected version did not hold, and nothing was written.
 pub(crate) async fn write(
     conn: &mut SqliteConnection,
     append: &StreamAppend,
     metadata: &[String],
-) -> Result<AppendResult, Failure> {
+) -> Result<Option<AppendResult>, Failure> {
     let sql = sql::append_one_stream(append.events.len()).ok_or_else(|| {
         Failure::Other(format!("no one-statement append of {} events", append.events.len()).into())
     })?;
@@ -61,11 +54,11 @@ pub(crate) async fn write(
     }
     let rows = query.fetch_all(&mut *conn).await?;
     if rows.is_empty() {
-        return Err(conflict(conn, append).await);
+        return Ok(None);
     }
     let mut written = Vec::with_capacity(rows.len());
     for row in &rows {
-        let version = to_u64(row.try_get(1)?, "stream version")?;
+        let version = stored_u64(row.try_get(1)?, "a stream version")?;
         written.push((version, position(row.try_get(0)?)?));
     }
     if written.len() != append.events.len() {
@@ -79,7 +72,7 @@ pub(crate) async fn write(
         ));
     }
     written.sort_unstable();
-    Ok(AppendResult {
+    Ok(Some(AppendResult {
         stream_id: append.stream_id.clone(),
         current_version: written.last().map(|(version, _)| *version),
         events: written
@@ -89,33 +82,5 @@ pub(crate) async fn write(
                 position,
             })
             .collect(),
-    })
-}
-
-/// Why nothing was inserted: the expectation failed. Reads the actual
-/// version (still under the lock) for the error.
-async fn conflict(conn: &mut SqliteConnection, append: &StreamAppend) -> Failure {
-    let version = sqlx::query(sql::STREAM_VERSION)
-        .bind(append.stream_id.as_str())
-        .fetch_one(&mut *conn)
-        .await
-        .and_then(|row| row.try_get::<Option<i64>, _>(0));
-    let actual = match version {
-        Ok(Some(version)) => match to_u64(version, "stream version") {
-            Ok(version) => Some(version),
-            Err(error) => return Failure::Other(error),
-        },
-        Ok(None) => None,
-        Err(error) => return Failure::Sql(error),
-    };
-    match append.expected.check(&append.stream_id, actual) {
-        Err(conflict) => Failure::Refused(conflict),
-        Ok(()) => Failure::Other(
-            format!(
-                "nothing was inserted into stream {}, although it is at {actual:?} as expected",
-                append.stream_id
-            )
-            .into(),
-        ),
-    }
+    }))
 }

@@ -1,4 +1,4 @@
-//! Decoding rows into factum types, and encoding payloads for binding.
+//! Rows into factum types: events, payloads, snapshots, positions.
 
 use chrono::{DateTime, Utc};
 use factum_core::{
@@ -9,11 +9,14 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
-use crate::error::to_u64;
+use factum_core::backend::stored_u64;
 
 /// The global position of the row whose `position` column is `sequence`.
 pub(crate) fn position(sequence: i64) -> Result<GlobalPosition, BoxError> {
-    Ok(GlobalPosition::from_parts(0, to_u64(sequence, "position")?))
+    Ok(GlobalPosition::from_parts(
+        0,
+        stored_u64(sequence, "a position")?,
+    ))
 }
 
 /// The format stored under `name`.
@@ -25,36 +28,6 @@ pub(crate) fn format(name: &str) -> Result<PayloadFormat, BoxError> {
 fn schema_version(value: i64) -> Result<u32, BoxError> {
     u32::try_from(value)
         .map_err(|_| format!("stored schema version {value} is out of range").into())
-}
-
-/// An encoded payload or state, as bound: JSON as TEXT (so SQLite's JSON
-/// functions can query it), everything else as a BLOB.
-pub(crate) enum Encoded<'a> {
-    /// UTF-8 JSON text.
-    Text(&'a str),
-    /// Raw bytes.
-    Blob(&'a [u8]),
-}
-
-impl<'a> Encoded<'a> {
-    /// Chooses the storage class of `bytes` written in `format`.
-    pub(crate) fn of(format: PayloadFormat, bytes: &'a [u8]) -> Self {
-        match format {
-            PayloadFormat::Json => std::str::from_utf8(bytes).map_or(Self::Blob(bytes), Self::Text),
-            PayloadFormat::MessagePack => Self::Blob(bytes),
-        }
-    }
-
-    /// Binds the value as the next argument of `query`.
-    pub(crate) fn bind<'q>(
-        self,
-        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-        match self {
-            Self::Text(text) => query.bind(text.to_owned()),
-            Self::Blob(bytes) => query.bind(bytes.to_vec()),
-        }
-    }
 }
 
 /// Decodes a row of the event columns (see `read_all.sql` for the order).
@@ -71,7 +44,7 @@ pub(crate) fn recorded_event(
     Ok(RecordedEvent {
         position: position(row.try_get(0)?)?,
         stream_id,
-        stream_version: to_u64(row.try_get(2)?, "stream version")?,
+        stream_version: stored_u64(row.try_get(2)?, "a stream version")?,
         event_id: row.try_get::<Uuid, _>(3)?,
         event_type: row.try_get(4)?,
         schema_version: schema_version(row.try_get(5)?)?,
@@ -86,7 +59,7 @@ pub(crate) fn recorded_event(
 /// Decodes a row of `read_payloads_forward.sql` or `_backward.sql`.
 pub(crate) fn recorded_payload(row: &SqliteRow) -> Result<RecordedPayload, BoxError> {
     Ok(RecordedPayload {
-        stream_version: to_u64(row.try_get(0)?, "stream version")?,
+        stream_version: stored_u64(row.try_get(0)?, "a stream version")?,
         event_type: row.try_get(1)?,
         schema_version: schema_version(row.try_get(2)?)?,
         format: format(row.try_get(3)?)?,
@@ -98,7 +71,7 @@ pub(crate) fn recorded_payload(row: &SqliteRow) -> Result<RecordedPayload, BoxEr
 pub(crate) fn snapshot(row: &SqliteRow, stream: &StreamId) -> Result<Snapshot, BoxError> {
     Ok(Snapshot {
         stream_id: stream.clone(),
-        stream_version: to_u64(row.try_get(0)?, "snapshot version")?,
+        stream_version: stored_u64(row.try_get(0)?, "a snapshot version")?,
         schema_version: schema_version(row.try_get(1)?)?,
         format: format(row.try_get(2)?)?,
         state: row.try_get(3)?,

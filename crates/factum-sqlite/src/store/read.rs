@@ -1,4 +1,5 @@
-//! Reading: stream pages, the global feed, versions and the head.
+//! [`EventReader`] for [`SqliteStore`]: stream pages and versions; the
+//! global feed is in `feed.rs`.
 //!
 //! A stream is read page by page, each page one short query on one of the
 //! reader connections. No read transaction stays open between pages, so a
@@ -8,22 +9,71 @@
 //! together: a forward read without an upper bound may also yield events
 //! appended while it runs, as the memory backend's does.
 
+use async_trait::async_trait;
+use factum_core::backend::{saturating_i64, stored_u64};
 use factum_core::{
-    BoxError, Direction, GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result,
-    StreamId,
+    BoxError, Direction, EventReader, FeedSignal, GlobalPosition, ReadOptions, RecordedEvent,
+    RecordedPayload, Result, StreamId,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use super::{SqliteStore, feed};
 use crate::connections::Connections;
-
-use crate::error::{backend, limit_to_i64, to_i64_saturating, to_u64};
-use crate::rows::{position, recorded_event, recorded_payload};
+use crate::decode::{recorded_event, recorded_payload};
+use crate::error::backend;
 use crate::sql;
 
+#[async_trait]
+impl EventReader for SqliteStore {
+    /// Reads `stream` page by page: each page of up to 512 events is one
+    /// short query, and no read transaction stays open between pages, so a
+    /// reader of a 1,000,000-event stream holds one page in memory and never
+    /// keeps SQLite from checkpointing its WAL. Events are immutable and
+    /// versions contiguous, so pages from successive snapshots fit together;
+    /// a forward read without an upper bound may also yield events appended
+    /// while it runs.
+    fn read_stream_events<'a>(
+        &'a self,
+        stream: &'a StreamId,
+        options: ReadOptions,
+    ) -> BoxStream<'a, Result<RecordedEvent>> {
+        stream_events(&self.reader, stream, options)
+    }
+
+    /// Pages like [`read_stream_events`](Self::read_stream_events), with
+    /// the five columns folding needs instead of eleven.
+    fn read_stream_payloads<'a>(
+        &'a self,
+        stream: &'a StreamId,
+        options: ReadOptions,
+    ) -> BoxStream<'a, Result<RecordedPayload>> {
+        stream_events(&self.reader, stream, options)
+    }
+
+    async fn read_all(&self, after: GlobalPosition, limit: usize) -> Result<Vec<RecordedEvent>> {
+        feed::read_all(&self.reader, after, limit).await
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
+        stream_version(&self.reader, stream).await
+    }
+
+    async fn head_position(&self) -> Result<Option<GlobalPosition>> {
+        feed::head_position(&self.reader).await
+    }
+
+    /// Fires after each append through this store or its clones. Appends by
+    /// another store or process on the same file do not fire it: subscribers
+    /// find those by polling.
+    fn feed_signal(&self) -> Option<FeedSignal> {
+        Some(self.notifier.signal())
+    }
+}
+
 /// Events a lazy stream read fetches per query.
-pub(crate) const PAGE_SIZE: usize = 512;
+const PAGE_SIZE: usize = 512;
 
 /// Where a lazy read stands: the next version to read (`None`: done) and how
 /// many events the limit still allows.
@@ -33,7 +83,7 @@ struct Cursor {
 }
 
 /// What a stream read yields per row: whole events or payloads.
-pub(crate) trait StreamItem: Sized + Send + 'static {
+trait StreamItem: Sized + Send + 'static {
     /// The statements reading one page forward and backward.
     const SQL: [&'static str; 2];
     /// Decodes a row of `stream`.
@@ -64,7 +114,7 @@ impl StreamItem for RecordedPayload {
 
 /// Reads a stream lazily, whole events or payloads; see
 /// [`factum_core::EventReader::read_stream_events`].
-pub(crate) fn stream_events<'a, T: StreamItem>(
+fn stream_events<'a, T: StreamItem>(
     reader: &'a Connections,
     stream: &'a StreamId,
     options: ReadOptions,
@@ -132,9 +182,9 @@ async fn stream_page<T: StreamItem>(
     let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
     let rows = sqlx::query(sql)
         .bind(stream.as_str())
-        .bind(to_i64_saturating(from))
-        .bind(to_i64_saturating(to))
-        .bind(limit_to_i64(max))
+        .bind(saturating_i64(from))
+        .bind(saturating_i64(to))
+        .bind(saturating_i64(max as u64))
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| fail(e.into()))?;
@@ -143,33 +193,8 @@ async fn stream_page<T: StreamItem>(
         .collect()
 }
 
-/// Reads the feed; see [`factum_core::EventReader::read_all`].
-pub(crate) async fn read_all(
-    reader: &Connections,
-    after: GlobalPosition,
-    limit: usize,
-) -> Result<Vec<RecordedEvent>> {
-    let (commit, sequence) = after.to_parts();
-    if commit != 0 || limit == 0 {
-        // Positions with a commit part come from no SQLite store; they lie
-        // after every event here.
-        return Ok(Vec::new());
-    }
-    let fail = |e: BoxError| backend(format!("reading the global feed after {after}"), e);
-    let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
-    let rows = sqlx::query(sql::READ_ALL)
-        .bind(to_i64_saturating(sequence))
-        .bind(limit_to_i64(limit))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    rows.iter()
-        .map(|row| recorded_event(row, None).map_err(fail))
-        .collect()
-}
-
 /// The stream's current version.
-pub(crate) async fn stream_version(reader: &Connections, stream: &StreamId) -> Result<Option<u64>> {
+async fn stream_version(reader: &Connections, stream: &StreamId) -> Result<Option<u64>> {
     let fail = |e: BoxError| backend(format!("reading the version of stream {stream}"), e);
     let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
     let row = sqlx::query(sql::STREAM_VERSION)
@@ -179,19 +204,7 @@ pub(crate) async fn stream_version(reader: &Connections, stream: &StreamId) -> R
         .map_err(|e| fail(e.into()))?;
     let version: Option<i64> = row.try_get(0).map_err(|e| fail(e.into()))?;
     version
-        .map(|v| to_u64(v, "stream version"))
+        .map(|v| stored_u64(v, "a stream version"))
         .transpose()
-        .map_err(fail)
-}
-
-/// The newest event's position.
-pub(crate) async fn head_position(reader: &Connections) -> Result<Option<GlobalPosition>> {
-    let fail = |e: BoxError| backend("reading the head position", e);
-    let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
-    let row = sqlx::query(sql::HEAD_POSITION)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    let head: Option<i64> = row.try_get(0).map_err(|e| fail(e.into()))?;
-    head.map(position).transpose().map_err(fail)
+        .map_err(|e| fail(e.into()))
 }

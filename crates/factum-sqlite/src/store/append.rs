@@ -6,18 +6,22 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use factum_core::backend::{describe_appends, stored_u64, validate_appends};
 use factum_core::{
-    AppendResult, BoxError, Error, EventData, EventOutcome, Result, StreamAppend, StreamId,
-    validate_appends,
+    AppendResult, BoxError, EventAppender, EventData, EventOutcome, Result, StreamAppend, StreamId,
 };
-use sqlx::sqlite::{SqliteArguments, SqliteConnection};
+use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Row};
 
+use super::SqliteStore;
+use super::append_one;
 use crate::connections::Connections;
-use crate::error::{backend, is_unique_violation, to_u64};
-use crate::rows::{Encoded, position};
-use crate::{one_statement, sql};
+use crate::decode::position;
+use crate::encode::{Encoded, Prepared, Query};
+use crate::error::{Failure, backend, is_unique_violation};
+use crate::sql;
 
 /// How often an append is tried when a UNIQUE constraint fires. Under the
 /// write lock that cannot happen unless something wrote behind factum's back;
@@ -25,96 +29,29 @@ use crate::{one_statement, sql};
 /// duplicate instead of the raw constraint error.
 const MAX_ATTEMPTS: usize = 3;
 
-/// Why one attempt failed.
-pub(crate) enum Failure {
-    /// The append was refused (a version conflict); nothing was written.
-    Refused(Error),
-    /// SQLite failed.
-    Sql(sqlx::Error),
-    /// A stored value could not be decoded, or the backend broke one of
-    /// its own invariants.
-    Other(BoxError),
-}
-
-impl From<sqlx::Error> for Failure {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Sql(error)
+#[async_trait]
+impl EventAppender for SqliteStore {
+    async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
+        validate_appends(&appends)?;
+        let results = append(&self.writer, &appends).await?;
+        self.notifier.notify();
+        Ok(results)
     }
 }
 
-impl From<BoxError> for Failure {
-    fn from(error: BoxError) -> Self {
-        Self::Other(error)
-    }
-}
-
-/// What an append needs besides its events, computed once for all attempts.
-struct Prepared {
-    /// The stream ids as a JSON array, in the order given.
-    streams: String,
-    /// The idempotency keys as a JSON array, when any event has one.
-    keys: Option<String>,
-    /// Each event's metadata as JSON, per stream.
-    metadata: Vec<Vec<String>>,
-}
-
-impl Prepared {
-    fn new(appends: &[StreamAppend]) -> Result<Self, serde_json::Error> {
-        let streams: Vec<&str> = appends.iter().map(|a| a.stream_id.as_str()).collect();
-        let keys: Vec<&str> = appends
-            .iter()
-            .flat_map(|a| &a.events)
-            .filter_map(|e| e.idempotency_key.as_deref())
-            .collect();
-        let metadata = appends
-            .iter()
-            .map(|a| {
-                a.events
-                    .iter()
-                    .map(|e| e.metadata.to_json())
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
-            streams: serde_json::to_string(&streams)?,
-            keys: if keys.is_empty() {
-                None
-            } else {
-                Some(serde_json::to_string(&keys)?)
-            },
-            metadata,
-        })
-    }
-}
-
-/// What the operation is called in errors.
-fn operation(appends: &[StreamAppend]) -> String {
-    match appends {
-        [one] => format!("appending to stream {}", one.stream_id),
-        many => {
-            let names: Vec<&str> = many.iter().map(|a| a.stream_id.as_str()).collect();
-            format!("appending to streams {}", names.join(", "))
-        }
-    }
-}
-
-/// Appends atomically; see [`factum_core::EventAppender::append_many`].
-pub(crate) async fn append(
-    writer: &Connections,
-    appends: Vec<StreamAppend>,
-) -> Result<Vec<AppendResult>> {
-    validate_appends(&appends)?;
-    let prepared = Prepared::new(&appends).map_err(|e| backend(operation(&appends), e))?;
+/// Appends atomically, with up to [`MAX_ATTEMPTS`] tries.
+async fn append(writer: &Connections, appends: &[StreamAppend]) -> Result<Vec<AppendResult>> {
+    let prepared = Prepared::new(appends).map_err(|e| backend(describe_appends(appends), e))?;
     let mut attempt = 1;
     loop {
-        match attempt_append(writer, &appends, &prepared).await {
+        match attempt_append(writer, appends, &prepared).await {
             Ok(results) => return Ok(results),
             Err(Failure::Refused(error)) => return Err(error),
             Err(Failure::Sql(error)) if is_unique_violation(&error) && attempt < MAX_ATTEMPTS => {
                 attempt += 1;
             }
-            Err(Failure::Sql(error)) => return Err(backend(operation(&appends), error)),
-            Err(Failure::Other(error)) => return Err(backend(operation(&appends), error)),
+            Err(Failure::Sql(error)) => return Err(backend(describe_appends(appends), error)),
+            Err(Failure::Other(error)) => return Err(backend(describe_appends(appends), error)),
         }
     }
 }
@@ -166,9 +103,12 @@ async fn write(
     prepared: &Prepared,
 ) -> Result<Vec<AppendResult>, Failure> {
     if let ([append], [metadata]) = (appends, prepared.metadata.as_slice())
-        && one_statement::fits(appends)
+        && append_one::fits(appends)
     {
-        return Ok(vec![one_statement::write(conn, append, metadata).await?]);
+        return match append_one::write(conn, append, metadata).await? {
+            Some(result) => Ok(vec![result]),
+            None => Err(conflict(conn, append).await),
+        };
     }
     let states = sqlx::query(sql::STREAM_STATES)
         .bind(prepared.streams.as_str())
@@ -200,7 +140,7 @@ async fn write(
         });
         if !all_duplicates {
             let actual = (version > 0)
-                .then(|| to_u64(version, "stream version"))
+                .then(|| stored_u64(version, "a stream version"))
                 .transpose()?;
             append
                 .expected
@@ -231,7 +171,7 @@ async fn write(
             version += 1;
             sequence += 1;
             outcomes.push(EventOutcome::Written {
-                stream_version: to_u64(version, "stream version")?,
+                stream_version: stored_u64(version, "a stream version")?,
                 position: position(sequence)?,
             });
             rows.push(NewRow {
@@ -245,7 +185,7 @@ async fn write(
         results.push(AppendResult {
             stream_id: append.stream_id.clone(),
             current_version: (version > 0)
-                .then(|| to_u64(version, "stream version"))
+                .then(|| stored_u64(version, "a stream version"))
                 .transpose()?,
             events: outcomes,
         });
@@ -271,7 +211,7 @@ async fn find_originals(
         let key: String = row.try_get(0)?;
         let original = Original {
             stream_id: StreamId::new(row.try_get::<&str, _>(1)?).map_err(BoxError::from)?,
-            stream_version: to_u64(row.try_get(2)?, "stream version")?,
+            stream_version: stored_u64(row.try_get(2)?, "a stream version")?,
             sequence: row.try_get(3)?,
         };
         originals.insert(key, original);
@@ -295,8 +235,6 @@ async fn insert(conn: &mut SqliteConnection, rows: &[NewRow<'_>]) -> Result<(), 
     Ok(())
 }
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, SqliteArguments>;
-
 /// Binds one event's values in the column order of `insert_event.sql`.
 fn bind_row<'q>(query: Query<'q>, row: &NewRow<'_>, recorded_at: DateTime<Utc>) -> Query<'q> {
     let event = row.event;
@@ -313,4 +251,32 @@ fn bind_row<'q>(query: Query<'q>, row: &NewRow<'_>, recorded_at: DateTime<Utc>) 
         .bind(row.metadata)
         .bind(event.idempotency_key.as_deref())
         .bind(recorded_at)
+}
+
+/// Why nothing was inserted: the expectation failed. Reads the actual
+/// version (still under the lock) for the error.
+async fn conflict(conn: &mut SqliteConnection, append: &StreamAppend) -> Failure {
+    let version = sqlx::query(sql::STREAM_VERSION)
+        .bind(append.stream_id.as_str())
+        .fetch_one(&mut *conn)
+        .await
+        .and_then(|row| row.try_get::<Option<i64>, _>(0));
+    let actual = match version {
+        Ok(Some(version)) => match stored_u64(version, "a stream version") {
+            Ok(version) => Some(version),
+            Err(error) => return error.into(),
+        },
+        Ok(None) => None,
+        Err(error) => return Failure::Sql(error),
+    };
+    match append.expected.check(&append.stream_id, actual) {
+        Err(conflict) => Failure::Refused(conflict),
+        Ok(()) => Failure::Other(
+            format!(
+                "nothing was inserted into stream {}, although it is at {actual:?} as expected",
+                append.stream_id
+            )
+            .into(),
+        ),
+    }
 }

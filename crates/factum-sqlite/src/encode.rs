@@ -1,0 +1,85 @@
+//! Appends into the values SQLite binds: payloads by storage class, the
+//! JSON arrays of stream ids and keys, each event's metadata as JSON, and
+//! an expected version as two integers.
+
+use factum_core::backend::saturating_i64;
+use factum_core::{ExpectedVersion, PayloadFormat, StreamAppend};
+
+/// An encoded payload or state, as bound: JSON as TEXT (so SQLite's JSON
+/// functions can query it), everything else as a BLOB.
+pub(crate) enum Encoded<'a> {
+    /// UTF-8 JSON text.
+    Text(&'a str),
+    /// Raw bytes.
+    Blob(&'a [u8]),
+}
+
+impl<'a> Encoded<'a> {
+    /// Chooses the storage class of `bytes` written in `format`.
+    pub(crate) fn of(format: PayloadFormat, bytes: &'a [u8]) -> Self {
+        match format {
+            PayloadFormat::Json => std::str::from_utf8(bytes).map_or(Self::Blob(bytes), Self::Text),
+            PayloadFormat::MessagePack => Self::Blob(bytes),
+        }
+    }
+
+    /// Binds the value as the next argument of `query`.
+    pub(crate) fn bind<'q>(self, query: Query<'q>) -> Query<'q> {
+        match self {
+            Self::Text(text) => query.bind(text.to_owned()),
+            Self::Blob(bytes) => query.bind(bytes.to_vec()),
+        }
+    }
+}
+
+/// A query being bound.
+pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// What an append needs besides its events, computed once for all attempts.
+pub(crate) struct Prepared {
+    /// The stream ids as a JSON array, in the order given.
+    pub(crate) streams: String,
+    /// The idempotency keys as a JSON array, when any event has one.
+    pub(crate) keys: Option<String>,
+    /// Each event's metadata as JSON, per stream.
+    pub(crate) metadata: Vec<Vec<String>>,
+}
+
+impl Prepared {
+    pub(crate) fn new(appends: &[StreamAppend]) -> Result<Self, serde_json::Error> {
+        let streams: Vec<&str> = appends.iter().map(|a| a.stream_id.as_str()).collect();
+        let keys: Vec<&str> = appends
+            .iter()
+            .flat_map(|a| &a.events)
+            .filter_map(|e| e.idempotency_key.as_deref())
+            .collect();
+        let metadata = appends
+            .iter()
+            .map(|a| {
+                a.events
+                    .iter()
+                    .map(|e| e.metadata.to_json())
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            streams: serde_json::to_string(&streams)?,
+            keys: if keys.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_string(&keys)?)
+            },
+            metadata,
+        })
+    }
+}
+
+/// The expectation as `append_one_stream.sql`'s `?2` and `?3`.
+pub(crate) fn expectation(expected: ExpectedVersion) -> (i64, i64) {
+    match expected {
+        ExpectedVersion::Any => (0, 0),
+        ExpectedVersion::NoStream => (1, 0),
+        ExpectedVersion::StreamExists => (2, 0),
+        ExpectedVersion::Exact(version) => (3, saturating_i64(version)),
+    }
+}

@@ -1,31 +1,125 @@
-//! Turning database failures into [`factum_core::Error`].
+//! Turning database failures into [`factum_core::Error`], and what a failed
+//! attempt of an append means: retry, or fail for good.
 
-use factum_core::Error;
+use factum_core::backend::{NegativeStoredValue, describe_appends, stored_u64};
+use factum_core::{Error, StreamAppend};
+use sqlx::postgres::PgDatabaseError;
 
+/// SQLSTATE raised by `append_events` on a version conflict.
+const CONFLICT: &str = "FX409";
+/// SQLSTATE raised by `append_events` when a key was stored concurrently.
+const RETRY: &str = "FX40R";
+/// SQLSTATE of a unique violation.
+const UNIQUE_VIOLATION: &str = "23505";
+/// The unique index on idempotency keys.
+const KEY_INDEX: &str = "events_idempotency_key_idx";
+/// The primary key (stream_id, stream_version).
+const VERSION_INDEX: &str = "events_pkey";
 /// The error of a failed database call, naming what the store was doing.
 pub(crate) fn backend(
     operation: impl Into<String>,
     source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
 ) -> Error {
-    Error::Backend {
-        backend: "postgres",
-        operation: operation.into(),
-        source: source.into(),
-    }
+    Error::backend("postgres", operation, source)
 }
 
 /// A stored integer that must not be negative, as `u64`.
-pub(crate) fn unsigned(value: i64, what: &str) -> Result<u64, Error> {
-    u64::try_from(value).map_err(|_| {
-        backend(
-            format!("decoding {what}"),
-            format!("the database holds the negative value {value}"),
-        )
+pub(crate) fn unsigned(value: i64, what: &'static str) -> Result<u64, Error> {
+    stored_u64(value, what).map_err(|e: NegativeStoredValue| backend(format!("decoding {what}"), e))
+}
+
+/// What a failed call means.
+pub(crate) enum Failure {
+    /// A concurrent append stored a key first: try again.
+    Retry,
+    /// The call failed for good.
+    Fatal(Error),
+}
+
+pub(crate) fn classify(err: sqlx::Error, appends: &[StreamAppend]) -> Failure {
+    if let Some(db) = err
+        .as_database_error()
+        .and_then(|e| e.try_downcast_ref::<PgDatabaseError>())
+    {
+        match db.code() {
+            RETRY => return Failure::Retry,
+            UNIQUE_VIOLATION
+                if matches!(db.constraint(), Some(KEY_INDEX) | Some(VERSION_INDEX)) =>
+            {
+                return Failure::Retry;
+            }
+            CONFLICT => {
+                if let Some(conflict) = conflict_error(db.detail(), appends) {
+                    return Failure::Fatal(conflict);
+                }
+            }
+            _ => {}
+        }
+    }
+    Failure::Fatal(backend(describe_appends(appends), err))
+}
+
+/// Builds the `VersionConflict` from the DETAIL `"<stream index>:<actual>"`.
+fn conflict_error(detail: Option<&str>, appends: &[StreamAppend]) -> Option<Error> {
+    let (index, actual) = detail?.split_once(':')?;
+    let append = appends.get(index.parse::<usize>().ok()?.checked_sub(1)?)?;
+    let actual = match actual {
+        "" => None,
+        version => Some(version.parse::<u64>().ok()?),
+    };
+    Some(Error::VersionConflict {
+        stream: append.stream_id.clone(),
+        expected: append.expected,
+        actual,
     })
 }
 
-/// A `u64` for a bigint parameter; values above `i64::MAX` are clamped,
-/// which callers use only where no stored value can reach them.
-pub(crate) fn clamp_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+/// The error of an append that lost a race to concurrent appends more often
+/// than it may retry.
+pub(crate) fn gave_up(appends: &[StreamAppend]) -> Error {
+    backend(
+        describe_appends(appends),
+        "concurrent appends kept changing what this append depends on",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use factum_core::{EventData, ExpectedVersion, StreamId};
+
+    fn append(name: &str, expected: ExpectedVersion) -> StreamAppend {
+        StreamAppend::new(
+            StreamId::new(name).unwrap(),
+            expected,
+            vec![EventData::json("E", b"{}".to_vec())],
+        )
+    }
+
+    #[test]
+    fn conflict_detail_names_stream_and_actual_version() {
+        let appends = [
+            append("a", ExpectedVersion::Any),
+            append("b", ExpectedVersion::Exact(3)),
+        ];
+        match conflict_error(Some("2:7"), &appends) {
+            Some(Error::VersionConflict {
+                stream,
+                expected,
+                actual,
+            }) => {
+                assert_eq!(stream.as_str(), "b");
+                assert_eq!(expected, ExpectedVersion::Exact(3));
+                assert_eq!(actual, Some(7));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            conflict_error(Some("1:"), &appends),
+            Some(Error::VersionConflict { actual: None, .. })
+        ));
+        assert!(conflict_error(Some("3:1"), &appends).is_none());
+        assert!(conflict_error(Some("0:1"), &appends).is_none());
+        assert!(conflict_error(None, &appends).is_none());
+    }
 }

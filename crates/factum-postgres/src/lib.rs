@@ -174,19 +174,15 @@
 //! when that is unset.
 
 mod announce;
-mod append;
-mod append_one;
 mod decode;
+mod encode;
 mod error;
-mod feed;
 mod listen;
 mod migrate;
 mod options;
 mod projection;
-mod read;
 mod schema;
 mod sql;
-mod state;
 mod store;
 mod xid8;
 

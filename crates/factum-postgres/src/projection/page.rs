@@ -3,22 +3,14 @@
 //! position, and the handler's writes for each wanted event, committed
 //! together or not at all.
 
+use factum_core::backend::to_stored_bits;
 use factum_core::{BoxError, Error, GlobalPosition, ProjectionError, RecordedEvent, RetryPolicy};
 use sqlx::{Connection, PgConnection};
 
 use super::TransactionalProjection;
-use super::runner::PgProjectionRunner;
+use super::runner::{PageOutcome, PgProjectionRunner};
 use crate::error::backend;
 use crate::sql::statement;
-
-/// What became of a page.
-pub(crate) enum PageOutcome {
-    /// Committed; this many events were handed to the handler.
-    Committed(u64),
-    /// Not committed: the lease is lost, or the checkpoint is no longer
-    /// where this runner found it. Read it again (take the lease again).
-    Moved,
-}
 
 /// Why one try of a page failed.
 enum Failure {
@@ -26,12 +18,6 @@ enum Failure {
     Handler { index: usize, source: BoxError },
     /// The database failed.
     Store(Error),
-}
-
-/// Checkpoint parts are stored bit for bit in bigint columns (as the
-/// store's own checkpoints).
-pub(crate) fn to_stored(part: u64) -> i64 {
-    i64::from_ne_bytes(part.to_ne_bytes())
 }
 
 impl<P: TransactionalProjection> PgProjectionRunner<P> {
@@ -188,11 +174,13 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
         };
         let mut query = sqlx::query(statement(sql))
             .bind(self.checkpoint_name())
-            .bind(to_stored(commit))
-            .bind(to_stored(seq));
+            .bind(to_stored_bits(commit))
+            .bind(to_stored_bits(seq));
         if let Some(from) = from {
             let (from_commit, from_seq) = from.to_parts();
-            query = query.bind(to_stored(from_commit)).bind(to_stored(from_seq));
+            query = query
+                .bind(to_stored_bits(from_commit))
+                .bind(to_stored_bits(from_seq));
         }
         let row = query.fetch_optional(conn).await?;
         Ok(row.is_some())

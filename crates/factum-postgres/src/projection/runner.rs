@@ -13,12 +13,20 @@ use sqlx::{Connection, PgConnection};
 
 use super::TransactionalProjection;
 use super::lease::{Lease, LeaseSql, Renewal};
-use super::page::PageOutcome;
 use super::partition::Partition;
 use super::sql::ProjectionQueries;
 use crate::PostgresStore;
 use crate::error::backend;
 use crate::sql::statement;
+
+/// What became of a page.
+pub(crate) enum PageOutcome {
+    /// Committed; this many events were handed to the handler.
+    Committed(u64),
+    /// Not committed: the lease is lost, or the checkpoint is no longer
+    /// where this runner found it. Read it again (take the lease again).
+    Moved,
+}
 
 /// Feeds a [`TransactionalProjection`] from a [`PostgresStore`]'s global
 /// feed, in order, exactly once: each page of events is handled in one

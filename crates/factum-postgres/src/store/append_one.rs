@@ -2,22 +2,26 @@
 //! plain statement (`sql/append_one.sql`, or `sql/append_single.sql` for a
 //! single event) rather than a function call.
 
-use factum_core::{AppendResult, Error, EventOutcome, StreamAppend};
+use factum_core::backend::describe_appends;
+use factum_core::{AppendResult, EventOutcome, StreamAppend};
 use sqlx::{PgConnection, Row};
 
-use crate::append::{Encoded, Failure, classify, describe, expected_code};
-use crate::error::{backend, unsigned};
+use super::PostgresStore;
+use crate::encode::{Encoded, expected_code};
+use crate::error::{Failure, backend, classify, unsigned};
 use crate::sql::statement;
-use crate::store::PostgresStore;
 use crate::xid8::Xid8;
 
 impl PostgresStore {
-    pub(crate) async fn attempt_one(
+    /// Appends `append` (one stream, no idempotency key) in one statement;
+    /// `None` when its expected version did not hold, and nothing was
+    /// written.
+    pub(super) async fn attempt_one(
         &self,
         conn: &mut PgConnection,
         append: &StreamAppend,
         encoded: &Encoded<'_>,
-    ) -> Result<Vec<AppendResult>, Failure> {
+    ) -> Result<Option<AppendResult>, Failure> {
         let appends = std::slice::from_ref(append);
         let query = if let (1, Some(id), Some(event_type), Some(schema_version)) = (
             encoded.event_ids.len(),
@@ -51,11 +55,11 @@ impl PostgresStore {
             .await
             .map_err(|e| classify(e, appends))?;
         if rows.is_empty() {
-            return Err(self.conflict(conn, append).await);
+            return Ok(None);
         }
         let decode = |e: sqlx::Error| {
             Failure::Fatal(backend(
-                format!("decoding the result of {}", describe(appends)),
+                format!("decoding the result of {}", describe_appends(appends)),
                 e,
             ))
         };
@@ -71,7 +75,7 @@ impl PostgresStore {
         }
         if events.len() != append.events.len() {
             return Err(Failure::Fatal(backend(
-                describe(appends),
+                describe_appends(appends),
                 format!(
                     "{} events were sent but {} stored",
                     append.events.len(),
@@ -83,38 +87,10 @@ impl PostgresStore {
             Some(EventOutcome::Written { stream_version, .. }) => Some(*stream_version),
             _ => None,
         };
-        Ok(vec![AppendResult {
+        Ok(Some(AppendResult {
             stream_id: append.stream_id.clone(),
             current_version,
             events,
-        }])
-    }
-
-    /// The expected version did not hold when the statement ran: read the
-    /// actual one. Should it hold by now, the stream changed in between, and
-    /// the append is simply tried again.
-    async fn conflict(&self, conn: &mut PgConnection, append: &StreamAppend) -> Failure {
-        let operation = || format!("reading the version of stream {}", append.stream_id);
-        let row = sqlx::query(statement(&self.sql().stream_version))
-            .bind(append.stream_id.as_str())
-            .fetch_one(conn)
-            .await;
-        let actual = match row.and_then(|row| row.try_get::<Option<i64>, _>(0)) {
-            Ok(Some(version)) => match unsigned(version, "a stream version") {
-                Ok(version) => Some(version),
-                Err(e) => return Failure::Fatal(e),
-            },
-            Ok(None) => None,
-            Err(e) => return Failure::Fatal(backend(operation(), e)),
-        };
-        if append.expected.matches(actual) {
-            Failure::Retry
-        } else {
-            Failure::Fatal(Error::VersionConflict {
-                stream: append.stream_id.clone(),
-                expected: append.expected,
-                actual,
-            })
-        }
+        }))
     }
 }

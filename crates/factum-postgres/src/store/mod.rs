@@ -1,10 +1,16 @@
-//! [`PostgresStore`]: the pool, the options and the prepared SQL.
+//! [`PostgresStore`]: the pool, the options and the prepared SQL. What the
+//! store does lives beside this file, one role each: `append.rs`,
+//! `read.rs`, `feed.rs`, `state.rs`.
+
+mod append;
+mod append_one;
+mod feed;
+mod read;
+mod state;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use factum_core::{AppendResult, EventAppender, Result, StreamAppend, validate_appends};
-use sqlx::PgConnection;
+use factum_core::Result;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::announce::FeedAnnouncer;
@@ -29,6 +35,8 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// A store on the pool `pool` with default options (schema `factum`).
     /// The pool needs no special setup: every statement names the schema.
+    /// Nothing is sent to the database: apply the schema with
+    /// [`migrate`](Self::migrate) or your own tooling.
     pub fn new(pool: PgPool) -> Self {
         Self::with_options(pool, PostgresOptions::default())
     }
@@ -50,18 +58,25 @@ impl PostgresStore {
     }
 
     /// Connects a new pool (sqlx's default pool settings) to `url`, e.g.
-    /// `postgres://user:password@host/database`, with default options.
+    /// `postgres://user:password@host/database`, with default options, and
+    /// applies the schema ([`migrate`](Self::migrate)), as
+    /// `SqliteStore::connect` does. To apply the schema with your own
+    /// tooling instead, build the store with [`new`](Self::new) or
+    /// [`with_options`](Self::with_options) on a pool of your own.
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with(url, PostgresOptions::default()).await
     }
 
-    /// Connects a new pool to `url` with `options`.
+    /// Connects a new pool to `url` with `options`, and applies the schema
+    /// like [`connect`](Self::connect).
     pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .connect(url)
             .await
             .map_err(|e| backend("connecting to the database", e))?;
-        Ok(Self::with_options(pool, options))
+        let store = Self::with_options(pool, options);
+        store.migrate().await?;
+        Ok(store)
     }
 
     /// The pool, for the caller's own queries and transactions.
@@ -99,38 +114,5 @@ impl PostgresStore {
     /// 63 bytes.
     pub fn feed_listener_name(&self) -> String {
         listen::application_name(self.schema())
-    }
-
-    /// Appends like [`EventAppender::append_many`], but on `conn`, inside the
-    /// transaction open on it, so that events and the caller's own writes
-    /// (a read model, a checkpoint) commit or roll back together. Pass a
-    /// sqlx transaction as `&mut *tx`. The append runs in a savepoint: when it
-    /// fails (a version conflict, say) the caller's transaction stays usable.
-    /// On a connection with no open transaction it runs in one of its own.
-    ///
-    /// While the transaction stays open the global feed cannot pass its
-    /// events, nor any event written after them (see the crate docs): keep
-    /// such transactions short. Under READ COMMITTED (PostgreSQL's default) an
-    /// append that loses a race to a concurrent one is retried like any
-    /// other; under REPEATABLE READ or SERIALIZABLE the retry cannot see the
-    /// winner, and the append fails with a backend error: retry the whole
-    /// transaction.
-    pub async fn append_in(
-        &self,
-        conn: &mut PgConnection,
-        appends: Vec<StreamAppend>,
-    ) -> Result<Vec<AppendResult>> {
-        validate_appends(&appends)?;
-        self.append_on(conn, &appends).await
-    }
-}
-
-#[async_trait]
-impl EventAppender for PostgresStore {
-    async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
-        validate_appends(&appends)?;
-        let results = self.append_pooled(&appends).await?;
-        self.announcer.committed(&self.pool);
-        Ok(results)
     }
 }

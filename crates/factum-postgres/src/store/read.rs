@@ -12,9 +12,12 @@ use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use crate::error::{backend, clamp_i64, unsigned};
+use factum_core::backend::saturating_i64;
+
+use super::PostgresStore;
+use crate::decode;
+use crate::error::{backend, unsigned};
 use crate::sql::statement;
-use crate::{PostgresStore, decode};
 
 #[async_trait]
 impl EventReader for PostgresStore {
@@ -96,11 +99,11 @@ impl PostgresStore {
             Direction::Forward => forward,
             Direction::Backward => backward,
         };
-        let limit = options.limit.map(|l| clamp_i64(l as u64));
+        let limit = options.limit.map(|l| saturating_i64(l as u64));
         sqlx::query(statement(sql))
             .bind(stream.as_str())
-            .bind(clamp_i64(from))
-            .bind(clamp_i64(to))
+            .bind(saturating_i64(from))
+            .bind(saturating_i64(to))
             .bind(limit)
             .fetch(self.pool())
             .map(move |row| row.map_err(|e| backend(format!("reading stream {stream}"), e)))

@@ -1,0 +1,132 @@
+//! Appends into the values PostgreSQL binds: one array per column, as the
+//! schema's `append_events` function and the fast-path statements take
+//! them, and an expected version as one integer code.
+
+use factum_core::backend::saturating_i64;
+use factum_core::{Error, ExpectedVersion, InvalidAppend, PayloadFormat, StreamAppend};
+use uuid::Uuid;
+
+use crate::error::backend;
+
+/// An append as the arrays `append_events` takes.
+pub(crate) struct Encoded<'a> {
+    pub(crate) streams: Vec<&'a str>,
+    pub(crate) expected: Vec<i64>,
+    pub(crate) stream_of: Vec<i32>,
+    pub(crate) event_ids: Vec<Uuid>,
+    pub(crate) event_types: Vec<&'a str>,
+    pub(crate) schema_versions: Vec<i64>,
+    pub(crate) payload_json: Vec<Option<&'a str>>,
+    pub(crate) payload_bytes: Vec<Option<&'a [u8]>>,
+    pub(crate) metadata: Vec<String>,
+    pub(crate) keys: Option<Vec<Option<&'a str>>>,
+    pub(crate) key_count: usize,
+}
+
+/// The expected version as `append_events` and the fast path read it:
+/// -1 `Any`, -2 `NoStream`, -3 `StreamExists`, else the exact version.
+pub(crate) fn expected_code(expected: ExpectedVersion) -> i64 {
+    match expected {
+        ExpectedVersion::Any => -1,
+        ExpectedVersion::NoStream => -2,
+        ExpectedVersion::StreamExists => -3,
+        // No stream reaches i64::MAX, so a clamped version still conflicts.
+        ExpectedVersion::Exact(version) => saturating_i64(version),
+    }
+}
+
+impl<'a> Encoded<'a> {
+    /// Encodes appends that passed `validate_appends`.
+    pub(crate) fn new(appends: &'a [StreamAppend]) -> Result<Self, Error> {
+        let count: usize = appends.iter().map(|a| a.events.len()).sum();
+        let mut encoded = Encoded {
+            streams: Vec::with_capacity(appends.len()),
+            expected: Vec::with_capacity(appends.len()),
+            stream_of: Vec::with_capacity(count),
+            event_ids: Vec::with_capacity(count),
+            event_types: Vec::with_capacity(count),
+            schema_versions: Vec::with_capacity(count),
+            payload_json: Vec::with_capacity(count),
+            payload_bytes: Vec::with_capacity(count),
+            metadata: Vec::with_capacity(count),
+            keys: None,
+            key_count: 0,
+        };
+        let mut keys = Vec::with_capacity(count);
+        for (index, append) in appends.iter().enumerate() {
+            let stream_no = i32::try_from(index + 1).map_err(|_| {
+                Error::from(InvalidAppend::TooManyEvents {
+                    count: appends.len(),
+                })
+            })?;
+            encoded.streams.push(append.stream_id.as_str());
+            encoded.expected.push(expected_code(append.expected));
+            for event in &append.events {
+                encoded.stream_of.push(stream_no);
+                encoded.event_ids.push(event.event_id);
+                encoded.event_types.push(&event.event_type);
+                encoded
+                    .schema_versions
+                    .push(i64::from(event.schema_version));
+                match event.format {
+                    PayloadFormat::Json => {
+                        let text = std::str::from_utf8(&event.payload).map_err(|e| {
+                            Error::from(InvalidAppend::PayloadNotJson {
+                                stream: append.stream_id.clone(),
+                                event_type: event.event_type.clone(),
+                                reason: e.to_string(),
+                            })
+                        })?;
+                        encoded.payload_json.push(Some(text));
+                        encoded.payload_bytes.push(None);
+                    }
+                    PayloadFormat::MessagePack => {
+                        encoded.payload_json.push(None);
+                        encoded.payload_bytes.push(Some(&event.payload));
+                    }
+                }
+                let metadata = event.metadata.to_json().map_err(|e| {
+                    backend(
+                        format!(
+                            "encoding the metadata of an event for stream {}",
+                            append.stream_id
+                        ),
+                        e,
+                    )
+                })?;
+                encoded.metadata.push(metadata);
+                keys.push(event.idempotency_key.as_deref());
+            }
+        }
+        encoded.key_count = keys.iter().flatten().count();
+        if encoded.key_count > 0 {
+            encoded.keys = Some(keys);
+        }
+        Ok(encoded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use factum_core::{EventData, StreamId};
+
+    fn append(name: &str, expected: ExpectedVersion) -> StreamAppend {
+        StreamAppend::new(
+            StreamId::new(name).unwrap(),
+            expected,
+            vec![EventData::json("E", b"{}".to_vec())],
+        )
+    }
+
+    #[test]
+    fn keys_are_sent_only_when_some_event_has_one() {
+        let plain = [append("a", ExpectedVersion::Any)];
+        assert!(Encoded::new(&plain).unwrap().keys.is_none());
+        let mut keyed = plain.clone();
+        keyed[0].events[0].idempotency_key = Some("k".into());
+        let encoded = Encoded::new(&keyed).unwrap();
+        assert_eq!(encoded.keys, Some(vec![Some("k")]));
+        assert_eq!(encoded.key_count, 1);
+    }
+}

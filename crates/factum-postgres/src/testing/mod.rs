@@ -3,13 +3,19 @@
 //!
 //! The server is the one named by `DATABASE_URL` when it is set (each test
 //! gets its own schema there, and drops it). When `DATABASE_URL` is unset,
-//! the first test of the process starts a throwaway cluster from the
-//! PostgreSQL binaries on `PATH` with [pgtemp](https://docs.rs/pgtemp)
-//! (as root, pgtemp runs `initdb` and the server through
-//! `sudo -u postgres`), shared by every test of the process. Rust never
-//! drops statics, so a small watchdog process (`sh`) holds a pipe from the
-//! test process: when the test process ends, however it ends, the pipe
-//! closes and the watchdog stops the server and deletes its directory.
+//! the first test of the process starts a throwaway cluster, shared by every
+//! test of the process, from the installed PostgreSQL server binaries
+//! (`initdb` and `postgres`, found on `PATH`, else in the newest
+//! `/usr/lib/postgresql/<version>/bin`, where Debian puts them; when there
+//! are none, the tests fail with a one-line error naming the package to
+//! install). The cluster lives in a temporary directory and listens on a
+//! free port of 127.0.0.1 (and a socket in that directory), with trust
+//! authentication for the superuser `postgres`. As root, `initdb` and the
+//! server run as the `postgres` system user (else `nobody`), without
+//! `sudo`. Rust never drops statics, so a small watchdog process (`sh`)
+//! holds a pipe from the test process: when the test process ends, however
+//! it ends, the pipe closes and the watchdog stops the server and deletes
+//! its directory.
 //!
 //! ```no_run
 //! # async fn demo() -> factum_core::Result<()> {
@@ -20,6 +26,8 @@
 //! # Ok(()) }
 //! ```
 
+mod binaries;
+mod cluster;
 mod server;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,7 +61,8 @@ impl TestSchema {
         // Starting a cluster blocks for a few seconds, once per process.
         let server = tokio::task::spawn_blocking(Server::get)
             .await
-            .map_err(|e| backend("finding the test server", e))?;
+            .map_err(|e| backend("finding the test server", e))?
+            .map_err(|e| backend("starting the test server", e))?;
         let name = format!(
             "factum_test_{}_{}_{}",
             std::process::id(),
@@ -81,7 +90,7 @@ impl TestSchema {
             .connect(&schema.url)
             .await
             .map_err(|e| backend("connecting to the test server", e))?;
-        let store = PostgresStore::with_options(pool, options.schema(schema.schema.clone()));
+        let store = PostgresStore::with_options(pool, options.with_schema(schema.schema.clone()));
         store.migrate().await?;
         Ok((store, schema))
     }

@@ -1,31 +1,36 @@
-//! Finding the server tests run on: `DATABASE_URL`, or a throwaway cluster.
+//! Finding the server tests run on: `DATABASE_URL`, or a throwaway cluster
+//! started here from the installed server binaries.
 
+use std::fs;
 use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
-use pgtemp::{PgTempDB, PgTempDBBuilder};
+use super::binaries;
+use super::cluster::{self, Cluster};
 
 /// The server tests use, found (or started) once per process.
 pub(crate) struct Server {
     url: String,
-    /// The temporary cluster, when one was started; never dropped (statics
-    /// are not), so the watchdog below shuts it down.
+    /// The throwaway cluster, when one was started; never dropped (statics
+    /// are not), so the watchdog shuts it down.
     _cluster: Option<TempCluster>,
 }
 
-/// A cluster started with pgtemp, and the watchdog that removes it.
+/// The watchdog of a throwaway cluster: the write end of its stdin. It
+/// closes when this process ends, however it ends (or when a failed start
+/// drops it), and the watchdog then stops the server and deletes the
+/// cluster's directory. Kept in a mutex only to make the struct `Sync`.
 struct TempCluster {
-    _db: PgTempDB,
-    /// The write end of the watchdog's stdin. It closes when this process
-    /// ends, however it ends, and the watchdog then stops the server and
-    /// deletes its directory. Kept in a mutex only to make the struct `Sync`.
     _watchdog: Mutex<(Child, ChildStdin)>,
 }
 
-static SERVER: OnceLock<Server> = OnceLock::new();
+/// The server, or why none could be had (kept, so that a failed start is
+/// tried once per process, not once per test).
+static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
 
 /// The shell script of the watchdog: wait for end of input, then stop the
 /// postmaster named in `$1/postmaster.pid` and delete `$2`.
@@ -42,16 +47,20 @@ rm -rf "$2"
 "#;
 
 impl Server {
-    /// The server: `DATABASE_URL` when set, else a cluster started now.
-    /// Blocks while a cluster starts (a few seconds, once per process).
-    pub(crate) fn get() -> &'static Server {
-        SERVER.get_or_init(|| match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.is_empty() => Server {
-                url,
-                _cluster: None,
-            },
-            _ => start_cluster(),
-        })
+    /// The server: `DATABASE_URL` when set, else a cluster started now, or
+    /// a one-line reason why none could be started. Blocks while a cluster
+    /// starts (a few seconds, once per process).
+    pub(crate) fn get() -> Result<&'static Server, String> {
+        SERVER
+            .get_or_init(|| match std::env::var("DATABASE_URL") {
+                Ok(url) if !url.is_empty() => Ok(Server {
+                    url,
+                    _cluster: None,
+                }),
+                _ => start_cluster(),
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The URL of the server's database.
@@ -60,43 +69,68 @@ impl Server {
     }
 }
 
-fn start_cluster() -> Server {
-    let db = PgTempDBBuilder::new()
-        .with_config_param("max_connections", "300")
-        // pgtemp pipes the server's stderr and reads it only at shutdown:
-        // once the pipe is full, every backend that logs (each failed
-        // statement does) would block. The collector writes the log to files
-        // in the data directory instead.
-        .with_config_param("logging_collector", "on")
-        .start();
-    let data_dir = db.data_dir();
-    let temp_dir = data_dir
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| data_dir.clone());
-    let mut child = Command::new("sh")
+/// Starts a throwaway cluster in a fresh temporary directory: `initdb`,
+/// then the server on a free port of 127.0.0.1 (and a socket in the
+/// directory). As root, both run as the `postgres` system user (else
+/// `nobody`), since the server refuses to run as root.
+fn start_cluster() -> Result<Server, String> {
+    let binaries = binaries::find()?;
+    let dir = temp_dir()?;
+    // From here on, the watchdog deletes the directory when this process
+    // ends, or as soon as a failed start drops it.
+    let watchdog = watchdog(&dir)?;
+    let cluster = Cluster::new(binaries, dir)?;
+    cluster.init()?;
+    let port = cluster.serve()?;
+    Ok(Server {
+        url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        _cluster: Some(TempCluster {
+            _watchdog: Mutex::new(watchdog),
+        }),
+    })
+}
+
+/// A new directory only this user can enter, in the system's temporary
+/// directory.
+fn temp_dir() -> Result<PathBuf, String> {
+    let suffix = uuid::Uuid::now_v7().simple().to_string();
+    let dir = std::env::temp_dir().join(format!(
+        "factum-postgres-{}-{}",
+        std::process::id(),
+        &suffix[suffix.len() - 8..]
+    ));
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Starts the watchdog of `dir` (see [`WATCHDOG`]); deletes `dir` if it
+/// cannot.
+fn watchdog(dir: &Path) -> Result<(Child, ChildStdin), String> {
+    let spawned = Command::new("sh")
         .arg("-c")
         .arg(WATCHDOG)
         .arg("factum-postgres-watchdog")
-        .arg(&data_dir)
-        .arg(&temp_dir)
+        .arg(cluster::data_dir(dir))
+        .arg(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         // Its own process group: a Ctrl-C to the tests does not reach it.
         .process_group(0)
-        .spawn()
-        .expect("the watchdog of the temporary PostgreSQL cluster starts");
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            let _ = fs::remove_dir_all(dir);
+            return Err(format!("cannot start the watchdog `sh`: {e}"));
+        }
+    };
     let mut stdin = child.stdin.take().expect("the watchdog's stdin is piped");
     // Nothing is ever written; a failed flush would only mean the watchdog
     // already ended.
     let _ = stdin.flush();
-    let url = db.connection_uri();
-    Server {
-        url,
-        _cluster: Some(TempCluster {
-            _db: db,
-            _watchdog: Mutex::new((child, stdin)),
-        }),
-    }
+    Ok((child, stdin))
 }

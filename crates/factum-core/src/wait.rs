@@ -1,21 +1,21 @@
 //! Waiting for the store to reach a state, without fixed sleeps:
-//! [`Poll::await_count`].
+//! [`FeedWait::await_count`].
 
 use std::time::Duration;
 
 use crate::backend::Backoff;
 use crate::{Error, EventStore, GlobalPosition, Result};
 
-/// Waits on a store's global feed. Get one with [`PollStore::poll`].
+/// Waits on a store's global feed. Get one with [`WaitForFeed::wait_for_feed`].
 #[derive(Debug)]
-pub struct Poll<'a, S: ?Sized> {
+pub struct FeedWait<'a, S: ?Sized> {
     store: &'a S,
     timeout: Duration,
 }
 
-impl<S: EventStore + ?Sized> Poll<'_, S> {
+impl<S: EventStore + ?Sized> FeedWait<'_, S> {
     /// Gives up after `timeout` (default 10 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
@@ -47,24 +47,24 @@ impl<S: EventStore + ?Sized> Poll<'_, S> {
     }
 }
 
-/// Adds [`poll`](PollStore::poll) to every store.
+/// Adds [`wait_for_feed`](WaitForFeed::wait_for_feed) to every store.
 ///
 /// ```
-/// use factum_core::{EventStore, PollStore};
+/// use factum_core::{EventStore, WaitForFeed};
 ///
 /// async fn wait_for_three(store: &dyn EventStore) -> factum_core::Result<()> {
-///     store.poll().await_count(3).await?;
+///     store.wait_for_feed().await_count(3).await?;
 ///     Ok(())
 /// }
 /// ```
-pub trait PollStore: EventStore {
+pub trait WaitForFeed: EventStore {
     /// Starts waiting on this store.
-    fn poll(&self) -> Poll<'_, Self> {
-        Poll {
+    fn wait_for_feed(&self) -> FeedWait<'_, Self> {
+        FeedWait {
             store: self,
             timeout: Duration::from_secs(10),
         }
     }
 }
 
-impl<S: EventStore + ?Sized> PollStore for S {}
+impl<S: EventStore + ?Sized> WaitForFeed for S {}

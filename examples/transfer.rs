@@ -58,7 +58,7 @@ async fn bank(store: Arc<dyn EventStore>) -> Result<(), BoxError> {
     let requests = EventFilter::all()
         .categories(["Transfer"])
         .event_types(["TransferRequested"]);
-    let mut feed = store.subscribe(SubscriptionOptions::from_start().filter(requests));
+    let mut feed = store.subscribe(SubscriptionOptions::from_start().with_filter(requests));
     while let Some(event) = feed.try_next().await? {
         let request: TransferRequested = event.decode()?;
         let answer = TransferAnswered {

@@ -9,7 +9,7 @@ use factum::memory::MemoryStore;
 use factum::sqlite::SqliteStore;
 use factum::{
     CorrelatedSet, CorrelationStatus, DomainEvent, Error, EventReader, EventStore, InjectEvents,
-    InjectStatus, InjectableEvent, PollStore, ReadOptions, StreamId,
+    InjectStatus, InjectableEvent, ReadOptions, StreamId, WaitForFeed,
 };
 use factum_postgres::testing::TestSchema;
 use serde::{Deserialize, Serialize};
@@ -68,7 +68,7 @@ async fn a_request_waits_for_the_response_a_responder_injects(store: Arc<dyn Eve
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .poll()
+                .wait_for_feed()
                 .await_count(1)
                 .await
                 .expect("the request arrives");
@@ -190,7 +190,10 @@ async fn status_failures_name_the_group_and_write_nothing(store: Arc<dyn EventSt
             .expect("version"),
         Some(1)
     );
-    assert_eq!(store.poll().await_count(1).await.expect("count"), 1);
+    assert_eq!(
+        store.wait_for_feed().await_count(1).await.expect("count"),
+        1
+    );
 }
 
 async fn status_any_injects_into_new_and_open_groups(store: Arc<dyn EventStore>) {

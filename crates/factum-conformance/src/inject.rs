@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use factum_core::{
     CorrelatedSet, CorrelationStatus, DomainEvent, Error, EventStore, InjectEvents, InjectStatus,
-    InjectableEvent, PollStore, ReadOptions, StreamId,
+    InjectableEvent, ReadOptions, StreamId, WaitForFeed,
 };
 
 struct Transfer;
@@ -174,7 +174,7 @@ pub async fn inject_and_wait_returns_the_response(store: &Arc<dyn EventStore>) {
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .poll()
+                .wait_for_feed()
                 .await_count(1)
                 .await
                 .expect("the request arrives");
@@ -224,8 +224,8 @@ pub async fn inject_and_wait_returns_the_response(store: &Arc<dyn EventStore>) {
         "{err}"
     );
     let err = store
-        .poll()
-        .timeout(Duration::from_millis(20))
+        .wait_for_feed()
+        .with_timeout(Duration::from_millis(20))
         .await_count(100)
         .await
         .expect_err("only 3 events");
@@ -259,5 +259,8 @@ pub async fn concurrent_injections_write_once(store: &Arc<dyn EventStore>) {
             .iter()
             .all(|s| s.position() == statuses[0].position())
     );
-    assert_eq!(store.poll().await_count(1).await.expect("count"), 1);
+    assert_eq!(
+        store.wait_for_feed().await_count(1).await.expect("count"),
+        1
+    );
 }

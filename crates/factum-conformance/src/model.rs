@@ -43,15 +43,22 @@ fn read_options() -> impl Strategy<Value = ReadOptions> {
         proptest::option::of(0..6usize),
         any::<bool>(),
     )
-        .prop_map(|(from_version, to_version, limit, backward)| ReadOptions {
-            from_version,
-            to_version,
-            limit,
-            direction: if backward {
+        .prop_map(|(from_version, to_version, limit, backward)| {
+            let mut options = ReadOptions::all().with_direction(if backward {
                 Direction::Backward
             } else {
                 Direction::Forward
-            },
+            });
+            if let Some(version) = from_version {
+                options = options.with_from_version(version);
+            }
+            if let Some(version) = to_version {
+                options = options.with_to_version(version);
+            }
+            if let Some(limit) = limit {
+                options = options.with_limit(limit);
+            }
+            options
         })
 }
 
@@ -257,10 +264,10 @@ impl Model {
         let mut indices: Vec<usize> = (0..self.feed.len())
             .filter(|&i| &self.feed[i].stream == stream && options.contains(self.feed[i].version))
             .collect();
-        if options.direction == Direction::Backward {
+        if options.direction() == Direction::Backward {
             indices.reverse();
         }
-        indices.truncate(options.limit.unwrap_or(usize::MAX));
+        indices.truncate(options.limit().unwrap_or(usize::MAX));
         indices
     }
 }

@@ -1,6 +1,7 @@
 //! Reading streams (ranges, limits, direction, laziness) and paging the
 //! global feed.
 
+use factum_core::Direction;
 use futures::TryStreamExt;
 
 use super::support::{append_ok, assert_increasing, events, stream, whole_feed};
@@ -15,26 +16,54 @@ pub async fn read_options_select_ranges(store: &dyn EventStore) {
     append_ok(store, &s, ExpectedVersion::NoStream, events(10, 1)).await;
     let cases: Vec<(ReadOptions, Vec<u64>)> = vec![
         (ReadOptions::all(), (1..=10).collect()),
-        (ReadOptions::all().from_version(4), (4..=10).collect()),
-        (ReadOptions::all().to_version(3), vec![1, 2, 3]),
+        (ReadOptions::all().with_from_version(4), (4..=10).collect()),
+        (ReadOptions::all().with_to_version(3), vec![1, 2, 3]),
         (
-            ReadOptions::all().from_version(3).to_version(5),
+            ReadOptions::all().with_from_version(3).with_to_version(5),
             vec![3, 4, 5],
         ),
-        (ReadOptions::all().limit(4), vec![1, 2, 3, 4]),
-        (ReadOptions::all().from_version(8).limit(5), vec![8, 9, 10]),
-        (ReadOptions::all().backward(), (1..=10).rev().collect()),
-        (ReadOptions::all().backward().limit(3), vec![10, 9, 8]),
+        (ReadOptions::all().with_limit(4), vec![1, 2, 3, 4]),
         (
-            ReadOptions::all().backward().to_version(4).limit(2),
+            ReadOptions::all().with_from_version(8).with_limit(5),
+            vec![8, 9, 10],
+        ),
+        (
+            ReadOptions::all().with_direction(Direction::Backward),
+            (1..=10).rev().collect(),
+        ),
+        (
+            ReadOptions::all()
+                .with_direction(Direction::Backward)
+                .with_limit(3),
+            vec![10, 9, 8],
+        ),
+        (
+            ReadOptions::all()
+                .with_direction(Direction::Backward)
+                .with_to_version(4)
+                .with_limit(2),
             vec![4, 3],
         ),
-        (ReadOptions::all().backward().from_version(9), vec![10, 9]),
-        (ReadOptions::all().from_version(0).to_version(2), vec![1, 2]),
-        (ReadOptions::all().from_version(11), vec![]),
-        (ReadOptions::all().from_version(6).to_version(5), vec![]),
-        (ReadOptions::all().limit(0), vec![]),
-        (ReadOptions::all().to_version(u64::MAX), (1..=10).collect()),
+        (
+            ReadOptions::all()
+                .with_direction(Direction::Backward)
+                .with_from_version(9),
+            vec![10, 9],
+        ),
+        (
+            ReadOptions::all().with_from_version(0).with_to_version(2),
+            vec![1, 2],
+        ),
+        (ReadOptions::all().with_from_version(11), vec![]),
+        (
+            ReadOptions::all().with_from_version(6).with_to_version(5),
+            vec![],
+        ),
+        (ReadOptions::all().with_limit(0), vec![]),
+        (
+            ReadOptions::all().with_to_version(u64::MAX),
+            (1..=10).collect(),
+        ),
     ];
     for (options, expected) in cases {
         let got: Vec<u64> = store
@@ -74,7 +103,7 @@ pub async fn missing_stream_reads_empty(store: &dyn EventStore) {
     );
     assert!(
         store
-            .read_stream(&s, ReadOptions::all().backward())
+            .read_stream(&s, ReadOptions::all().with_direction(Direction::Backward))
             .await
             .expect("read")
             .is_empty()
@@ -97,7 +126,12 @@ pub async fn lazy_read_covers_long_streams(store: &dyn EventStore) {
         .expect("lazy read");
     assert_eq!(forward, (1..=2500).collect::<Vec<_>>());
     let backward: Vec<u64> = store
-        .read_stream_events(&s, ReadOptions::all().backward().limit(1300))
+        .read_stream_events(
+            &s,
+            ReadOptions::all()
+                .with_direction(Direction::Backward)
+                .with_limit(1300),
+        )
         .map_ok(|e| e.stream_version)
         .try_collect()
         .await
@@ -106,22 +140,31 @@ pub async fn lazy_read_covers_long_streams(store: &dyn EventStore) {
     // Bounds that end one short of a page boundary, for page-wise backends.
     for (options, expected) in [
         (
-            ReadOptions::all().to_version(1025),
+            ReadOptions::all().with_to_version(1025),
             (1..=1025).collect::<Vec<u64>>(),
         ),
         (
-            ReadOptions::all().to_version(1025).from_version(2),
+            ReadOptions::all()
+                .with_to_version(1025)
+                .with_from_version(2),
             (2..=1025).collect(),
         ),
         (
-            ReadOptions::all().backward().from_version(1476),
+            ReadOptions::all()
+                .with_direction(Direction::Backward)
+                .with_from_version(1476),
             (1476..=2500).rev().collect(),
         ),
         (
-            ReadOptions::all().backward().from_version(2),
+            ReadOptions::all()
+                .with_direction(Direction::Backward)
+                .with_from_version(2),
             (2..=2500).rev().collect(),
         ),
-        (ReadOptions::all().backward(), (1..=2500).rev().collect()),
+        (
+            ReadOptions::all().with_direction(Direction::Backward),
+            (1..=2500).rev().collect(),
+        ),
     ] {
         let got: Vec<u64> = store
             .read_stream_events(&s, options)
@@ -153,11 +196,16 @@ pub async fn payload_reads_match_event_reads(store: &dyn EventStore) {
     append_ok(store, &s, ExpectedVersion::NoStream, mixed).await;
     for options in [
         ReadOptions::all(),
-        ReadOptions::all().from_version(510).to_version(530),
-        ReadOptions::all().limit(520),
-        ReadOptions::all().backward(),
-        ReadOptions::all().backward().to_version(590).limit(530),
-        ReadOptions::all().from_version(601),
+        ReadOptions::all()
+            .with_from_version(510)
+            .with_to_version(530),
+        ReadOptions::all().with_limit(520),
+        ReadOptions::all().with_direction(Direction::Backward),
+        ReadOptions::all()
+            .with_direction(Direction::Backward)
+            .with_to_version(590)
+            .with_limit(530),
+        ReadOptions::all().with_from_version(601),
     ] {
         let events: Vec<RecordedPayload> = store
             .read_stream_events(&s, options)
@@ -173,7 +221,7 @@ pub async fn payload_reads_match_event_reads(store: &dyn EventStore) {
         assert_eq!(payloads, events, "reading payloads with {options:?}");
     }
     let packed = store
-        .read_stream_payloads(&s, ReadOptions::all().from_version(4).limit(1))
+        .read_stream_payloads(&s, ReadOptions::all().with_from_version(4).with_limit(1))
         .try_collect::<Vec<_>>()
         .await
         .expect("payload read");

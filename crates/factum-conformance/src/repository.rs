@@ -1,6 +1,7 @@
 //! The aggregate repository on top of the backend: concurrent commands,
 //! snapshots, upcasting and time travel.
 
+use factum_core::Direction;
 use std::sync::Arc;
 
 use super::account::{Account, AccountCommand, AccountError, AccountEvent};
@@ -228,7 +229,12 @@ pub async fn repository_upcasts_old_events(store: &dyn EventStore) {
         .await
         .expect("deposit");
     let last = store
-        .read_stream(&s, ReadOptions::all().backward().limit(1))
+        .read_stream(
+            &s,
+            ReadOptions::all()
+                .with_direction(Direction::Backward)
+                .with_limit(1),
+        )
         .await
         .expect("read");
     assert_eq!(

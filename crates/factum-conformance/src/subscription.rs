@@ -48,8 +48,8 @@ pub async fn subscription_catches_up_then_follows_live(store: &Arc<dyn EventStor
     )
     .await;
     let options = SubscriptionOptions::from_start()
-        .batch_size(7)
-        .poll_interval(Duration::from_millis(20));
+        .with_batch_size(7)
+        .with_poll_interval(Duration::from_millis(20));
     let mut subscription = store.subscribe(options);
     let history = take(&mut subscription, 30).await;
     assert_eq!(
@@ -115,7 +115,7 @@ pub async fn subscription_starts_after_position_and_filters(store: &dyn EventSto
     .await;
     let after_first = first.events[0].position();
 
-    let mut rest = store.subscribe(SubscriptionOptions::after(after_first));
+    let mut rest = store.subscribe(SubscriptionOptions::from_start().with_after(after_first));
     let got = take(&mut rest, 3).await;
     assert_eq!(
         got.iter().map(|e| e.stream_id.as_str()).collect::<Vec<_>>(),
@@ -128,8 +128,8 @@ pub async fn subscription_starts_after_position_and_filters(store: &dyn EventSto
         .event_types(["Placed"]);
     let mut placed_orders = store.subscribe(
         SubscriptionOptions::from_start()
-            .filter(filter)
-            .batch_size(1),
+            .with_filter(filter)
+            .with_batch_size(1),
     );
     let got = take(&mut placed_orders, 2).await;
     assert_eq!(

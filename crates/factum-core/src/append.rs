@@ -3,14 +3,10 @@
 
 use std::collections::HashSet;
 
+use crate::invalid::{
+    InvalidAppend, MAX_EVENT_TYPE_BYTES, MAX_EVENTS_PER_APPEND, MAX_IDEMPOTENCY_KEY_BYTES,
+};
 use crate::{Error, EventData, ExpectedVersion, GlobalPosition, PayloadFormat, StreamId};
-
-/// Most events one append call may carry, over all its streams.
-pub const MAX_EVENTS_PER_APPEND: usize = 10_000;
-/// Longest event type name, in bytes.
-pub const MAX_EVENT_TYPE_BYTES: usize = 255;
-/// Longest idempotency key, in bytes.
-pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 512;
 
 /// The events to append to one stream, with the version the writer expects.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,66 +100,20 @@ impl AppendResult {
     }
 }
 
-/// Why an append was refused before anything was written.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvalidAppend {
-    /// The call named no stream.
-    #[error("the append names no stream")]
-    NoStreams,
-    /// A stream was given no event.
-    #[error("the append to stream {stream} carries no event")]
-    NoEvents {
-        /// The stream.
-        stream: StreamId,
-    },
-    /// A stream was named twice in one call.
-    #[error("stream {stream} is named twice in one append")]
-    StreamRepeated {
-        /// The stream.
-        stream: StreamId,
-    },
-    /// Two events of one call carry the same idempotency key.
-    #[error("idempotency key {key:?} is carried by two events of one append")]
-    IdempotencyKeyRepeated {
-        /// The key.
-        key: String,
-    },
-    /// Too many events in one call.
-    #[error("the append carries {count} events; at most {max} are allowed per call", max = MAX_EVENTS_PER_APPEND)]
-    TooManyEvents {
-        /// How many were given.
-        count: usize,
-    },
-    /// An event type name is empty, too long or holds control characters.
-    #[error("event type {event_type:?} in stream {stream} is invalid: {reason}")]
-    EventType {
-        /// The stream.
-        stream: StreamId,
-        /// The rejected name.
-        event_type: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-    /// An idempotency key is empty or too long.
-    #[error("idempotency key {key:?} in stream {stream} is invalid: {reason}")]
-    IdempotencyKey {
-        /// The stream.
-        stream: StreamId,
-        /// The rejected key.
-        key: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-    /// A payload marked JSON is not valid JSON.
-    #[error("payload of event {event_type:?} in stream {stream} is not valid JSON: {reason}")]
-    PayloadNotJson {
-        /// The stream.
-        stream: StreamId,
-        /// The event type.
-        event_type: String,
-        /// The parser's message.
-        reason: String,
-    },
+impl ExpectedVersion {
+    /// Returns `Ok` when [`matches`](Self::matches) holds, and otherwise the
+    /// [`Error::VersionConflict`] naming the stream and both versions.
+    pub fn check(self, stream: &StreamId, actual: Option<u64>) -> Result<(), Error> {
+        if self.matches(actual) {
+            Ok(())
+        } else {
+            Err(Error::VersionConflict {
+                stream: stream.clone(),
+                expected: self,
+                actual,
+            })
+        }
+    }
 }
 
 /// Checks an append before any backend writes it. Every backend calls this

@@ -2,16 +2,16 @@
 //! injection"): [`InjectableEvent`], [`CorrelatedSet`], and the store methods
 //! of [`InjectEvents`].
 
-use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::backend::Backoff;
+use crate::correlation::CorrelationStatus;
 
 use crate::{
-    Codec, DomainEvent, Error, EventOutcome, EventStore, ExpectedVersion, GlobalPosition, Json,
-    Metadata, ReadOptions, RecordedEvent, Result, StreamId,
+    Codec, DomainEvent, Error, EventOutcome, EventStore, GlobalPosition, Json, Metadata,
+    ReadOptions, RecordedEvent, Result, StreamId,
 };
 
 /// A family of correlated events (a transfer's request and its response):
@@ -24,38 +24,6 @@ use crate::{
 pub trait CorrelatedSet: Send + Sync + 'static {
     /// The prefix of every correlation id of the family, e.g. `"Transfer"`.
     const PREFIX: &'static str;
-}
-
-/// What a correlation group must look like before an event is injected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CorrelationStatus {
-    /// The group must not exist yet (a request opens it).
-    New,
-    /// The group must exist (a response joins it).
-    Exists,
-    /// No check.
-    Any,
-}
-
-impl CorrelationStatus {
-    /// The stream expectation the status maps to.
-    pub fn expected_version(self) -> ExpectedVersion {
-        match self {
-            Self::New => ExpectedVersion::NoStream,
-            Self::Exists => ExpectedVersion::StreamExists,
-            Self::Any => ExpectedVersion::Any,
-        }
-    }
-}
-
-impl fmt::Display for CorrelationStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::New => "must not exist yet",
-            Self::Exists => "must exist",
-            Self::Any => "may be in any state",
-        })
-    }
 }
 
 /// An event that carries its own idempotency key and correlation id, so that
@@ -115,8 +83,8 @@ impl<S: EventStore + ?Sized> AwaitResponse<'_, S> {
     /// it returns at once.
     pub async fn response(self, timeout: Duration) -> Result<RecordedEvent> {
         let options = ReadOptions::all()
-            .from_version(self.after_version + 1)
-            .limit(1);
+            .with_from_version(self.after_version + 1)
+            .with_limit(1);
         let mut backoff = Backoff::new(timeout);
         loop {
             if let Some(next) = self.store.read_stream(&self.group, options).await?.pop() {

@@ -7,11 +7,12 @@ pub mod aggregate;
 mod append;
 pub mod backend;
 mod codec;
+mod correlation;
 mod error;
 mod event;
 mod inject;
+mod invalid;
 mod metadata;
-mod poll;
 mod position;
 mod projection;
 mod read;
@@ -24,21 +25,20 @@ mod subscription;
 mod traced;
 mod upcast;
 mod version;
+mod wait;
 
-pub use append::{
-    AppendResult, EventOutcome, InvalidAppend, MAX_EVENT_TYPE_BYTES, MAX_EVENTS_PER_APPEND,
-    MAX_IDEMPOTENCY_KEY_BYTES, StreamAppend,
-};
+pub use append::{AppendResult, EventOutcome, StreamAppend};
 #[cfg(feature = "msgpack")]
 pub use codec::MessagePack;
 pub use codec::{BoxError, Codec, DomainEvent, Json};
+pub use correlation::CorrelationStatus;
 pub use error::{Error, Result};
 pub use event::{EventData, PayloadFormat, RecordedEvent, RecordedPayload};
-pub use inject::{
-    AwaitResponse, CorrelatedSet, CorrelationStatus, InjectEvents, InjectStatus, InjectableEvent,
+pub use inject::{AwaitResponse, CorrelatedSet, InjectEvents, InjectStatus, InjectableEvent};
+pub use invalid::{
+    InvalidAppend, MAX_EVENT_TYPE_BYTES, MAX_EVENTS_PER_APPEND, MAX_IDEMPOTENCY_KEY_BYTES,
 };
 pub use metadata::Metadata;
-pub use poll::{Poll, PollStore};
 pub use position::{GlobalPosition, ParsePositionError};
 pub use projection::{Lag, Projection, ProjectionError, ProjectionRunner, RetryPolicy};
 pub use read::{Direction, ReadOptions};
@@ -50,3 +50,4 @@ pub use subscription::{EventFilter, FeedCursor, Subscribe, SubscriptionOptions};
 pub use traced::TracingStore;
 pub use upcast::{Upcasted, Upcasters};
 pub use version::ExpectedVersion;
+pub use wait::{FeedWait, WaitForFeed};

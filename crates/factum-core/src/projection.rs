@@ -152,13 +152,13 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
 
     /// Reads the feed in pages of `size` events (one checkpoint per page).
     pub fn with_batch_size(mut self, size: usize) -> Self {
-        self.options = self.options.batch_size(size);
+        self.options = self.options.with_batch_size(size);
         self
     }
 
     /// Looks for new events at least this often when live.
     pub fn with_poll_interval(mut self, interval: Duration) -> Self {
-        self.options = self.options.poll_interval(interval);
+        self.options = self.options.with_poll_interval(interval);
         self
     }
 
@@ -242,10 +242,7 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
     /// Feed options starting at the checkpoint.
     async fn options_at_checkpoint(&self) -> Result<SubscriptionOptions, ProjectionError> {
         let after = self.checkpoint().await?.unwrap_or(GlobalPosition::START);
-        Ok(SubscriptionOptions {
-            after,
-            ..self.options.clone()
-        })
+        Ok(self.options.clone().with_after(after))
     }
 
     fn store_error(&self, source: Error) -> ProjectionError {

@@ -12,26 +12,27 @@ pub enum Direction {
 
 /// Which events of a stream to read. Versions are inclusive bounds; a limit
 /// caps the count after the bounds are applied, from the start of the chosen
-/// direction.
+/// direction. Like every options type of factum, it is set with `with_*`
+/// and read with the option's bare name.
 ///
 /// ```
 /// use factum_core::{Direction, ReadOptions};
 ///
 /// // The three newest events at or below version 10.
-/// let opts = ReadOptions::default().to_version(10).limit(3).backward();
-/// assert_eq!(opts.direction, Direction::Backward);
+/// let opts = ReadOptions::default()
+///     .with_to_version(10)
+///     .with_limit(3)
+///     .with_direction(Direction::Backward);
+/// assert_eq!(opts.direction(), Direction::Backward);
+/// assert_eq!(opts.limit(), Some(3));
 /// assert!(opts.contains(10) && !opts.contains(11));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ReadOptions {
-    /// Lowest version to read (inclusive); `None`: from the first.
-    pub from_version: Option<u64>,
-    /// Highest version to read (inclusive); `None`: to the last.
-    pub to_version: Option<u64>,
-    /// At most this many events; `None`: no limit.
-    pub limit: Option<usize>,
-    /// Oldest first or newest first.
-    pub direction: Direction,
+    from_version: Option<u64>,
+    to_version: Option<u64>,
+    limit: Option<usize>,
+    direction: Direction,
 }
 
 impl ReadOptions {
@@ -41,27 +42,47 @@ impl ReadOptions {
     }
 
     /// Reads from `version` (inclusive).
-    pub fn from_version(mut self, version: u64) -> Self {
+    pub fn with_from_version(mut self, version: u64) -> Self {
         self.from_version = Some(version);
         self
     }
 
     /// Reads up to `version` (inclusive).
-    pub fn to_version(mut self, version: u64) -> Self {
+    pub fn with_to_version(mut self, version: u64) -> Self {
         self.to_version = Some(version);
         self
     }
 
     /// Reads at most `limit` events.
-    pub fn limit(mut self, limit: usize) -> Self {
+    pub fn with_limit(mut self, limit: usize) -> Self {
         self.limit = Some(limit);
         self
     }
 
-    /// Reads newest first.
-    pub fn backward(mut self) -> Self {
-        self.direction = Direction::Backward;
+    /// Reads in `direction` (default: oldest first).
+    pub fn with_direction(mut self, direction: Direction) -> Self {
+        self.direction = direction;
         self
+    }
+
+    /// Lowest version to read (inclusive); `None`: from the first.
+    pub fn from_version(&self) -> Option<u64> {
+        self.from_version
+    }
+
+    /// Highest version to read (inclusive); `None`: to the last.
+    pub fn to_version(&self) -> Option<u64> {
+        self.to_version
+    }
+
+    /// At most this many events; `None`: no limit.
+    pub fn limit(&self) -> Option<usize> {
+        self.limit
+    }
+
+    /// Oldest first or newest first.
+    pub fn direction(&self) -> Direction {
+        self.direction
     }
 
     /// Whether `version` lies within the bounds (the limit aside).

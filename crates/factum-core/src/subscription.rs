@@ -59,19 +59,15 @@ impl EventFilter {
     }
 }
 
-/// Where a subscription starts and how it reads.
+/// Where a subscription starts and how it reads: set with `with_*`, read
+/// with the option's bare name. The batch size is at least 1, however it is
+/// set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionOptions {
-    /// Deliver the events after this position ([`GlobalPosition::START`]:
-    /// from the first).
-    pub after: GlobalPosition,
-    /// Which events to deliver.
-    pub filter: EventFilter,
-    /// Events read per query.
-    pub batch_size: usize,
-    /// Longest wait before looking for new events when no signal arrives: the
-    /// bound on delivery delay if a backend's notification is lost.
-    pub poll_interval: Duration,
+    after: GlobalPosition,
+    filter: EventFilter,
+    batch_size: usize,
+    poll_interval: Duration,
 }
 
 impl Default for SubscriptionOptions {
@@ -91,30 +87,50 @@ impl SubscriptionOptions {
         Self::default()
     }
 
-    /// After `position`.
-    pub fn after(position: GlobalPosition) -> Self {
-        Self {
-            after: position,
-            ..Self::default()
-        }
+    /// Delivers the events after `position`.
+    pub fn with_after(mut self, position: GlobalPosition) -> Self {
+        self.after = position;
+        self
     }
 
     /// Only events `filter` lets through.
-    pub fn filter(mut self, filter: EventFilter) -> Self {
+    pub fn with_filter(mut self, filter: EventFilter) -> Self {
         self.filter = filter;
         self
     }
 
     /// Polls at least this often.
-    pub fn poll_interval(mut self, interval: Duration) -> Self {
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
         self
     }
 
-    /// Reads this many events per query (at least 1).
-    pub fn batch_size(mut self, size: usize) -> Self {
+    /// Reads this many events per query; 0 is taken as 1.
+    pub fn with_batch_size(mut self, size: usize) -> Self {
         self.batch_size = size.max(1);
         self
+    }
+
+    /// Deliver the events after this position ([`GlobalPosition::START`]:
+    /// from the first).
+    pub fn after(&self) -> GlobalPosition {
+        self.after
+    }
+
+    /// Which events to deliver.
+    pub fn filter(&self) -> &EventFilter {
+        &self.filter
+    }
+
+    /// Events read per query (at least 1).
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// Longest wait before looking for new events when no signal arrives: the
+    /// bound on delivery delay if a backend's notification is lost.
+    pub fn poll_interval(&self) -> Duration {
+        self.poll_interval
     }
 }
 
@@ -149,7 +165,7 @@ impl FeedCursor {
             signal: store.feed_signal(),
             caught_up: false,
             active: false,
-            batch_size: options.batch_size.max(1),
+            batch_size: options.batch_size,
             poll_interval: options.poll_interval,
         }
     }

@@ -4,8 +4,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, StreamId};
-
 /// What a writer expects of a stream's current version. Stream versions start
 /// at 1 (the first event); a stream that has no event does not exist.
 ///
@@ -41,20 +39,6 @@ impl ExpectedVersion {
             (Self::Exact(_), None) => false,
         }
     }
-
-    /// Returns `Ok` when [`matches`](Self::matches) holds, and otherwise the
-    /// [`Error::VersionConflict`] naming the stream and both versions.
-    pub fn check(self, stream: &StreamId, actual: Option<u64>) -> Result<(), Error> {
-        if self.matches(actual) {
-            Ok(())
-        } else {
-            Err(Error::VersionConflict {
-                stream: stream.clone(),
-                expected: self,
-                actual,
-            })
-        }
-    }
 }
 
 impl fmt::Display for ExpectedVersion {
@@ -83,7 +67,7 @@ mod tests {
 
     #[test]
     fn check_names_stream_and_versions() {
-        let stream = StreamId::new("s-1").unwrap();
+        let stream = crate::StreamId::new("s-1").unwrap();
         let err = ExpectedVersion::Exact(4)
             .check(&stream, Some(6))
             .unwrap_err();

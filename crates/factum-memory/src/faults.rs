@@ -6,20 +6,16 @@ use std::time::Duration;
 use factum_core::Error;
 
 /// Faults a [`MemoryStore`](crate::MemoryStore) injects into every
-/// operation, to test how code above the store copes. Faults are drawn from a
+/// operation (set with `with_*`, read with the bare name), to test how code above the store copes. Faults are drawn from a
 /// seeded generator, so a failing test can be replayed.
 ///
 /// An injected failure happens before the operation touches the data: a
 /// failed append leaves no trace.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Faults {
-    /// Chance, from 0.0 to 1.0, that an operation fails with
-    /// [`Error::Backend`].
-    pub failure_probability: f64,
-    /// Delay added before every operation.
-    pub latency: Duration,
-    /// Seed of the generator that decides which operations fail.
-    pub seed: u64,
+    failure_probability: f64,
+    latency: Duration,
+    seed: u64,
 }
 
 impl Default for Faults {
@@ -33,8 +29,9 @@ impl Default for Faults {
 }
 
 impl Faults {
-    /// Operations fail with this probability (clamped to 0.0..=1.0).
-    pub fn failing(mut self, probability: f64) -> Self {
+    /// Operations fail with [`Error::Backend`] with this probability
+    /// (clamped to 0.0..=1.0).
+    pub fn with_failure_probability(mut self, probability: f64) -> Self {
         self.failure_probability = probability.clamp(0.0, 1.0);
         self
     }
@@ -45,10 +42,25 @@ impl Faults {
         self
     }
 
-    /// Seeds the generator.
+    /// Seeds the generator that decides which operations fail.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
+    }
+
+    /// Chance, from 0.0 to 1.0, that an operation fails.
+    pub fn failure_probability(&self) -> f64 {
+        self.failure_probability
+    }
+
+    /// Delay added before every operation.
+    pub fn latency(&self) -> Duration {
+        self.latency
+    }
+
+    /// Seed of the generator.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 }
 

@@ -102,7 +102,7 @@ impl EventReader for MemoryStore {
         }
         let start = Cursor {
             next: None,
-            remaining: options.limit.unwrap_or(usize::MAX),
+            remaining: options.limit().unwrap_or(usize::MAX),
             started: false,
         };
         stream::unfold(start, move |cursor| async move {

@@ -112,7 +112,7 @@ impl State {
     }
 
     /// One page of a stream read: up to `max` events starting at `cursor`
-    /// (a version), moving in `options.direction`. Returns the events and the
+    /// (a version), moving in `options.direction()`. Returns the events and the
     /// cursor for the next page (`None` when the read is complete).
     pub(crate) fn stream_page(
         &self,
@@ -129,7 +129,7 @@ impl State {
         if low > high || max == 0 {
             return (Vec::new(), None);
         }
-        let page: Vec<u64> = match options.direction {
+        let page: Vec<u64> = match options.direction() {
             Direction::Forward => {
                 let start = cursor.unwrap_or(low);
                 (start..=high).take(max).collect()
@@ -139,7 +139,7 @@ impl State {
                 (low..=start).rev().take(max).collect()
             }
         };
-        let next = match (options.direction, page.last()) {
+        let next = match (options.direction(), page.last()) {
             (Direction::Forward, Some(&last)) if last < high => Some(last + 1),
             (Direction::Backward, Some(&last)) if last > low => Some(last - 1),
             _ => None,

@@ -1,5 +1,5 @@
 //! Account balances, a read model kept in PostgreSQL next to the events and
-//! updated exactly once per event by [`PgProjectionRunner`]: each page of
+//! updated exactly once per event by [`PostgresProjectionRunner`]: each page of
 //! events and the projection's checkpoint commit in one transaction.
 //!
 //! Bank-style events (`Opened`, `Deposited`, `Withdrawn`) are appended with
@@ -18,7 +18,8 @@ use factum_core::{
     BoxError, EventAppender, EventData, EventFilter, ExpectedVersion, RecordedEvent, StreamId,
 };
 use factum_postgres::{
-    Lease, PgProjectionRunner, PostgresOptions, PostgresStore, SchemaName, TransactionalProjection,
+    Lease, PostgresOptions, PostgresProjectionRunner, PostgresStore, SchemaName,
+    TransactionalProjection,
 };
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -91,7 +92,7 @@ fn event(kind: &str, key: &str, data: Value) -> EventData {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
-    let options = PostgresOptions::default().schema(SchemaName::new(SCHEMA)?);
+    let options = PostgresOptions::default().with_schema(SchemaName::new(SCHEMA)?);
     let store = PostgresStore::connect_with(&url, options).await?;
     store.migrate().await?;
     sqlx::query(
@@ -131,7 +132,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A lease lets several copies of this program run side by side: one
     // updates the balances, the others wait for its lease.
-    let mut runner = PgProjectionRunner::new(store.clone(), Balances)
+    let mut runner = PostgresProjectionRunner::new(store.clone(), Balances)
         .with_lease(Lease::new(Duration::from_secs(10)));
     let handled = runner.catch_up().await?;
     let lag = runner.lag().await?;

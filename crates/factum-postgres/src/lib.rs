@@ -12,7 +12,7 @@
 //! # let db = factum_postgres::testing::TestSchema::create().await?;
 //! # let (url, schema) = (db.url().to_owned(), db.schema().clone());
 //!
-//! let store = PostgresStore::connect_with(&url, PostgresOptions::default().schema(schema)).await?;
+//! let store = PostgresStore::connect_with(&url, PostgresOptions::default().with_schema(schema)).await?;
 //! store.migrate().await?;
 //!
 //! let cart = StreamId::new("cart-1")?;
@@ -128,7 +128,7 @@
 //! # Projections, exactly once
 //!
 //! A [`TransactionalProjection`] keeps its read model in tables of the same
-//! database. A [`PgProjectionRunner`] hands it each page of the feed inside
+//! database. A [`PostgresProjectionRunner`] hands it each page of the feed inside
 //! one transaction that also moves the projection's checkpoint (by
 //! compare-and-set, from where the runner found it), so read model and
 //! checkpoint commit together: every event changes the read model exactly
@@ -141,7 +141,7 @@
 //! Each page's transaction writes, so while it is open the global feed waits
 //! for it (see above): every feed reader on the server, not only this
 //! projection, sees events appended meanwhile only after it ends. Keep
-//! pages small ([`PgProjectionRunner::with_batch_size`]) and handlers quick.
+//! pages small ([`PostgresProjectionRunner::with_batch_size`]) and handlers quick.
 //!
 //! # Scaling out: leases with a fencing token
 //!
@@ -191,7 +191,7 @@ pub mod testing;
 
 pub use options::PostgresOptions;
 pub use projection::{
-    InvalidPartition, Lease, Partition, PgProjectionRunner, TransactionalProjection,
+    InvalidPartition, Lease, Partition, PostgresProjectionRunner, TransactionalProjection,
 };
 pub use schema::{InvalidSchemaName, SchemaName};
 pub use store::PostgresStore;

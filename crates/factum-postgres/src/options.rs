@@ -5,16 +5,17 @@ use std::time::Duration;
 
 use crate::SchemaName;
 
-/// Settings of a [`PostgresStore`](crate::PostgresStore).
+/// Settings of a [`PostgresStore`](crate::PostgresStore): set with `with_*`,
+/// read with the option's bare name.
 ///
 /// ```
 /// use std::time::Duration;
 /// use factum_postgres::{PostgresOptions, SchemaName};
 ///
 /// let options = PostgresOptions::default()
-///     .schema(SchemaName::new("billing")?)
-///     .feed_wait(Duration::from_millis(200));
-/// assert_eq!(options.schema_name().as_str(), "billing");
+///     .with_schema(SchemaName::new("billing")?)
+///     .with_feed_wait(Duration::from_millis(200));
+/// assert_eq!(options.schema().as_str(), "billing");
 /// # Ok::<(), factum_postgres::InvalidSchemaName>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +36,7 @@ impl Default for PostgresOptions {
 
 impl PostgresOptions {
     /// Uses `schema` for every table and function (default `factum`).
-    pub fn schema(mut self, schema: SchemaName) -> Self {
+    pub fn with_schema(mut self, schema: SchemaName) -> Self {
         self.schema = schema;
         self
     }
@@ -47,18 +48,18 @@ impl PostgresOptions {
     /// an append visible to the feed as soon as the append returns, in the
     /// usual case of short transactions; after the wait the read returns what
     /// is final, which never breaks the feed's order. Zero never waits.
-    pub fn feed_wait(mut self, wait: Duration) -> Self {
+    pub fn with_feed_wait(mut self, wait: Duration) -> Self {
         self.feed_wait = wait;
         self
     }
 
     /// The configured schema.
-    pub fn schema_name(&self) -> &SchemaName {
+    pub fn schema(&self) -> &SchemaName {
         &self.schema
     }
 
     /// The configured feed wait.
-    pub fn feed_wait_duration(&self) -> Duration {
+    pub fn feed_wait(&self) -> Duration {
         self.feed_wait
     }
 }

@@ -62,7 +62,7 @@ async fn killed_connections_leave_whole_appends_and_retries_write_once() {
         .unwrap();
     let store = PostgresStore::with_options(
         pool,
-        PostgresOptions::default().schema(schema.schema().clone()),
+        PostgresOptions::default().with_schema(schema.schema().clone()),
     );
     let admin = PgPoolOptions::new()
         .max_connections(1)

@@ -26,14 +26,14 @@ fn event(n: u64) -> EventData {
 /// for short transactions elsewhere on the server (other tests) to end.
 fn patient(store: &PostgresStore) -> PostgresStore {
     let options = PostgresOptions::default()
-        .schema(store.schema().clone())
-        .feed_wait(Duration::from_secs(30));
+        .with_schema(store.schema().clone())
+        .with_feed_wait(Duration::from_secs(30));
     PostgresStore::with_options(store.pool().clone(), options)
 }
 
 /// A store that never waits: it shows exactly what is final right now.
 async fn impatient() -> (PostgresStore, TestSchema) {
-    TestSchema::store_with(PostgresOptions::default().feed_wait(Duration::ZERO))
+    TestSchema::store_with(PostgresOptions::default().with_feed_wait(Duration::ZERO))
         .await
         .unwrap()
 }
@@ -90,8 +90,8 @@ async fn late_commit_is_neither_skipped_nor_overtaken() {
     let waiting = PostgresStore::with_options(
         store.pool().clone(),
         PostgresOptions::default()
-            .schema(store.schema().clone())
-            .feed_wait(Duration::from_millis(100)),
+            .with_schema(store.schema().clone())
+            .with_feed_wait(Duration::from_millis(100)),
     );
     assert!(waiting.read_all(checkpoint, 100).await.unwrap().is_empty());
 

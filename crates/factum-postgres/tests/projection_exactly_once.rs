@@ -18,7 +18,7 @@ use common::{TotalsProjection, actual, deposit, expected};
 use factum_core::{BoxError, ProjectionError, RecordedEvent, RetryPolicy};
 use factum_postgres::testing::TestSchema;
 use factum_postgres::{
-    PgProjectionRunner, PostgresOptions, PostgresStore, TransactionalProjection,
+    PostgresOptions, PostgresProjectionRunner, PostgresStore, TransactionalProjection,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
@@ -37,7 +37,7 @@ async fn named_store(schema: &TestSchema, app: &str) -> PostgresStore {
         .unwrap();
     PostgresStore::with_options(
         pool,
-        PostgresOptions::default().schema(schema.schema().clone()),
+        PostgresOptions::default().with_schema(schema.schema().clone()),
     )
 }
 
@@ -51,7 +51,8 @@ async fn write(store: PostgresStore, count: u64) {
 /// Catches up with a fresh runner and checks the read model against the
 /// fold of the feed, including that every event was handled once.
 async fn assert_exact(store: &PostgresStore, admin: &PgPool) {
-    let mut runner = PgProjectionRunner::new(store.clone(), TotalsProjection::new(store, "final"));
+    let mut runner =
+        PostgresProjectionRunner::new(store.clone(), TotalsProjection::new(store, "final"));
     runner.catch_up().await.unwrap();
     let lag = runner.lag().await.unwrap();
     assert!(lag.caught_up(), "{lag:?}");
@@ -82,7 +83,7 @@ async fn runners_killed_at_random_moments_leave_an_exact_read_model() {
     let mut progress = Vec::new();
     for round in 0..60u32 {
         let projection = TotalsProjection::new(&runner_store, &format!("round-{round}"));
-        let mut runner = PgProjectionRunner::new(runner_store.clone(), projection)
+        let mut runner = PostgresProjectionRunner::new(runner_store.clone(), projection)
             .with_batch_size(1 + fastrand::usize(..12))
             .with_retry(RetryPolicy {
                 max_attempts: 3,
@@ -198,7 +199,7 @@ async fn a_failing_handler_is_retried_then_stops_the_runner_before_the_event() {
         failures: failures.clone(),
         tries: tries.clone(),
     };
-    let mut runner = PgProjectionRunner::new(store.clone(), flaky)
+    let mut runner = PostgresProjectionRunner::new(store.clone(), flaky)
         .with_batch_size(2)
         .with_retry(retry);
     match runner.catch_up().await {
@@ -231,8 +232,9 @@ async fn a_rebuild_while_writers_append_ends_exact() {
     let admin = store.pool().clone();
     TotalsProjection::create_tables(&admin, &store).await;
     write(store.clone(), 200).await;
-    let mut runner = PgProjectionRunner::new(store.clone(), TotalsProjection::new(&store, "first"))
-        .with_batch_size(25);
+    let mut runner =
+        PostgresProjectionRunner::new(store.clone(), TotalsProjection::new(&store, "first"))
+            .with_batch_size(25);
     assert_eq!(runner.catch_up().await.unwrap(), 200);
     // Damage the read model: only a real reset repairs it.
     sqlx::query(AssertSqlSafe(format!(
@@ -253,9 +255,10 @@ async fn a_rebuild_while_writers_append_ends_exact() {
     };
     // A second runner follows live meanwhile; the rebuild moves the
     // checkpoint under it, and it must start over rather than double.
-    let mut live = PgProjectionRunner::new(store.clone(), TotalsProjection::new(&store, "live"))
-        .with_batch_size(10)
-        .with_poll_interval(Duration::from_millis(20));
+    let mut live =
+        PostgresProjectionRunner::new(store.clone(), TotalsProjection::new(&store, "live"))
+            .with_batch_size(10)
+            .with_poll_interval(Duration::from_millis(20));
     let live = tokio::spawn(async move { live.run().await });
     // The live runner may win some pages of the replay: the count is not
     // the rebuild's alone. The damaged totals show whether it reset.
@@ -272,7 +275,8 @@ async fn lag_shows_checkpoint_and_head() {
     let (store, _schema) = TestSchema::store().await.unwrap();
     let admin = store.pool().clone();
     TotalsProjection::create_tables(&admin, &store).await;
-    let mut runner = PgProjectionRunner::new(store.clone(), TotalsProjection::new(&store, "lag"));
+    let mut runner =
+        PostgresProjectionRunner::new(store.clone(), TotalsProjection::new(&store, "lag"));
     let lag = runner.lag().await.unwrap();
     assert_eq!((lag.checkpoint, lag.head), (None, None));
     assert!(lag.caught_up());

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::{TotalsProjection, deposit};
 use factum_postgres::testing::TestSchema;
-use factum_postgres::{Lease, PgProjectionRunner, PostgresStore};
+use factum_postgres::{Lease, PostgresProjectionRunner, PostgresStore};
 use sqlx::{AssertSqlSafe, PgPool};
 
 const BOUND: Duration = Duration::from_secs(20);
@@ -32,10 +32,10 @@ async fn await_true(pool: &PgPool, sql: &str) {
     }
 }
 
-fn leased(store: &PostgresStore, holder: &str) -> PgProjectionRunner<TotalsProjection> {
-    PgProjectionRunner::new(store.clone(), TotalsProjection::new(store, holder))
+fn leased(store: &PostgresStore, holder: &str) -> PostgresProjectionRunner<TotalsProjection> {
+    PostgresProjectionRunner::new(store.clone(), TotalsProjection::new(store, holder))
         .with_poll_interval(Duration::from_millis(50))
-        .with_lease(Lease::new(Duration::from_secs(1)).holder(holder))
+        .with_lease(Lease::new(Duration::from_secs(1)).with_holder(holder))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

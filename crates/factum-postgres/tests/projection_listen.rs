@@ -48,7 +48,7 @@ fn subscribe(store: &PostgresStore) -> UnboundedReceiver<RecordedEvent> {
     let store = store.clone();
     tokio::spawn(async move {
         let mut subscription =
-            store.subscribe(SubscriptionOptions::from_start().poll_interval(POLL));
+            store.subscribe(SubscriptionOptions::from_start().with_poll_interval(POLL));
         while let Some(event) = subscription.next().await {
             if events.send(event.unwrap()).is_err() {
                 break;

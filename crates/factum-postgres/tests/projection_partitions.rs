@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{TotalsProjection, actual, deposit, expected};
 use factum_core::{EventReader, GlobalPosition};
 use factum_postgres::testing::TestSchema;
-use factum_postgres::{Lease, Partition, PgProjectionRunner, PostgresStore};
+use factum_postgres::{Lease, Partition, PostgresProjectionRunner, PostgresStore};
 use sqlx::{AssertSqlSafe, PgPool};
 use tokio::task::JoinHandle;
 
@@ -21,11 +21,12 @@ const BOUND: Duration = Duration::from_secs(30);
 
 fn start(store: &PostgresStore, index: u32) -> JoinHandle<()> {
     let name = format!("p{index}");
-    let mut runner = PgProjectionRunner::new(store.clone(), TotalsProjection::new(store, &name))
-        .with_batch_size(5)
-        .with_poll_interval(Duration::from_millis(50))
-        .with_lease(Lease::new(Duration::from_secs(2)).holder(name))
-        .with_partition(Partition::new(index, PARTITIONS).unwrap());
+    let mut runner =
+        PostgresProjectionRunner::new(store.clone(), TotalsProjection::new(store, &name))
+            .with_batch_size(5)
+            .with_poll_interval(Duration::from_millis(50))
+            .with_lease(Lease::new(Duration::from_secs(2)).with_holder(name))
+            .with_partition(Partition::new(index, PARTITIONS).unwrap());
     tokio::spawn(async move {
         let _ = runner.run().await;
     })
@@ -106,10 +107,11 @@ async fn partitions_share_a_projection_and_rebuild_together() {
             }
         })
     };
-    let mut rebuilder = PgProjectionRunner::new(store.clone(), TotalsProjection::new(&store, "p0"))
-        .with_batch_size(5)
-        .with_lease(Lease::new(Duration::from_secs(2)).holder("p0-rebuild"))
-        .with_partition(Partition::new(0, PARTITIONS).unwrap());
+    let mut rebuilder =
+        PostgresProjectionRunner::new(store.clone(), TotalsProjection::new(&store, "p0"))
+            .with_batch_size(5)
+            .with_lease(Lease::new(Duration::from_secs(2)).with_holder("p0-rebuild"))
+            .with_partition(Partition::new(0, PARTITIONS).unwrap());
     runners[0].abort();
     rebuilder.rebuild().await.unwrap();
     let runners: Vec<_> = runners

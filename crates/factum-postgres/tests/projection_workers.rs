@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use common::{TotalsProjection, actual, deposit, expected};
 use factum_postgres::testing::TestSchema;
-use factum_postgres::{Lease, PgProjectionRunner, PostgresOptions, PostgresStore, SchemaName};
+use factum_postgres::{
+    Lease, PostgresOptions, PostgresProjectionRunner, PostgresStore, SchemaName,
+};
 use sqlx::{AssertSqlSafe, PgPool};
 
 const TEST_NAME: &str = "leased_workers_in_processes_handle_each_event_once";
@@ -72,16 +74,16 @@ fn runtime() -> tokio::runtime::Runtime {
 async fn worker(name: &str) {
     let url = std::env::var(WORKER_URL).unwrap();
     let schema = SchemaName::new(std::env::var(WORKER_SCHEMA).unwrap()).unwrap();
-    let store = PostgresStore::connect_with(&url, PostgresOptions::default().schema(schema))
+    let store = PostgresStore::connect_with(&url, PostgresOptions::default().with_schema(schema))
         .await
         .unwrap();
     println!("ready");
     loop {
         let projection = TotalsProjection::new(&store, name);
-        let mut runner = PgProjectionRunner::new(store.clone(), projection)
+        let mut runner = PostgresProjectionRunner::new(store.clone(), projection)
             .with_batch_size(7)
             .with_poll_interval(Duration::from_millis(100))
-            .with_lease(Lease::new(TTL).holder(name));
+            .with_lease(Lease::new(TTL).with_holder(name));
         match runner.run().await {
             Err(e) => eprintln!("worker {name}: {e}; restarting"),
             Ok(never) => match never {},

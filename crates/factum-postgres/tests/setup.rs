@@ -69,7 +69,7 @@ async fn schema_applied_by_other_tooling_works() {
 
     let store = PostgresStore::with_options(
         pool,
-        PostgresOptions::default().schema(schema.schema().clone()),
+        PostgresOptions::default().with_schema(schema.schema().clone()),
     );
     let s = StreamId::new("by-hand").unwrap();
     store

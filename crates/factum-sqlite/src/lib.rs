@@ -53,7 +53,7 @@
 //!   your own options to [`SqliteStore::connect_with`] to trade that for
 //!   speed.
 //! - **Streamed reads** fetch one page of 512 events per query and hold no
-//!   transaction between pages; see [`EventReader::read_stream_events`].
+//!   transaction between pages; see [`factum_core::EventReader::read_stream_events`].
 //! - **Payloads.** JSON payloads are stored as TEXT, so SQLite's JSON
 //!   functions query them (`json_extract(payload, '$.amount')`); MessagePack
 //!   payloads as BLOBs; metadata as JSON text. Event types are indexed.

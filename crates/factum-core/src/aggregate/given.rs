@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use super::Aggregate;
+use super::logic::Aggregate;
 
 /// A test of an aggregate's `handle`: start from the state the given events
 /// fold into, handle one command, and check what comes out. Each `then_*`

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 
-use super::Aggregate;
+use super::logic::Aggregate;
 use crate::codec::from_bytes;
 use crate::{
     AppendResult, Codec, Error, EventStore, ExpectedVersion, Json, Metadata, ReadOptions, Result,
@@ -266,9 +266,9 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
         if let Some(snapshot) = self.usable_snapshot(stream, until).await? {
             loaded = snapshot;
         }
-        let mut options = ReadOptions::all().from_version(loaded.version.unwrap_or(0) + 1);
+        let mut options = ReadOptions::all().with_from_version(loaded.version.unwrap_or(0) + 1);
         if let Some(until) = until {
-            options = options.to_version(until);
+            options = options.with_to_version(until);
         }
         let mut events = self.store.read_stream_payloads(stream, options);
         while let Some(recorded) = events.try_next().await? {

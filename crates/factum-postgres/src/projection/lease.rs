@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::sql::statement;
 
-/// The lease a [`PgProjectionRunner`](crate::PgProjectionRunner) takes
+/// The lease a [`PostgresProjectionRunner`](crate::PostgresProjectionRunner) takes
 /// before it handles events, so that several runners of one projection (in
 /// several processes) can run at once: one works, the others wait and take
 /// over within about `ttl` when it dies.
@@ -28,7 +28,7 @@ use crate::sql::statement;
 /// use std::time::Duration;
 /// use factum_postgres::Lease;
 ///
-/// let lease = Lease::new(Duration::from_secs(10)).holder("billing-worker-1");
+/// let lease = Lease::new(Duration::from_secs(10)).with_holder("billing-worker-1");
 /// assert_eq!(lease.ttl(), Duration::from_secs(10));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl Lease {
 
     /// Holds the lease under `holder` instead; it must be unique to this
     /// runner, since a runner takes over a lease held under its own name.
-    pub fn holder(mut self, holder: impl Into<String>) -> Self {
+    pub fn with_holder(mut self, holder: impl Into<String>) -> Self {
         self.holder = holder.into();
         self
     }
@@ -65,7 +65,7 @@ impl Lease {
     }
 
     /// The holder's name, as stored in `projection_leases.holder`.
-    pub fn holder_name(&self) -> &str {
+    pub fn holder(&self) -> &str {
         &self.holder
     }
 

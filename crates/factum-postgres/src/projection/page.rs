@@ -7,8 +7,8 @@ use factum_core::backend::to_stored_bits;
 use factum_core::{BoxError, Error, GlobalPosition, ProjectionError, RecordedEvent, RetryPolicy};
 use sqlx::{Connection, PgConnection};
 
-use super::TransactionalProjection;
-use super::runner::{PageOutcome, PgProjectionRunner};
+use super::runner::{PageOutcome, PostgresProjectionRunner};
+use super::transactional::TransactionalProjection;
 use crate::error::backend;
 use crate::sql::statement;
 
@@ -20,7 +20,7 @@ enum Failure {
     Store(Error),
 }
 
-impl<P: TransactionalProjection> PgProjectionRunner<P> {
+impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
     /// Commits `page` (read after `from`), retrying a failing handler by the
     /// retry policy (the whole transaction again, after a pause).
     pub(super) async fn commit_page(
@@ -152,7 +152,7 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
         let row: Option<i64> = sqlx::query_scalar(statement(&self.sql.lease_fence))
             .bind(self.projection.name())
             .bind(lease.partition)
-            .bind(lease.lease.holder_name())
+            .bind(lease.lease.holder())
             .bind(token)
             .fetch_optional(conn)
             .await?;

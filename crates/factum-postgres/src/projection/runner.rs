@@ -1,4 +1,4 @@
-//! [`PgProjectionRunner`]: feeds a [`TransactionalProjection`] from the
+//! [`PostgresProjectionRunner`]: feeds a [`TransactionalProjection`] from the
 //! global feed, one transaction per page.
 
 use std::convert::Infallible;
@@ -11,10 +11,10 @@ use factum_core::{
 };
 use sqlx::{Connection, PgConnection};
 
-use super::TransactionalProjection;
 use super::lease::{Lease, LeaseSql, Renewal};
 use super::partition::Partition;
 use super::sql::ProjectionQueries;
+use super::transactional::TransactionalProjection;
 use crate::PostgresStore;
 use crate::error::backend;
 use crate::sql::statement;
@@ -47,7 +47,7 @@ pub(crate) enum PageOutcome {
 /// [`ProjectionError::Handler`]; a database failure stops it with
 /// [`ProjectionError::Store`]. Either way the checkpoint and the read
 /// model stay as the last committed page left them: restart the runner.
-pub struct PgProjectionRunner<P> {
+pub struct PostgresProjectionRunner<P> {
     pub(super) store: PostgresStore,
     pub(super) projection: P,
     pub(super) retry: RetryPolicy,
@@ -71,7 +71,7 @@ struct Held {
     renewal: Renewal,
 }
 
-impl<P: TransactionalProjection> PgProjectionRunner<P> {
+impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
     /// A runner without a lease, with the default retry policy, pages of
     /// 500 events and a poll interval of 250 ms (the feed signal usually
     /// wakes it sooner).
@@ -245,9 +245,10 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
     /// A feed cursor after `from`, with this runner's page size and poll
     /// interval.
     fn cursor_at(&self, from: Option<GlobalPosition>) -> FeedCursor {
-        let options = SubscriptionOptions::after(from.unwrap_or(GlobalPosition::START))
-            .batch_size(self.batch_size)
-            .poll_interval(self.poll_interval);
+        let options = SubscriptionOptions::from_start()
+            .with_after(from.unwrap_or(GlobalPosition::START))
+            .with_batch_size(self.batch_size)
+            .with_poll_interval(self.poll_interval);
         FeedCursor::new(&self.store, &options)
     }
 
@@ -396,7 +397,7 @@ impl<P: TransactionalProjection> PgProjectionRunner<P> {
             if let Some(token) = token {
                 tracing::debug!(
                     projection = self.projection.name(),
-                    holder = lease.lease.holder_name(),
+                    holder = lease.lease.holder(),
                     token,
                     "projection lease taken"
                 );

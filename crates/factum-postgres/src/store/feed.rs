@@ -35,7 +35,7 @@ impl PostgresStore {
             return Ok(Vec::new());
         }
         let operation = format!("reading the global feed after {after}");
-        let mut backoff = Backoff::new(self.options().feed_wait_duration());
+        let mut backoff = Backoff::new(self.options().feed_wait());
         loop {
             let rows = sqlx::query(statement(&self.sql().read_all))
                 .bind(saturating_i64(commit))
@@ -62,7 +62,7 @@ impl PostgresStore {
 
     pub(super) async fn read_head(&self) -> Result<Option<GlobalPosition>> {
         let operation = "reading the head position";
-        let mut backoff = Backoff::new(self.options().feed_wait_duration());
+        let mut backoff = Backoff::new(self.options().feed_wait());
         loop {
             let row = sqlx::query(statement(&self.sql().head_position))
                 .fetch_one(self.pool())

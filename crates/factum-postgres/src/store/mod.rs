@@ -43,11 +43,9 @@ impl PostgresStore {
 
     /// A store on the pool `pool` with `options`.
     pub fn with_options(pool: PgPool, options: PostgresOptions) -> Self {
-        let sql = Arc::new(Queries::new(options.schema_name()));
-        let announcer = FeedAnnouncer::new(
-            sql.notify_feed.clone(),
-            listen::channel(options.schema_name()),
-        );
+        let sql = Arc::new(Queries::new(options.schema()));
+        let announcer =
+            FeedAnnouncer::new(sql.notify_feed.clone(), listen::channel(options.schema()));
         Self {
             pool,
             options: Arc::new(options),
@@ -86,7 +84,7 @@ impl PostgresStore {
 
     /// The schema holding the store's tables.
     pub fn schema(&self) -> &SchemaName {
-        self.options.schema_name()
+        self.options.schema()
     }
 
     /// The store's options.

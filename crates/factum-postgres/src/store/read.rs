@@ -92,14 +92,14 @@ impl PostgresStore {
         [forward, backward]: [&Arc<str>; 2],
     ) -> BoxStream<'a, Result<PgRow>> {
         let (from, to) = options.version_range();
-        if from > to || options.limit == Some(0) {
+        if from > to || options.limit() == Some(0) {
             return stream::empty().boxed();
         }
-        let sql = match options.direction {
+        let sql = match options.direction() {
             Direction::Forward => forward,
             Direction::Backward => backward,
         };
-        let limit = options.limit.map(|l| saturating_i64(l as u64));
+        let limit = options.limit().map(|l| saturating_i64(l as u64));
         sqlx::query(statement(sql))
             .bind(stream.as_str())
             .bind(saturating_i64(from))

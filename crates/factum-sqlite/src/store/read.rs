@@ -121,11 +121,11 @@ fn stream_events<'a, T: StreamItem>(
 ) -> BoxStream<'a, Result<T>> {
     let (low, high) = options.version_range();
     let start = Cursor {
-        next: (low <= high).then_some(match options.direction {
+        next: (low <= high).then_some(match options.direction() {
             Direction::Forward => low,
             Direction::Backward => high,
         }),
-        remaining: options.limit.unwrap_or(usize::MAX),
+        remaining: options.limit().unwrap_or(usize::MAX),
     };
     stream::unfold(start, move |cursor| async move {
         let next = cursor.next?;
@@ -133,11 +133,12 @@ fn stream_events<'a, T: StreamItem>(
             return None;
         }
         let max = cursor.remaining.min(PAGE_SIZE);
-        let (from, to) = match options.direction {
+        let (from, to) = match options.direction() {
             Direction::Forward => (next, high),
             Direction::Backward => (low, next),
         };
-        let page = match stream_page::<T>(reader, stream, options.direction, from, to, max).await {
+        let page = match stream_page::<T>(reader, stream, options.direction(), from, to, max).await
+        {
             Ok(page) => page,
             Err(error) => {
                 let done = Cursor {
@@ -149,7 +150,7 @@ fn stream_events<'a, T: StreamItem>(
         };
         let last = page.last()?.stream_version();
         let full = page.len() == max;
-        let next = match options.direction {
+        let next = match options.direction() {
             Direction::Forward => (full && last < high).then(|| last + 1),
             Direction::Backward => (full && last > low).then(|| last - 1),
         };

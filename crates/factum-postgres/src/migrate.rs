@@ -20,22 +20,22 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "event store",
-        include_str!("../../../migrations/postgres/0001_event_store.sql"),
+        include_str!("../migrations/0001_event_store.sql"),
     ),
     (
         2,
         "projections",
-        include_str!("../../../migrations/postgres/0002_projections.sql"),
+        include_str!("../migrations/0002_projections.sql"),
     ),
     (
         3,
         "lighter appends",
-        include_str!("../../../migrations/postgres/0003_lighter_appends.sql"),
+        include_str!("../migrations/0003_lighter_appends.sql"),
     ),
     (
         4,
         "bytewise identifiers",
-        include_str!("../../../migrations/postgres/0004_bytewise_identifiers.sql"),
+        include_str!("../migrations/0004_bytewise_identifiers.sql"),
     ),
 ];
 

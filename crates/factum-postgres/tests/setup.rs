@@ -32,7 +32,7 @@ async fn migrate_is_idempotent_and_recorded_in_the_schema() {
         .unwrap();
     let files = std::fs::read_dir(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../migrations/postgres"
+        "/migrations"
     ))
     .unwrap()
     .filter(|f| {
@@ -61,7 +61,7 @@ async fn schema_applied_by_other_tooling_works() {
     .await
     .unwrap();
     conn.execute(sqlx::raw_sql(include_str!(
-        "../../../migrations/postgres/0001_event_store.sql"
+        "../migrations/0001_event_store.sql"
     )))
     .await
     .unwrap();

@@ -20,7 +20,7 @@ const MIGRATIONS_TABLE: &str = "_factum_migrations";
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
     "factum schema",
-    include_str!("../../../migrations/sqlite/0001_factum_schema.sql"),
+    include_str!("../migrations/0001_factum_schema.sql"),
 )];
 
 /// The migrator over [`MIGRATIONS`], bookkeeping in [`MIGRATIONS_TABLE`].
@@ -65,7 +65,7 @@ mod tests {
 
     #[test]
     fn every_migration_file_is_embedded_in_order() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/sqlite");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         let mut files: Vec<(i64, String)> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|entry| {

@@ -111,17 +111,11 @@ mod tests {
     use super::*;
     use factum_core::{EventData, StreamId};
 
-    fn append(name: &str, expected: ExpectedVersion) -> StreamAppend {
-        StreamAppend::new(
-            StreamId::new(name).unwrap(),
-            expected,
-            vec![EventData::json("E", b"{}".to_vec())],
-        )
-    }
-
     #[test]
     fn keys_are_sent_only_when_some_event_has_one() {
-        let plain = [append("a", ExpectedVersion::Any)];
+        let event = EventData::json("E", b"{}".to_vec());
+        let stream = StreamId::new("a").unwrap();
+        let plain = [StreamAppend::new(stream, ExpectedVersion::Any, vec![event])];
         assert!(Encoded::new(&plain).unwrap().keys.is_none());
         let mut keyed = plain.clone();
         keyed[0].events[0].idempotency_key = Some("k".into());

@@ -25,6 +25,9 @@ fn top_level_migrations_are_the_backends_own() {
             embedded.keys().any(|name| name.ends_with(".sql")),
             "{backend} has migrations"
         );
-        assert_eq!(top, embedded, "migrations/{backend} differs from the crate's");
+        assert_eq!(
+            top, embedded,
+            "migrations/{backend} differs from the crate's"
+        );
     }
 }

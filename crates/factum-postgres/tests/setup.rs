@@ -30,19 +30,16 @@ async fn migrate_is_idempotent_and_recorded_in_the_schema() {
         .fetch_one(store.pool())
         .await
         .unwrap();
-    let files = std::fs::read_dir(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/migrations"
-    ))
-    .unwrap()
-    .filter(|f| {
-        f.as_ref()
-            .unwrap()
-            .path()
-            .extension()
-            .is_some_and(|e| e == "sql")
-    })
-    .count();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .filter(|f| {
+            f.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|e| e == "sql")
+        })
+        .count();
     assert_eq!(applied, files as i64, "each migration file applied once");
 }
 

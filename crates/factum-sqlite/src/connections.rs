@@ -3,10 +3,12 @@
 //! Used instead of an sqlx pool because a pool returns every released
 //! connection through a spawned task and a ping, an extra round trip to the
 //! connection's worker thread per operation: on the writer, whose single
-//! connection serializes the appends, that cost ~40% of a one-event append.
-//! A tokio mutex hands the connection straight to the next waiter, in FIFO
-//! order. Connections live as long as the store; a dropped operation leaves
-//! its rollback queued on the connection, ahead of the next user's commands.
+//! connection serializes the appends, that round trip was a large part of a
+//! one-event append (the figure is in `benches/README.md`, "Figures cited by
+//! the code"). A tokio mutex hands the connection straight to the next
+//! waiter, in FIFO order. Connections live as long as the store; a dropped
+//! operation leaves its rollback queued on the connection, ahead of the
+//! next user's commands.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};

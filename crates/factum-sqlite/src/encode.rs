@@ -74,7 +74,7 @@ impl Prepared {
     }
 }
 
-/// The expectation as `append_one_stream.sql`'s `?2` and `?3`.
+/// The expectation as `append_one.sql`'s `?2` and `?3`.
 pub(crate) fn expectation(expected: ExpectedVersion) -> (i64, i64) {
     match expected {
         ExpectedVersion::Any => (0, 0),

@@ -1,5 +1,6 @@
-//! The schema: the files of `migrations/sqlite/` at the repository root,
-//! embedded in the crate and applied by sqlx's migrator when a store opens.
+//! The schema: the files of the crate's `migrations/` folder (linked from
+//! the repository's top-level `migrations/sqlite`), embedded in the crate
+//! and applied by sqlx's migrator when a store opens.
 
 use std::borrow::Cow;
 
@@ -16,7 +17,7 @@ use crate::sql;
 const MIGRATIONS_TABLE: &str = "_factum_migrations";
 
 /// Every migration, oldest first: version, description, SQL. A test checks
-/// that this lists exactly the files of `migrations/sqlite/`.
+/// that this lists exactly the files of the crate's `migrations/`.
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
     "factum schema",

@@ -44,15 +44,15 @@ pub(crate) const ENABLE_WAL: &str = "PRAGMA journal_mode = WAL";
 /// INSERTs and its statement cache keeps them all.
 pub(crate) const MAX_ROWS_PER_INSERT: usize = 64;
 
-/// Most events the one-statement append of `append_one_stream.sql` takes.
+/// Most events the one-statement append of `append_one.sql` takes.
 pub(crate) const MAX_ONE_STATEMENT_EVENTS: usize = 16;
 
-/// Values bound per event by `append_one_stream.sql`, after its first three.
+/// Values bound per event by `append_one.sql`, after its first three.
 pub(crate) const ONE_STATEMENT_VALUES_PER_EVENT: usize = 7;
 
-/// `APPEND_ONE_STREAM[n - 1]` appends `n` events.
-static APPEND_ONE_STREAM: LazyLock<Vec<String>> = LazyLock::new(|| {
-    let template = include_str!("sql/append_one_stream.sql");
+/// `APPEND_ONE[n - 1]` appends `n` events.
+static APPEND_ONE: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let template = include_str!("sql/append_one.sql");
     let (head, tail) = template.split_once("{rows}").unwrap_or((template, ""));
     (0..MAX_ONE_STATEMENT_EVENTS)
         .map(|count| {
@@ -72,10 +72,8 @@ static APPEND_ONE_STREAM: LazyLock<Vec<String>> = LazyLock::new(|| {
 
 /// The one-statement append of `events` (1 to
 /// [`MAX_ONE_STATEMENT_EVENTS`]) key-less events to one stream.
-pub(crate) fn append_one_stream(events: usize) -> Option<&'static str> {
-    APPEND_ONE_STREAM
-        .get(events.checked_sub(1)?)
-        .map(String::as_str)
+pub(crate) fn append_one(events: usize) -> Option<&'static str> {
+    APPEND_ONE.get(events.checked_sub(1)?).map(String::as_str)
 }
 
 /// `INSERTS[i]` inserts `2^i` rows.
@@ -137,10 +135,10 @@ mod tests {
 
     #[test]
     fn one_statement_appends_number_every_value() {
-        assert_eq!(append_one_stream(0), None);
-        assert_eq!(append_one_stream(MAX_ONE_STATEMENT_EVENTS + 1), None);
+        assert_eq!(append_one(0), None);
+        assert_eq!(append_one(MAX_ONE_STATEMENT_EVENTS + 1), None);
         for events in 1..=MAX_ONE_STATEMENT_EVENTS {
-            let sql = append_one_stream(events).unwrap();
+            let sql = append_one(events).unwrap();
             assert!(!sql.contains("{rows}"));
             let last = 3 + events * ONE_STATEMENT_VALUES_PER_EVENT;
             assert!(sql.contains(&format!("?{last})")), "{sql}");

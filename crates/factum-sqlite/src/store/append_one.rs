@@ -1,5 +1,5 @@
 //! The common append in one statement: a few events without idempotency
-//! keys to one stream. `append_one_stream.sql` reads the stream's version and
+//! keys to one stream. `append_one.sql` reads the stream's version and
 //! the feed's head, checks the expectation and inserts, all in one INSERT …
 //! SELECT … RETURNING, so such an append costs BEGIN, one statement and
 //! COMMIT, like a plain insert. It still runs in the `BEGIN IMMEDIATE`
@@ -32,7 +32,7 @@ pub(crate) async fn write(
     append: &StreamAppend,
     metadata: &[String],
 ) -> Result<Option<AppendResult>, Failure> {
-    let sql = sql::append_one_stream(append.events.len()).ok_or_else(|| {
+    let sql = sql::append_one(append.events.len()).ok_or_else(|| {
         Failure::Other(format!("no one-statement append of {} events", append.events.len()).into())
     })?;
     let (mode, exact) = expectation(append.expected);

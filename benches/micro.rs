@@ -12,7 +12,8 @@ use factum::{
 };
 use serde::{Deserialize, Serialize};
 
-/// A ~150-byte JSON event, as in DESIGN.md's workloads.
+/// A ~150-byte JSON event, as in the workloads of `docs/design.md`
+/// (section 8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Deposited {
     account: String,

@@ -43,7 +43,8 @@ impl Backend for Memory {
 }
 
 /// A fresh schema per target on the server the test harness finds
-/// (`DATABASE_URL`) or starts (pgtemp), dropped with the target.
+/// (`DATABASE_URL`) or starts (a throwaway cluster, from the installed
+/// server binaries: `factum_postgres::testing`), dropped with the target.
 struct Postgres;
 
 #[async_trait(?Send)]

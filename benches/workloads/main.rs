@@ -1,5 +1,6 @@
-//! The workload runner: DESIGN.md's workloads on every available backend,
-//! each beside its plain baseline in the same run, as one table of medians.
+//! The workload runner: the workloads of `docs/design.md` (section 8) on
+//! every available backend, each beside its plain baseline in the same
+//! run, as one table of medians.
 //! On PostgreSQL the append workloads also run two reference ways between
 //! the baseline and factum (the same rows inserted into factum's table;
 //! factum's own statement sent by hand), printed indented below their row,

@@ -1,5 +1,5 @@
 //! The domain the workloads run: ~150-byte deposit events folded into a
-//! balance, as DESIGN.md's workloads describe.
+//! balance, as the workloads of `docs/design.md` (section 8) describe.
 
 use factum::aggregate::Aggregate;
 use factum::{DomainEvent, EventData};

@@ -1,5 +1,6 @@
-//! DESIGN.md's workloads W1 to W4, each run once on factum and once on the
-//! baseline, returning (factum, baseline) in operations per second.
+//! The workloads W1 to W4 of `docs/design.md` (section 8), each run once
+//! on factum and once on the baseline, returning (factum, baseline) in
+//! operations per second.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -124,7 +125,7 @@ pub(crate) struct Sizes {
 }
 
 impl Sizes {
-    /// DESIGN.md's sizes, or the smoke run's.
+    /// The sizes of `docs/design.md` (section 8), or the smoke run's.
     pub(crate) fn of(quick: bool) -> Self {
         if quick { Self::quick() } else { Self::full() }
     }

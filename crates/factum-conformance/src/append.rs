@@ -1,5 +1,5 @@
-//! Guarantees 1 to 3: atomic appends, optimistic concurrency, contiguous
-//! versions and increasing positions.
+//! Guarantees 1 to 3 of `docs/design.md`: atomic appends, optimistic
+//! concurrency, contiguous versions and increasing positions.
 
 use super::support::{
     append_ok, assert_increasing, event, events, same_payload, stream, versions, whole_feed,

@@ -1,5 +1,6 @@
-//! Guarantee 4: an event whose idempotency key is stored is not written
-//! again, and the caller learns where the original is.
+//! Guarantee 4 of `docs/design.md`: an event whose idempotency key is
+//! stored is not written again, and the caller learns where the original
+//! is.
 
 use super::support::{append_ok, event, stream, versions, whole_feed};
 use factum_core::{EventOutcome, EventStore, ExpectedVersion};

@@ -1,4 +1,5 @@
-//! Guarantee 7: bad input gets a typed error and changes nothing.
+//! Guarantee 7 of `docs/design.md`: bad input gets a typed error and
+//! changes nothing.
 
 use super::support::{append_ok, event, events, stream, whole_feed};
 use factum_core::{

@@ -64,7 +64,8 @@ pub struct EventData {
     /// Correlation, causation, actor and custom key/values.
     pub metadata: Metadata,
     /// When set, an event with the same key that is already stored makes
-    /// this one a duplicate: it is not written again (DESIGN.md, guarantee 4).
+    /// this one a duplicate: it is not written again (`docs/design.md`,
+    /// guarantee 4).
     pub idempotency_key: Option<String>,
 }
 

@@ -1,6 +1,6 @@
-//! Idempotent injection of correlated events (DESIGN.md, "Idempotent
-//! injection"): [`InjectableEvent`], [`CorrelatedSet`], and the store methods
-//! of [`InjectEvents`].
+//! Idempotent injection of correlated events (`docs/design.md`, section 7,
+//! "Idempotent injection"): [`InjectableEvent`], [`CorrelatedSet`], and the
+//! store methods of [`InjectEvents`].
 
 use std::time::Duration;
 

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 /// A position is a pair `(commit, sequence)`. Backends whose writers are
 /// serialized (memory, SQLite) use `commit = 0` and a plain counter as the
 /// sequence; PostgreSQL uses the writing transaction's id as `commit`, which is
-/// what lets its feed stay final for readers (DESIGN.md, guarantee 5). Users
-/// compare positions, store them as checkpoints and hand them back; they
-/// should not do arithmetic on them.
+/// what lets its feed stay final for readers (`docs/design.md`, guarantee
+/// 5). Users compare positions, store them as checkpoints and hand them
+/// back; they should not do arithmetic on them.
 ///
 /// [`GlobalPosition::START`] lies before every event.
 ///

@@ -1,6 +1,6 @@
-//! In-memory backend of factum: every guarantee of the event store, no
-//! persistence. For tests and prototypes; [`Faults`] make it fail and lag on
-//! purpose.
+//! In-memory backend of factum: the seven guarantees of `docs/design.md`
+//! (section 4), no persistence. For tests and prototypes; [`Faults`] make
+//! it fail and lag on purpose.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> factum_core::Result<()> {

@@ -1,4 +1,5 @@
-//! Applying the schema: the migration files of `migrations/postgres/`,
+//! Applying the schema: the migration files of the crate's `migrations/`
+//! folder (linked from the repository's top-level `migrations/postgres`),
 //! embedded at build time and run with sqlx's migrator.
 //!
 //! The migrator is built from `include_str!`ed files rather than with

@@ -1,5 +1,6 @@
-//! Guarantee 5 on PostgreSQL: the global feed never hands out an event while
-//! a transaction that could still commit an earlier one is open.
+//! Guarantee 5 of `docs/design.md` on PostgreSQL: the global feed never
+//! hands out an event while a transaction that could still commit an
+//! earlier one is open.
 
 #![allow(clippy::unwrap_used)] // Tests: a failed step should panic.
 

@@ -21,8 +21,8 @@ use crate::{PostgresOptions, SchemaName};
 
 /// An event store on PostgreSQL. Cheap to clone: clones share the pool.
 ///
-/// See the [crate documentation](crate) for the schema, the guarantees and
-/// their costs.
+/// See the [crate documentation](crate), and `docs/design.md` (section 5)
+/// in the repository, for the schema, the guarantees and their costs.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,

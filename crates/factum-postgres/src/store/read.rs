@@ -74,7 +74,7 @@ impl EventReader for PostgresStore {
     }
 
     /// Fed by a `LISTEN` connection of the store's own (see the crate docs,
-    /// "Subscriptions"), started on the first call inside a tokio runtime
+    /// "Notifications"), started on the first call inside a tokio runtime
     /// and closed when the last clone of the store is dropped; `None`
     /// outside a runtime.
     fn feed_signal(&self) -> Option<factum_core::FeedSignal> {

@@ -62,6 +62,12 @@ impl PostgresStore {
     /// applied to it. Safe to call at every start, from several processes at
     /// once.
     ///
+    /// When every migration is already applied (with the same checksums),
+    /// it only reads the schema's `_sqlx_migrations` table and changes
+    /// nothing, so a role without DDL rights (one that may only read and
+    /// append) opens a store whose schema is current; it needs `USAGE` on
+    /// the schema and `SELECT` on that table.
+    ///
     /// The migrations run on a connection taken out of the pool whose
     /// `search_path` is set to the schema; the connection is closed
     /// afterwards, so the pool never sees the changed setting. The schema's
@@ -69,6 +75,13 @@ impl PostgresStore {
     pub async fn migrate(&self) -> factum_core::Result<()> {
         let schema = self.schema().clone();
         let operation = || format!("migrating schema {schema}");
+        if self
+            .schema_is_current()
+            .await
+            .map_err(|e| backend(operation(), e))?
+        {
+            return Ok(());
+        }
         let mut conn = self
             .pool()
             .acquire()
@@ -99,5 +112,30 @@ impl PostgresStore {
         let closed = conn.close().await;
         result.map_err(|e| backend(operation(), e))?;
         closed.map_err(|e| backend(operation(), e))
+    }
+
+    /// Whether every migration is recorded as applied in the schema, with
+    /// its checksum: reads only, and answers `false` when the schema or its
+    /// `_sqlx_migrations` table does not exist yet.
+    async fn schema_is_current(&self) -> Result<bool, sqlx::Error> {
+        let quoted = self.schema().quoted();
+        let table = format!("{quoted}._sqlx_migrations");
+        let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+            .bind(&table)
+            .fetch_one(self.pool())
+            .await?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        let applied: Vec<(i64, Vec<u8>)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT version, checksum FROM {table} WHERE success"
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(migrator().iter().all(|migration| {
+            applied.iter().any(|(version, checksum)| {
+                *version == migration.version && checksum.as_slice() == &*migration.checksum
+            })
+        }))
     }
 }

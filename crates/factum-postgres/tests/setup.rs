@@ -185,3 +185,68 @@ async fn crossing_multi_stream_appends_do_not_deadlock() {
     assert_eq!(store.stream_version(&a).await.unwrap(), Some(160));
     assert_eq!(store.stream_version(&b).await.unwrap(), Some(160));
 }
+
+/// A role that may only read and append (no DDL, no UPDATE, DELETE or
+/// TRUNCATE) opens a store whose schema is current with `connect_with`,
+/// which then applies nothing, appends and reads, and cannot alter history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_and_append_role_connects_once_the_schema_is_current() {
+    use factum_core::EventAppender;
+    use sqlx::ConnectOptions;
+    use sqlx::postgres::PgConnectOptions;
+
+    let (owner, schema) = TestSchema::store().await.unwrap();
+    let quoted = schema.schema().quoted();
+    let role = format!("factum_app_{}", std::process::id());
+    for statement in [
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT USAGE ON SCHEMA {quoted} TO {role}"),
+        format!("GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {quoted} TO {role}"),
+        format!("GRANT UPDATE ON {quoted}.snapshots, {quoted}.checkpoints TO {role}"),
+    ] {
+        owner
+            .pool()
+            .execute(AssertSqlSafe(statement))
+            .await
+            .unwrap();
+    }
+    let url = schema
+        .url()
+        .parse::<PgConnectOptions>()
+        .unwrap()
+        .username(&role)
+        .to_url_lossy()
+        .to_string();
+    let options = PostgresOptions::default().with_schema(schema.schema().clone());
+    let outcome = async {
+        let app = PostgresStore::connect_with(&url, options).await?;
+        let s = StreamId::new("least-privilege").unwrap();
+        app.append(&s, ExpectedVersion::NoStream, vec![event(1)])
+            .await?;
+        let read = app.read_stream(&s, ReadOptions::all()).await?;
+        let altered = app
+            .pool()
+            .execute(AssertSqlSafe(format!(
+                "UPDATE {quoted}.events SET event_type = 'Forged'"
+            )))
+            .await;
+        let ddl = app
+            .pool()
+            .execute(AssertSqlSafe(format!("CREATE TABLE {quoted}.t (x int)")))
+            .await;
+        app.pool().close().await;
+        Ok::<_, Error>((read.len(), altered.is_err(), ddl.is_err()))
+    }
+    .await;
+    owner
+        .pool()
+        .execute(AssertSqlSafe(format!(
+            "DROP OWNED BY {role}; DROP ROLE {role}"
+        )))
+        .await
+        .unwrap();
+    let (read, update_refused, ddl_refused) = outcome.unwrap();
+    assert_eq!(read, 1);
+    assert!(update_refused, "the role altered history");
+    assert!(ddl_refused, "the role ran DDL");
+}

@@ -83,6 +83,18 @@ pub async fn invalid_appends_are_rejected_and_write_nothing(store: &dyn EventSto
             |e| matches!(e, InvalidAppend::PayloadNotJson { .. }),
         ),
         (
+            "JSON with invalid UTF-8 inside a string",
+            vec![StreamAppend::new(
+                s.clone(),
+                ExpectedVersion::Any,
+                vec![EventData::json(
+                    "Latin1",
+                    b"{\"name\":\"Jos\xe9\"}".to_vec(),
+                )],
+            )],
+            |e| matches!(e, InvalidAppend::PayloadNotJson { event_type, .. } if event_type == "Latin1"),
+        ),
+        (
             "too many events",
             vec![StreamAppend::new(
                 s.clone(),
@@ -111,6 +123,23 @@ pub async fn invalid_appends_are_rejected_and_write_nothing(store: &dyn EventSto
         feed,
         "an invalid append changed the feed"
     );
+    // An escaped backslash followed by `u0000` is no NUL: it is stored and
+    // read back as written.
+    let path = br#"{"path":"C:\\u0000dir"}"#;
+    let written = append_ok(
+        store,
+        &stream("invalid-3"),
+        ExpectedVersion::NoStream,
+        vec![EventData::json("Path", path.to_vec())],
+    )
+    .await;
+    assert_eq!(written.current_version, Some(1));
+    let stored = store
+        .read_stream(&stream("invalid-3"), factum_core::ReadOptions::all())
+        .await
+        .expect("read");
+    let value: serde_json::Value = serde_json::from_slice(&stored[0].payload).expect("JSON");
+    assert_eq!(value["path"], "C:\\u0000dir");
     assert!(matches!(
         StreamId::new("bad\u{7}id"),
         Err(StreamIdError::ControlCharacter { .. })

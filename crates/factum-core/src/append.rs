@@ -206,11 +206,69 @@ fn validate_event(stream: &StreamId, event: &EventData) -> Result<(), InvalidApp
     Ok(())
 }
 
-/// Accepts what PostgreSQL's JSONB accepts: valid JSON without `\u0000`.
+/// Accepts what PostgreSQL's JSONB accepts, so that every backend refuses
+/// the same payloads: UTF-8 text (inside strings too) holding valid JSON,
+/// with no escaped NUL character (`\u0000`) in any string.
 fn check_json(payload: &[u8]) -> Result<(), String> {
-    serde_json::from_slice::<serde::de::IgnoredAny>(payload).map_err(|e| e.to_string())?;
-    if payload.windows(6).any(|w| w == b"\\u0000") {
+    let text = std::str::from_utf8(payload).map_err(|e| format!("it is not UTF-8: {e}"))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| e.to_string())?;
+    if holds_escaped_nul(payload) {
         return Err("it holds the NUL character (\\u0000), which JSONB cannot store".into());
     }
     Ok(())
+}
+
+/// Whether valid JSON escapes a NUL (`\u0000`) in one of its strings; an
+/// escaped backslash followed by `u0000` (`"C:\\\\u0000"`) is no NUL.
+fn holds_escaped_nul(json: &[u8]) -> bool {
+    // Most payloads do not hold the six bytes at all.
+    if !json.windows(6).any(|w| w == b"\\u0000") {
+        return false;
+    }
+    // In valid JSON a backslash only starts an escape inside a string, and
+    // the escaped character never starts another one.
+    let mut i = 0;
+    while let Some(offset) = json
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'\\'))
+    {
+        let escape = i + offset;
+        if json.get(escape + 1..escape + 6) == Some(b"u0000".as_slice()) {
+            return true;
+        }
+        i = escape + 2;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_checked_as_jsonb_would_store_it() {
+        assert!(check_json(br#"{"a":"b"}"#).is_ok());
+        assert!(check_json(br#"{"a":"\u0000"}"#).is_err(), "an escaped NUL");
+        assert!(
+            check_json(br#"{"\u0000":1}"#).is_err(),
+            "an escaped NUL in a key"
+        );
+        assert!(
+            check_json(br#"{"a":"x\\\u0000"}"#).is_err(),
+            "a backslash, then a NUL"
+        );
+        assert!(
+            check_json(br#"{"path":"C:\\u0000dir"}"#).is_ok(),
+            "a backslash, then u0000"
+        );
+        assert!(
+            check_json(br#"{"a":"\\\\u0000"}"#).is_ok(),
+            "two backslashes, then u0000"
+        );
+        assert!(
+            check_json(b"{\"name\":\"Jos\xe9\"}").is_err(),
+            "Latin-1 in a string"
+        );
+        assert!(check_json(b"{not json").is_err());
+    }
 }

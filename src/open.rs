@@ -80,9 +80,10 @@ async fn sqlite(url: &str) -> Result<Arc<dyn EventStore>> {
 
 #[cfg(feature = "postgres")]
 async fn postgres(url: &str) -> Result<Arc<dyn EventStore>> {
-    let store = factum_postgres::PostgresStore::connect(url).await?;
-    store.migrate().await?;
-    Ok(Arc::new(store))
+    // `connect` applies the schema, reading only when it is current.
+    Ok(Arc::new(
+        factum_postgres::PostgresStore::connect(url).await?,
+    ))
 }
 
 #[cfg(not(feature = "postgres"))]

@@ -94,7 +94,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
     let options = PostgresOptions::default().with_schema(SchemaName::new(SCHEMA)?);
     let store = PostgresStore::connect_with(&url, options).await?;
-    store.migrate().await?;
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS factum_balances_example.account_balances \
          (account text PRIMARY KEY, owner text NOT NULL, balance bigint NOT NULL)",

@@ -104,7 +104,23 @@ impl<'a> Encoded<'a> {
         }
         Ok(encoded)
     }
+
+    /// Binds the six per-event arrays (ids, types, schema versions, JSON
+    /// payloads, binary payloads, metadata), in that order, as both
+    /// `append_events` and `append_one.sql` take them.
+    pub(crate) fn bind_events<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(&self.event_ids)
+            .bind(&self.event_types)
+            .bind(&self.schema_versions)
+            .bind(&self.payload_json)
+            .bind(&self.payload_bytes)
+            .bind(&self.metadata)
+    }
 }
+
+/// A statement being bound.
+pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 #[cfg(test)]
 mod tests {

@@ -142,16 +142,12 @@ impl PostgresStore {
         conn: &mut PgConnection,
         encoded: &Encoded<'_>,
     ) -> Result<Vec<PgRow>, sqlx::Error> {
-        sqlx::query(statement(&self.sql().append))
+        let query = sqlx::query(statement(&self.sql().append))
             .bind(&encoded.streams)
             .bind(&encoded.expected)
-            .bind(&encoded.stream_of)
-            .bind(&encoded.event_ids)
-            .bind(&encoded.event_types)
-            .bind(&encoded.schema_versions)
-            .bind(&encoded.payload_json)
-            .bind(&encoded.payload_bytes)
-            .bind(&encoded.metadata)
+            .bind(&encoded.stream_of);
+        encoded
+            .bind_events(query)
             .bind(&encoded.keys)
             .fetch_all(conn)
             .await

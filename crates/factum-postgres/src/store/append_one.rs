@@ -40,15 +40,11 @@ impl PostgresStore {
                 .bind(encoded.payload_bytes.first().copied().flatten())
                 .bind(encoded.metadata.first())
         } else {
-            sqlx::query(statement(&self.sql().append_one))
-                .bind(append.stream_id.as_str())
-                .bind(expected_code(append.expected))
-                .bind(&encoded.event_ids)
-                .bind(&encoded.event_types)
-                .bind(&encoded.schema_versions)
-                .bind(&encoded.payload_json)
-                .bind(&encoded.payload_bytes)
-                .bind(&encoded.metadata)
+            encoded.bind_events(
+                sqlx::query(statement(&self.sql().append_one))
+                    .bind(append.stream_id.as_str())
+                    .bind(expected_code(append.expected)),
+            )
         };
         let rows = query
             .fetch_all(&mut *conn)

@@ -95,6 +95,37 @@ pub async fn invalid_appends_are_rejected_and_write_nothing(store: &dyn EventSto
             |e| matches!(e, InvalidAppend::PayloadNotJson { event_type, .. } if event_type == "Latin1"),
         ),
         (
+            "JSON with a lone surrogate",
+            vec![StreamAppend::new(
+                s.clone(),
+                ExpectedVersion::Any,
+                vec![EventData::json("Half", br#"{"a":"\ud800"}"#.to_vec())],
+            )],
+            |e| matches!(e, InvalidAppend::PayloadNotJson { event_type, .. } if event_type == "Half"),
+        ),
+        (
+            "idempotency key holding NUL",
+            vec![StreamAppend::new(
+                s.clone(),
+                ExpectedVersion::Any,
+                vec![event("A", 1).with_idempotency_key("k\0")],
+            )],
+            |e| matches!(e, InvalidAppend::IdempotencyKey { .. }),
+        ),
+        (
+            "metadata holding NUL",
+            vec![StreamAppend::new(
+                s.clone(),
+                ExpectedVersion::Any,
+                vec![
+                    event("A", 1).with_metadata(
+                        factum_core::Metadata::default().with_custom("tenant", "a\0b"),
+                    ),
+                ],
+            )],
+            |e| matches!(e, InvalidAppend::Metadata { field, .. } if field.contains("tenant")),
+        ),
+        (
             "too many events",
             vec![StreamAppend::new(
                 s.clone(),

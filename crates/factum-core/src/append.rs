@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use crate::invalid::{
     InvalidAppend, MAX_EVENT_TYPE_BYTES, MAX_EVENTS_PER_APPEND, MAX_IDEMPOTENCY_KEY_BYTES,
 };
-use crate::{Error, EventData, ExpectedVersion, GlobalPosition, PayloadFormat, StreamId};
+use crate::{Error, EventData, ExpectedVersion, GlobalPosition, Metadata, PayloadFormat, StreamId};
 
 /// The events to append to one stream, with the version the writer expects.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,6 +185,8 @@ fn validate_event(stream: &StreamId, event: &EventData) -> Result<(), InvalidApp
             Some("it is empty")
         } else if key.len() > MAX_IDEMPOTENCY_KEY_BYTES {
             Some("it is longer than 512 bytes")
+        } else if key.contains('\0') {
+            Some("it holds the NUL character")
         } else {
             None
         };
@@ -196,6 +198,13 @@ fn validate_event(stream: &StreamId, event: &EventData) -> Result<(), InvalidApp
             });
         }
     }
+    if let Some(field) = field_with_nul(&event.metadata) {
+        return Err(InvalidAppend::Metadata {
+            stream: stream.clone(),
+            event_type: event.event_type.clone(),
+            field,
+        });
+    }
     if event.format == PayloadFormat::Json {
         check_json(&event.payload).map_err(|reason| InvalidAppend::PayloadNotJson {
             stream: stream.clone(),
@@ -206,39 +215,90 @@ fn validate_event(stream: &StreamId, event: &EventData) -> Result<(), InvalidApp
     Ok(())
 }
 
+/// The first metadata field holding NUL, which no backend may store since
+/// PostgreSQL cannot (its JSONB refuses `\u0000`).
+fn field_with_nul(metadata: &Metadata) -> Option<String> {
+    let ids = [
+        ("correlation id", &metadata.correlation_id),
+        ("causation id", &metadata.causation_id),
+        ("actor", &metadata.actor),
+    ];
+    if let Some((name, _)) = ids
+        .iter()
+        .find(|(_, value)| value.as_deref().is_some_and(|v| v.contains('\0')))
+    {
+        return Some((*name).to_owned());
+    }
+    metadata.custom.iter().find_map(|(key, value)| {
+        if key.contains('\0') {
+            Some(format!("custom key {key:?}"))
+        } else if value.contains('\0') {
+            Some(format!("the value of custom key {key:?}"))
+        } else {
+            None
+        }
+    })
+}
+
 /// Accepts what PostgreSQL's JSONB accepts, so that every backend refuses
 /// the same payloads: UTF-8 text (inside strings too) holding valid JSON,
-/// with no escaped NUL character (`\u0000`) in any string.
+/// with no escaped NUL (`\u0000`) and no lone UTF-16 surrogate escape in
+/// any string.
 fn check_json(payload: &[u8]) -> Result<(), String> {
     let text = std::str::from_utf8(payload).map_err(|e| format!("it is not UTF-8: {e}"))?;
     serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| e.to_string())?;
-    if holds_escaped_nul(payload) {
+    let escapes = Escapes::of(payload);
+    if escapes.nul {
         return Err("it holds the NUL character (\\u0000), which JSONB cannot store".into());
+    }
+    if escapes.surrogate {
+        // Rare: ignored strings are not decoded, so decode them, which
+        // refuses a surrogate that is not part of a pair.
+        serde_json::from_str::<serde_json::Value>(text).map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
-/// Whether valid JSON escapes a NUL (`\u0000`) in one of its strings; an
-/// escaped backslash followed by `u0000` (`"C:\\\\u0000"`) is no NUL.
-fn holds_escaped_nul(json: &[u8]) -> bool {
-    // Most payloads do not hold the six bytes at all.
-    if !json.windows(6).any(|w| w == b"\\u0000") {
-        return false;
-    }
-    // In valid JSON a backslash only starts an escape inside a string, and
-    // the escaped character never starts another one.
-    let mut i = 0;
-    while let Some(offset) = json
-        .get(i..)
-        .and_then(|rest| rest.iter().position(|&b| b == b'\\'))
-    {
-        let escape = i + offset;
-        if json.get(escape + 1..escape + 6) == Some(b"u0000".as_slice()) {
-            return true;
+/// What the `\u` escapes of valid JSON hold that the check must look at.
+#[derive(Debug, Default, PartialEq)]
+struct Escapes {
+    /// `\u0000`: the NUL character.
+    nul: bool,
+    /// `\ud800` to `\udfff`: half of a UTF-16 surrogate pair.
+    surrogate: bool,
+}
+
+impl Escapes {
+    /// Walks the escapes of valid JSON, where a backslash only starts an
+    /// escape inside a string and the escaped character never starts
+    /// another one (so `"C:\\\\u0000"` holds no NUL). Payloads without a
+    /// backslash, the most common, cost one scan.
+    fn of(json: &[u8]) -> Self {
+        let mut found = Self::default();
+        let mut next = 0;
+        while let Some(offset) = json
+            .get(next..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\\'))
+        {
+            let escape = next + offset;
+            if json.get(escape + 1) == Some(&b'u') {
+                match json.get(escape + 2..escape + 4) {
+                    Some(b"00") if json.get(escape + 4..escape + 6) == Some(b"00".as_slice()) => {
+                        found.nul = true;
+                    }
+                    Some([d, half])
+                        if d.eq_ignore_ascii_case(&b'd')
+                            && matches!(half.to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f') =>
+                    {
+                        found.surrogate = true;
+                    }
+                    _ => {}
+                }
+            }
+            next = escape + 2;
         }
-        i = escape + 2;
+        found
     }
-    false
 }
 
 #[cfg(test)]
@@ -270,5 +330,21 @@ mod tests {
             "Latin-1 in a string"
         );
         assert!(check_json(b"{not json").is_err());
+        assert!(
+            check_json(br#"{"a":"\ud800"}"#).is_err(),
+            "a lone leading surrogate"
+        );
+        assert!(
+            check_json(br#"{"a":"\uDC00x"}"#).is_err(),
+            "a lone trailing surrogate"
+        );
+        assert!(
+            check_json(br#"{"a":"\ud83d\ude00"}"#).is_ok(),
+            "a surrogate pair"
+        );
+        assert!(
+            check_json(br#"{"a":"\\ud800"}"#).is_ok(),
+            "a backslash, then ud800"
+        );
     }
 }

@@ -50,7 +50,7 @@ pub enum InvalidAppend {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// An idempotency key is empty or too long.
+    /// An idempotency key is empty, too long or holds the NUL character.
     #[error("idempotency key {key:?} in stream {stream} is invalid: {reason}")]
     IdempotencyKey {
         /// The stream.
@@ -69,5 +69,18 @@ pub enum InvalidAppend {
         event_type: String,
         /// The parser's message.
         reason: String,
+    },
+    /// A metadata field (correlation id, causation id, actor, a custom key
+    /// or value) holds the NUL character, which PostgreSQL cannot store.
+    #[error(
+        "metadata of event {event_type:?} in stream {stream} is invalid: {field} holds the NUL character"
+    )]
+    Metadata {
+        /// The stream.
+        stream: StreamId,
+        /// The event type.
+        event_type: String,
+        /// Which field, e.g. `"actor"` or `"custom key \"tenant\""`.
+        field: String,
     },
 }

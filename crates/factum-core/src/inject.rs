@@ -174,10 +174,10 @@ async fn inject<S: EventStore + ?Sized, E: InjectableEvent>(
             stream_id,
             stream_version,
         )),
-        None => Err(Error::Backend {
-            backend: "core",
-            operation: format!("injecting into correlation group {group}"),
-            source: "the backend reported no outcome for the event".into(),
-        }),
+        None => Err(Error::backend(
+            "core",
+            format!("injecting into correlation group {group}"),
+            "the backend reported no outcome for the event",
+        )),
     }
 }

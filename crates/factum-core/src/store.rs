@@ -47,14 +47,13 @@ pub trait EventAppender: Send + Sync {
         events: Vec<EventData>,
     ) -> Result<AppendResult> {
         let append = StreamAppend::new(stream.clone(), expected, events);
-        self.append_many(vec![append])
-            .await?
-            .pop()
-            .ok_or_else(|| Error::Backend {
-                backend: "core",
-                operation: format!("appending to stream {stream}"),
-                source: "the backend returned no result for the stream".into(),
-            })
+        self.append_many(vec![append]).await?.pop().ok_or_else(|| {
+            Error::backend(
+                "core",
+                format!("appending to stream {stream}"),
+                "the backend returned no result for the stream",
+            )
+        })
     }
 }
 

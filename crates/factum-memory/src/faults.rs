@@ -6,8 +6,9 @@ use std::time::Duration;
 use factum_core::Error;
 
 /// Faults a [`MemoryStore`](crate::MemoryStore) injects into every
-/// operation (set with `with_*`, read with the bare name), to test how code above the store copes. Faults are drawn from a
-/// seeded generator, so a failing test can be replayed.
+/// operation, to test how code above the store copes (set with `with_*`,
+/// read with the bare name). Faults are drawn from a seeded generator, so a
+/// failing test can be replayed.
 ///
 /// An injected failure happens before the operation touches the data: a
 /// failed append leaves no trace.
@@ -98,11 +99,7 @@ impl FaultInjector {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .f64();
         if draw < self.faults.failure_probability {
-            return Err(Error::Backend {
-                backend: "memory",
-                operation: operation(),
-                source: Box::new(InjectedFault),
-            });
+            return Err(Error::backend("memory", operation(), InjectedFault));
         }
         Ok(())
     }

@@ -10,8 +10,9 @@ const FIRST_PAUSE: Duration = Duration::from_millis(1);
 const LONGEST_PAUSE: Duration = Duration::from_millis(50);
 
 /// Pauses between the checks of a waiting loop: 1 ms, doubling to 50 ms,
-/// until a deadline. Every waiting loop of factum (feed waits, opening a
-/// file another process is creating, waiting for a response) uses it.
+/// until a deadline. factum's async loops that wait up to a deadline use
+/// it: feed waits, opening a file another process is creating, waiting for
+/// a response, the PostgreSQL test harness waiting for its server.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {

@@ -31,9 +31,10 @@ mod cluster;
 mod server;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use factum_core::Result;
+use factum_core::backend::Backoff;
 use sqlx::postgres::{PgConnection, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
@@ -148,14 +149,14 @@ fn random_suffix() -> String {
 
 /// Connects to `url`, retrying while a just-started server is not ready.
 async fn connect(url: &str) -> Result<PgConnection> {
-    let start = Instant::now();
+    let mut backoff = Backoff::new(STARTUP);
     loop {
-        match PgConnection::connect(url).await {
+        let error = match PgConnection::connect(url).await {
             Ok(conn) => return Ok(conn),
-            Err(e) if start.elapsed() < STARTUP && is_not_ready(&e) => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => return Err(backend("connecting to the test server", e)),
+            Err(error) => error,
+        };
+        if !is_not_ready(&error) || !backoff.pause().await {
+            return Err(backend("connecting to the test server", error));
         }
     }
 }

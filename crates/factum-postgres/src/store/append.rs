@@ -7,9 +7,7 @@
 
 use async_trait::async_trait;
 use factum_core::backend::{describe_appends, validate_appends};
-use factum_core::{
-    AppendResult, Error, EventAppender, EventOutcome, Result, StreamAppend, StreamId,
-};
+use factum_core::{AppendResult, EventAppender, EventOutcome, Result, StreamAppend, StreamId};
 use sqlx::postgres::PgRow;
 use sqlx::{Acquire, PgConnection, Row};
 
@@ -252,14 +250,9 @@ impl PostgresStore {
             Ok(None) => None,
             Err(e) => return Failure::Fatal(backend(operation(), e)),
         };
-        if append.expected.matches(actual) {
-            Failure::Retry
-        } else {
-            Failure::Fatal(Error::VersionConflict {
-                stream: append.stream_id.clone(),
-                expected: append.expected,
-                actual,
-            })
+        match append.expected.check(&append.stream_id, actual) {
+            Ok(()) => Failure::Retry,
+            Err(conflict) => Failure::Fatal(conflict),
         }
     }
 }

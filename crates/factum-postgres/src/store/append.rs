@@ -237,18 +237,9 @@ impl PostgresStore {
     /// actual one. Should it hold by now, the stream changed in between, and
     /// the append is simply tried again.
     async fn conflict(&self, conn: &mut PgConnection, append: &StreamAppend) -> Failure {
-        let operation = || format!("reading the version of stream {}", append.stream_id);
-        let row = sqlx::query(statement(&self.sql().stream_version))
-            .bind(append.stream_id.as_str())
-            .fetch_one(conn)
-            .await;
-        let actual = match row.and_then(|row| row.try_get::<Option<i64>, _>(0)) {
-            Ok(Some(version)) => match unsigned(version, "a stream version") {
-                Ok(version) => Some(version),
-                Err(e) => return Failure::Fatal(e),
-            },
-            Ok(None) => None,
-            Err(e) => return Failure::Fatal(backend(operation(), e)),
+        let actual = match self.version_on(conn, &append.stream_id).await {
+            Ok(actual) => actual,
+            Err(e) => return Failure::Fatal(e),
         };
         match append.expected.check(&append.stream_id, actual) {
             Ok(()) => Failure::Retry,

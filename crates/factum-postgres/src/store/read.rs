@@ -10,7 +10,7 @@ use factum_core::{
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::Row;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgExecutor, PgRow};
 
 use factum_core::backend::saturating_i64;
 
@@ -59,14 +59,7 @@ impl EventReader for PostgresStore {
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
-        let operation = || format!("reading the version of stream {stream}");
-        let row = sqlx::query(statement(&self.sql().stream_version))
-            .bind(stream.as_str())
-            .fetch_one(self.pool())
-            .await
-            .map_err(|e| backend(operation(), e))?;
-        let version: Option<i64> = row.try_get(0).map_err(|e| backend(operation(), e))?;
-        version.map(|v| unsigned(v, "a stream version")).transpose()
+        self.version_on(self.pool(), stream).await
     }
 
     async fn head_position(&self) -> Result<Option<GlobalPosition>> {
@@ -83,6 +76,23 @@ impl EventReader for PostgresStore {
 }
 
 impl PostgresStore {
+    /// The stream's current version, read through `executor`: the pool, or
+    /// an append's own connection.
+    pub(super) async fn version_on<'e>(
+        &self,
+        executor: impl PgExecutor<'e>,
+        stream: &StreamId,
+    ) -> Result<Option<u64>> {
+        let operation = || format!("reading the version of stream {stream}");
+        let row = sqlx::query(statement(&self.sql().stream_version))
+            .bind(stream.as_str())
+            .fetch_one(executor)
+            .await
+            .map_err(|e| backend(operation(), e))?;
+        let version: Option<i64> = row.try_get(0).map_err(|e| backend(operation(), e))?;
+        version.map(|v| unsigned(v, "a stream version")).transpose()
+    }
+
     /// The rows of a stream read with `options`, by the forward or the
     /// backward statement of `sql`, as they arrive.
     fn stream_rows<'a>(

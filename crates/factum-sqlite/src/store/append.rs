@@ -16,7 +16,7 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Row};
 
 use super::SqliteStore;
-use super::append_one;
+use super::{append_one, read};
 use crate::connections::Connections;
 use crate::decode::position;
 use crate::encode::{Encoded, Prepared, Query};
@@ -256,18 +256,9 @@ fn bind_row<'q>(query: Query<'q>, row: &NewRow<'_>, recorded_at: DateTime<Utc>) 
 /// Why nothing was inserted: the expectation failed. Reads the actual
 /// version (still under the lock) for the error.
 async fn conflict(conn: &mut SqliteConnection, append: &StreamAppend) -> Failure {
-    let version = sqlx::query(sql::STREAM_VERSION)
-        .bind(append.stream_id.as_str())
-        .fetch_one(&mut *conn)
-        .await
-        .and_then(|row| row.try_get::<Option<i64>, _>(0));
-    let actual = match version {
-        Ok(Some(version)) => match stored_u64(version, "a stream version") {
-            Ok(version) => Some(version),
-            Err(error) => return error.into(),
-        },
-        Ok(None) => None,
-        Err(error) => return Failure::Sql(error),
+    let actual = match read::version_on(conn, &append.stream_id).await {
+        Ok(actual) => actual,
+        Err(error) => return Failure::Other(error),
     };
     match append.expected.check(&append.stream_id, actual) {
         Err(conflict) => Failure::Refused(conflict),

@@ -17,7 +17,7 @@ use factum_core::{
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 
 use super::{SqliteStore, feed};
 use crate::connections::Connections;
@@ -198,14 +198,21 @@ async fn stream_page<T: StreamItem>(
 async fn stream_version(reader: &Connections, stream: &StreamId) -> Result<Option<u64>> {
     let fail = |e: BoxError| backend(format!("reading the version of stream {stream}"), e);
     let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
+    version_on(&mut conn, stream).await.map_err(fail)
+}
+
+/// The stream's current version, read on `conn`: a reader's, or the
+/// writer's inside an append, under the write lock.
+pub(super) async fn version_on(
+    conn: &mut SqliteConnection,
+    stream: &StreamId,
+) -> Result<Option<u64>, BoxError> {
     let row = sqlx::query(sql::STREAM_VERSION)
         .bind(stream.as_str())
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    let version: Option<i64> = row.try_get(0).map_err(|e| fail(e.into()))?;
-    version
+        .fetch_one(conn)
+        .await?;
+    let version: Option<i64> = row.try_get(0)?;
+    Ok(version
         .map(|v| stored_u64(v, "a stream version"))
-        .transpose()
-        .map_err(|e| fail(e.into()))
+        .transpose()?)
 }

@@ -85,6 +85,25 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The backend could not be reached, or went away: the connection was
+    /// lost, the server is restarting or shutting down, it refuses new
+    /// connections, or none could be had in time. Retrying later can
+    /// succeed, and the store's runners do so by themselves.
+    ///
+    /// An append that fails this way may or may not have been written (the
+    /// connection can drop after the commit, before its answer): retry it
+    /// with idempotency keys or an exact [`ExpectedVersion`], which make a
+    /// retry of a stored append harmless.
+    #[error("{backend} backend unavailable while {operation}: {source}")]
+    Unavailable {
+        /// Which backend (`"postgres"`, `"sqlite"`).
+        backend: &'static str,
+        /// What it was doing, e.g. `"appending to stream account-1"`.
+        operation: String,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 fn display_group(events: Option<u64>) -> String {
@@ -111,6 +130,27 @@ impl Error {
             operation: operation.into(),
             source: source.into(),
         }
+    }
+
+    /// An [`Error::Unavailable`]: `backend` could not be reached while doing
+    /// `operation`.
+    pub fn unavailable(
+        backend: &'static str,
+        operation: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Unavailable {
+            backend,
+            operation: operation.into(),
+            source: source.into(),
+        }
+    }
+
+    /// Whether retrying the same operation later can succeed without any
+    /// change: the backend was [unavailable](Error::Unavailable). Runners
+    /// and relays retry such errors; every other error is for the caller.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
     }
 
     /// Whether this is a [`Error::VersionConflict`]: the caller may reload and

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::backend::Recovery;
+
 use crate::{
     BoxError, Error, EventFilter, EventStore, FeedCursor, GlobalPosition, RecordedEvent,
     SubscriptionOptions,
@@ -98,6 +100,14 @@ pub enum ProjectionError {
         #[source]
         source: Error,
     },
+}
+
+impl ProjectionError {
+    /// Whether the error is a [transient](Error::is_transient) store error,
+    /// which runners retry by themselves.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Store { source, .. } if source.is_transient())
+    }
 }
 
 /// How far behind the feed a projection is.
@@ -209,7 +219,22 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
     /// Catches up, then follows new events until an error stops it. Stop
     /// it by dropping the future (or aborting its task): the checkpoint is
     /// never ahead of what the projection handled.
+    ///
+    /// A [transient](ProjectionError::is_transient) store error (the
+    /// database restarting, a lost connection) does not stop it: it pauses
+    /// ([`Recovery`]) and carries on from the checkpoint. Any other error
+    /// ends it.
     pub async fn run(&mut self) -> Result<Infallible, ProjectionError> {
+        let mut recovery = Recovery::new();
+        loop {
+            let Err(error) = self.follow().await;
+            recovery.recover(error).await?;
+        }
+    }
+
+    /// Catches up from the checkpoint, then follows new events until an
+    /// error stops it.
+    async fn follow(&mut self) -> Result<Infallible, ProjectionError> {
         let options = self.options_at_checkpoint().await?;
         // The cursor borrows only the store: the projection stays free.
         let mut cursor = FeedCursor::new(&self.store, &options);

@@ -15,12 +15,47 @@ const UNIQUE_VIOLATION: &str = "23505";
 const KEY_INDEX: &str = "events_idempotency_key_idx";
 /// The primary key (stream_id, stream_version).
 const VERSION_INDEX: &str = "events_pkey";
-/// The error of a failed database call, naming what the store was doing.
+/// The error of a failed database call, naming what the store was doing:
+/// [`Error::Unavailable`] when the server could not be reached or went away
+/// ([`is_unavailable`]), else [`Error::Backend`].
 pub(crate) fn backend(
     operation: impl Into<String>,
     source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
 ) -> Error {
-    Error::backend("postgres", operation, source)
+    let source = source.into();
+    if source
+        .downcast_ref::<sqlx::Error>()
+        .is_some_and(is_unavailable)
+    {
+        Error::unavailable("postgres", operation, source)
+    } else {
+        Error::backend("postgres", operation, source)
+    }
+}
+
+/// Whether `error` says the server could not be reached or went away, so
+/// that the same call can succeed later: the connection broke or could not
+/// be had in time, or the server is shutting down, restarting, recovering,
+/// out of connection slots, or ended the session for sitting idle.
+pub(crate) fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08: connection exceptions.
+            code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    // admin_shutdown, crash_shutdown, cannot_connect_now,
+                    // idle_session_timeout
+                    "57P01" | "57P02" | "57P03" | "57P05"
+                    // too_many_connections
+                    | "53300"
+                    // idle_in_transaction_session_timeout
+                    | "25P03"
+                )
+        }),
+        _ => false,
+    }
 }
 
 /// A stored integer that must not be negative, as `u64`.

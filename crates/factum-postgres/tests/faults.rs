@@ -113,8 +113,9 @@ async fn killed_connections_leave_whole_appends_and_retries_write_once() {
                             }
                             Err(e) => {
                                 assert!(
-                                    matches!(e, factum_core::Error::Backend { .. }),
-                                    "a killed connection must surface as a backend error: {e}"
+                                    matches!(e, factum_core::Error::Unavailable { .. })
+                                        && e.is_transient(),
+                                    "a killed connection must surface as Unavailable: {e}"
                                 );
                                 failures.fetch_add(1, Ordering::Relaxed);
                                 assert!(

@@ -1,4 +1,4 @@
-//! Turning sqlx and decoding failures into [`factum_core::Error::Backend`],
+//! Turning sqlx and decoding failures into [`factum_core::Error`],
 //! and what a failed attempt of an append means.
 
 use factum_core::backend::NegativeStoredValue;
@@ -8,9 +8,20 @@ use sqlx::error::ErrorKind;
 /// The backend name every error of this crate carries.
 pub(crate) const BACKEND: &str = "sqlite";
 
-/// A backend error that names what the store was doing.
+/// A backend error that names what the store was doing:
+/// [`Error::Unavailable`] when the database stayed locked by another
+/// connection longer than the store waits ([`is_busy`]), or no connection
+/// could be had in time; else [`Error::Backend`].
 pub(crate) fn backend(operation: impl Into<String>, source: impl Into<BoxError>) -> Error {
-    Error::backend(BACKEND, operation, source)
+    let source = source.into();
+    if source
+        .downcast_ref::<sqlx::Error>()
+        .is_some_and(|e| is_busy(e) || matches!(e, sqlx::Error::PoolTimedOut))
+    {
+        Error::unavailable(BACKEND, operation, source)
+    } else {
+        Error::backend(BACKEND, operation, source)
+    }
 }
 
 /// Whether `error` is a UNIQUE or PRIMARY KEY violation: another writer

@@ -1,18 +1,20 @@
 //! What every backend needs besides the store traits, written once: the
 //! checks an append passes before any backend sees it, the description of
-//! an operation that errors carry, the pauses of waiting loops, and the
-//! conversions between factum's unsigned numbers and the signed 64-bit
-//! integers SQL databases store.
+//! an operation that errors carry, the pauses of waiting and recovering
+//! loops, and the conversions between factum's unsigned numbers and the
+//! signed 64-bit integers SQL databases store.
 //!
 //! Users of the store need none of this; someone writing a backend calls
 //! [`validate_appends`] first in `append_many`, and names failures with
 //! [`describe_appends`] and [`Error::backend`](crate::Error::backend).
 
 mod backoff;
+mod recovery;
 mod stored;
 
 pub use crate::append::validate_appends;
 pub use backoff::Backoff;
+pub use recovery::Recovery;
 pub use stored::{
     NegativeStoredValue, from_stored_bits, saturating_i64, stored_u64, to_stored_bits,
 };

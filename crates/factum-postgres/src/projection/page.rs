@@ -9,7 +9,7 @@ use sqlx::{Connection, PgConnection};
 
 use super::runner::{PageOutcome, PostgresProjectionRunner};
 use super::transactional::TransactionalProjection;
-use crate::error::backend;
+use crate::error::{backend, is_unavailable};
 use crate::sql::statement;
 
 /// Why one try of a page failed.
@@ -128,6 +128,15 @@ impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
                 // A clean rollback keeps the connection; otherwise it closes.
                 if tx.rollback().await.is_ok() {
                     self.conn = Some(conn);
+                }
+                // The handler's own statement met a lost connection: the
+                // database failed, not the handler.
+                if source
+                    .downcast_ref::<sqlx::Error>()
+                    .is_some_and(is_unavailable)
+                {
+                    let what = format!("handling event {} of projection {name:?}", event.position);
+                    return Err(Failure::Store(backend(what, source)));
                 }
                 return Err(Failure::Handler { index, source });
             }

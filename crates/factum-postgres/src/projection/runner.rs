@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use factum_core::backend::Recovery;
 use factum_core::{
     CheckpointStore, Error, FeedCursor, GlobalPosition, Lag, ProjectionError, RecordedEvent,
     RetryPolicy, SubscriptionOptions,
@@ -45,8 +46,9 @@ pub(crate) enum PageOutcome {
 /// pause (so the handler sees the events before the failing one again, in a
 /// fresh transaction). After the last attempt the runner stops with
 /// [`ProjectionError::Handler`]; a database failure stops it with
-/// [`ProjectionError::Store`]. Either way the checkpoint and the read
-/// model stay as the last committed page left them: restart the runner.
+/// [`ProjectionError::Store`], except in [`run`](Self::run), which rides
+/// out transient ones. Either way the checkpoint and the read model stay as
+/// the last committed page left them: restart the runner.
 pub struct PostgresProjectionRunner<P> {
     pub(super) store: PostgresStore,
     pub(super) projection: P,
@@ -191,7 +193,25 @@ impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
     /// by dropping the future (or aborting its task): the page in flight
     /// rolls back. With a lease, it works only while holding the lease, and
     /// waits to take it again whenever it is lost.
+    ///
+    /// A [transient](ProjectionError::is_transient) failure (the server
+    /// restarting or failing over, a lost connection, a session the server
+    /// ended) does not stop it: the page in flight rolls back, and after a
+    /// pause ([`Recovery`]) it takes the lease again and carries on from
+    /// the checkpoint. Any other error ends it.
     pub async fn run(&mut self) -> Result<Infallible, ProjectionError> {
+        let mut recovery = Recovery::new();
+        loop {
+            let Err(error) = self.follow().await;
+            recovery.recover(error).await?;
+        }
+    }
+
+    /// Takes the lease (if any), then pages from the checkpoint on, until
+    /// an error stops it.
+    async fn follow(&mut self) -> Result<Infallible, ProjectionError> {
+        // A connection that saw a failure may be broken: start afresh.
+        self.conn = None;
         loop {
             let held = self.acquire().await?;
             let token = held.as_ref().map(|h| h.token);

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::binaries::Binaries;
@@ -20,6 +20,7 @@ const ATTEMPTS: usize = 3;
 
 /// A cluster being started, in a temporary directory whose removal is
 /// someone else's (the watchdog's) job.
+#[derive(Debug)]
 pub(super) struct Cluster {
     binaries: Binaries,
     /// The temporary directory: the server's socket and log, and `data`.
@@ -28,6 +29,9 @@ pub(super) struct Cluster {
     data: PathBuf,
     /// The uid and gid to run `initdb` and the server as, when not ours.
     owner: Option<(u32, u32)>,
+    /// Whether a commit waits for its write-ahead log to be written, so
+    /// that it survives the server process crashing.
+    durable_commits: bool,
 }
 
 impl Cluster {
@@ -39,7 +43,15 @@ impl Cluster {
             data: data_dir(&dir),
             binaries,
             dir,
+            durable_commits: false,
         })
+    }
+
+    /// Commits survive a crash of the server (not of the machine: fsync
+    /// stays off), as a test that kills the server needs.
+    pub(super) fn with_durable_commits(mut self) -> Self {
+        self.durable_commits = true;
+        self
     }
 
     /// A command running `program` in the directory, as the owner.
@@ -79,17 +91,23 @@ impl Cluster {
         ))
     }
 
-    /// Starts the server and waits until it is ready; returns its port.
-    pub(super) fn serve(&self) -> Result<u16, String> {
+    /// Starts the server on `port`, or on a free port when `None`, and
+    /// waits until it is ready; returns its port and its process.
+    pub(super) fn serve(&self, port: Option<u16>) -> Result<(u16, Child), String> {
         let (dir, data) = (&self.dir, &self.data);
         let postgres = self.binaries.postgres.display();
         let log_path = dir.join("server.log");
         let mut last = String::new();
-        for _ in 0..ATTEMPTS {
-            let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                .and_then(|listener| listener.local_addr())
-                .map_err(|e| format!("cannot pick a free port on 127.0.0.1: {e}"))?
-                .port();
+        // A given port is tried once: it is the caller's to keep free.
+        let attempts = if port.is_some() { 1 } else { ATTEMPTS };
+        for _ in 0..attempts {
+            let port = match port {
+                Some(port) => port,
+                None => TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                    .and_then(|listener| listener.local_addr())
+                    .map_err(|e| format!("cannot pick a free port on 127.0.0.1: {e}"))?
+                    .port(),
+            };
             let log = File::create(&log_path)
                 .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
             let log_too = log
@@ -109,8 +127,15 @@ impl Cluster {
                 // log to files in the data directory instead, whoever starts
                 // the server.
                 .args(["-c", "logging_collector=on"])
-                // Durability is of no use to a throwaway cluster.
-                .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+                // Durability is of no use to a throwaway cluster, unless its
+                // test kills the server.
+                .args(["-c", "fsync=off"])
+                .arg("-c")
+                .arg(if self.durable_commits {
+                    "synchronous_commit=on"
+                } else {
+                    "synchronous_commit=off"
+                })
                 .args(["-c", "full_page_writes=off", "-c", "autovacuum=off"])
                 .stdout(log_too)
                 .stderr(log)
@@ -122,7 +147,7 @@ impl Cluster {
             let deadline = Instant::now() + READY;
             loop {
                 if is_ready(data, child.id()) {
-                    return Ok(port);
+                    return Ok((port, child));
                 }
                 if let Ok(Some(status)) = child.try_wait() {
                     let log = fs::read_to_string(&log_path).unwrap_or_default();

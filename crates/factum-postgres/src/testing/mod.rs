@@ -28,7 +28,10 @@
 
 mod binaries;
 mod cluster;
+mod own;
 mod server;
+
+pub use own::{OwnServer, Shutdown};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

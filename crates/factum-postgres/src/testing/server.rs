@@ -81,7 +81,8 @@ fn start_cluster() -> Result<Server, String> {
     let watchdog = watchdog(&dir)?;
     let cluster = Cluster::new(binaries, dir)?;
     cluster.init()?;
-    let port = cluster.serve()?;
+    // The server is the watchdog's to stop: its process is not kept.
+    let (port, _server) = cluster.serve(None)?;
     Ok(Server {
         url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
         _cluster: Some(TempCluster {
@@ -92,7 +93,7 @@ fn start_cluster() -> Result<Server, String> {
 
 /// A new directory only this user can enter, in the system's temporary
 /// directory.
-fn temp_dir() -> Result<PathBuf, String> {
+pub(super) fn temp_dir() -> Result<PathBuf, String> {
     let suffix = uuid::Uuid::now_v7().simple().to_string();
     let dir = std::env::temp_dir().join(format!(
         "factum-postgres-{}-{}",
@@ -108,7 +109,7 @@ fn temp_dir() -> Result<PathBuf, String> {
 
 /// Starts the watchdog of `dir` (see [`WATCHDOG`]); deletes `dir` if it
 /// cannot.
-fn watchdog(dir: &Path) -> Result<(Child, ChildStdin), String> {
+pub(super) fn watchdog(dir: &Path) -> Result<(Child, ChildStdin), String> {
     let spawned = Command::new("sh")
         .arg("-c")
         .arg(WATCHDOG)

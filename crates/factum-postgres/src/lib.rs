@@ -38,12 +38,15 @@
 //! [`PostgresStore::migrate`] applies it explicitly ("Schema and appends").
 //!
 //! **The feed's cost.** The global feed hands out only events of
-//! transactions older than every running one, so it is final, but it waits
-//! for the oldest open transaction on the server that has written anything:
-//! one left open stalls every feed reader. Set
-//! `idle_in_transaction_session_timeout` and keep write transactions short
-//! ([`PostgresStore::append_in`]'s and projection pages included); reads
-//! wait up to [`PostgresOptions::feed_wait`] for events held back. Positions
+//! transactions older than every running transaction that writes events, so
+//! it is final: it waits for the oldest open appending transaction (never
+//! for transactions that write anything else, here or in another
+//! database). One left open stalls every feed reader, and
+//! [`PostgresStore::feed_held_back_by`] names it. Set
+//! `idle_in_transaction_session_timeout` and keep appending transactions
+//! short ([`PostgresStore::append_in`]'s); begin one that writes before it
+//! appends with [`PostgresStore::begin`]. Reads wait up to
+//! [`PostgresOptions::feed_wait`] for events held back. Positions
 //! are the cluster's transaction ids: after a logical restore
 //! (`pg_dump`/`pg_restore`) into a fresh cluster, re-base them before
 //! writing ("The feed: transaction ids").
@@ -75,6 +78,7 @@ mod announce;
 mod decode;
 mod encode;
 mod error;
+mod holder;
 mod listen;
 mod migrate;
 mod options;
@@ -87,6 +91,7 @@ mod xid8;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use holder::FeedHolder;
 pub use options::PostgresOptions;
 pub use projection::{
     InvalidPartition, Lease, Partition, PostgresProjectionRunner, TransactionalProjection,

@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bytewise identifiers",
         include_str!("../migrations/0004_bytewise_identifiers.sql"),
     ),
+    (
+        5,
+        "feed waits for writers",
+        include_str!("../migrations/0005_feed_waits_for_writers.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -1,10 +1,10 @@
 //! Guarantee 5 of `docs/design.md` on PostgreSQL: the global feed never
 //! hands out an event while a transaction that could still commit an
-//! earlier one is open.
+//! earlier one is open. The stress test with many writers is in
+//! `feed_horizon.rs`.
 
 #![allow(clippy::unwrap_used)] // Tests: a failed step should panic.
 
-use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use factum_core::{
@@ -140,126 +140,4 @@ async fn rolled_back_writer_releases_the_feed() {
         vec![second.events[0].position()]
     );
     assert_eq!(patient.stream_version(&stream("w1")).await.unwrap(), None);
-}
-
-const WRITERS: u64 = 8;
-const TRANSACTIONS_PER_WRITER: u64 = 30;
-
-/// A tiny deterministic generator, so that each writer's choices differ
-/// but every run makes the same ones.
-struct Choices(u64);
-
-impl Choices {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below
-    }
-}
-
-/// 8 writers append in transactions of one to three events, some of which
-/// are delayed before they commit and some rolled back, while a reader
-/// pages the feed without waiting. The reader sees every committed event
-/// exactly once, in increasing position order, and no rolled-back one.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn reader_sees_every_committed_event_once_in_order() {
-    let (store, _schema) = impatient().await;
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let mut choices = Choices(0x9E37_79B9_7F4A_7C15 ^ (w + 1));
-                let mut committed = Vec::new();
-                let s = stream(&format!("writer-{w}"));
-                for t in 0..TRANSACTIONS_PER_WRITER {
-                    let count = 1 + choices.next(3);
-                    let events: Vec<_> =
-                        (0..count).map(|i| event(w * 10_000 + t * 10 + i)).collect();
-                    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-                    let mut tx = store.pool().begin().await.unwrap();
-                    store
-                        .append_in(
-                            &mut tx,
-                            vec![StreamAppend::new(s.clone(), ExpectedVersion::Any, events)],
-                        )
-                        .await
-                        .unwrap();
-                    if choices.next(3) == 0 {
-                        // Hold the transaction open while others commit.
-                        tokio::time::sleep(Duration::from_millis(1 + choices.next(20))).await;
-                    }
-                    if choices.next(5) == 0 {
-                        tx.rollback().await.unwrap();
-                    } else {
-                        tx.commit().await.unwrap();
-                        committed.extend(ids);
-                    }
-                }
-                committed
-            })
-        })
-        .collect();
-
-    let mut seen: Vec<RecordedEvent> = Vec::new();
-    let mut after = GlobalPosition::START;
-    let mut pages = 0u64;
-    while !writers.iter().all(|w| w.is_finished()) {
-        let page = store.read_all(after, 7).await.unwrap();
-        pages += 1;
-        if let Some(last) = page.last() {
-            after = last.position;
-        } else {
-            tokio::task::yield_now().await;
-        }
-        seen.extend(page);
-    }
-    let mut committed = HashSet::new();
-    for writer in writers {
-        committed.extend(writer.await.unwrap());
-    }
-    // Catch up on what was committed last.
-    let patient = patient(&store);
-    loop {
-        let page = patient.read_all(after, 7).await.unwrap();
-        let Some(last) = page.last() else { break };
-        after = last.position;
-        seen.extend(page);
-    }
-
-    assert!(pages > 1, "the reader read while the writers wrote");
-    for pair in seen.windows(2) {
-        assert!(
-            pair[0].position < pair[1].position,
-            "the feed went back from {} to {}",
-            pair[0].position,
-            pair[1].position
-        );
-    }
-    let seen_ids: Vec<Uuid> = ids(&seen);
-    let unique: HashSet<Uuid> = seen_ids.iter().copied().collect();
-    assert_eq!(
-        unique.len(),
-        seen_ids.len(),
-        "an event was handed out twice"
-    );
-    assert_eq!(
-        unique, committed,
-        "the feed and the committed events differ"
-    );
-    // Each stream's versions are contiguous despite the rollbacks.
-    let mut versions: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for e in &seen {
-        versions
-            .entry(e.stream_id.to_string())
-            .or_default()
-            .push(e.stream_version);
-    }
-    for (s, v) in versions {
-        assert_eq!(
-            v,
-            (1..=v.len() as u64).collect::<Vec<_>>(),
-            "versions of {s}"
-        );
-    }
 }

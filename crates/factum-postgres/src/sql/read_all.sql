@@ -1,21 +1,34 @@
 -- One page of the global feed after position ($1, $2), at most $3 events.
--- Only rows written by transactions older than every transaction still
--- running are final; `pending` tells whether committed rows wait behind such
--- a transaction (the caller may wait for them). Both parts are computed from
--- the same statement snapshot.
+-- Only rows below the feed's horizon (feed_horizon(): the oldest running
+-- transaction that writes events) are final; `pending` tells whether
+-- committed rows wait behind such a transaction (the caller may wait for
+-- them). Both parts use the same statement snapshot, and the horizon is
+-- computed once. Each part's index range starts at its first row: the page
+-- at the reader's position, the pending check at the horizon (or the
+-- position, if later), so neither scans the rows after its answer.
+WITH horizon AS MATERIALIZED (
+    SELECT {schema}.feed_horizon(pg_current_snapshot()) AS h
+)
 SELECT pending.any_pending, page.*
 FROM (
-    SELECT EXISTS (
-        SELECT 1 FROM {schema}.events
-        WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
-          AND (transaction_id, seq) > ($1::bigint::text::xid8, $2)
-    ) AS any_pending
+    -- The first row past both, if any: ordered, so that the planner walks
+    -- the index (an EXISTS might scan the table for a row that is not
+    -- there).
+    SELECT (
+        SELECT transaction_id FROM {schema}.events
+        WHERE (transaction_id, seq) > (
+            greatest((SELECT h FROM horizon), $1::bigint::text::xid8),
+            CASE WHEN (SELECT h FROM horizon) > $1::bigint::text::xid8 THEN -1 ELSE $2 END
+        )
+        ORDER BY transaction_id, seq
+        LIMIT 1
+    ) IS NOT NULL AS any_pending
 ) AS pending
 LEFT JOIN LATERAL (
     SELECT {event_columns}
     FROM {schema}.events
     WHERE (transaction_id, seq) > ($1::bigint::text::xid8, $2)
-      AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      AND transaction_id < (SELECT h FROM horizon)
     ORDER BY transaction_id, seq
     LIMIT $3
 ) AS page ON true

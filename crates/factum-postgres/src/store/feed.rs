@@ -1,19 +1,22 @@
 //! The global feed. A row is handed out only once the transaction that
-//! wrote it lies below the oldest transaction still running on the server
-//! (`pg_snapshot_xmin(pg_current_snapshot())`): no transaction can then
-//! commit an event ordered before it.
+//! wrote it lies below the feed's horizon, the oldest running transaction
+//! that writes events (`feed_horizon()`, migration 0005): no transaction
+//! can then commit an event ordered before it. Transactions that write no
+//! events, in this database or another, do not hold the feed back.
 //!
-//! Rows that are committed but not yet final (an older transaction is still
-//! running) are waited for, up to the configured feed wait, so that an event
-//! is in the feed as soon as its append has returned whenever transactions
-//! are short.
+//! Rows that are committed but not yet final (an older event writer is
+//! still running) are waited for, up to the configured feed wait, so that
+//! an event is in the feed as soon as its append has returned whenever
+//! appending transactions are short.
 
+use chrono::{DateTime, Utc};
 use factum_core::backend::{Backoff, saturating_i64};
 use factum_core::{GlobalPosition, RecordedEvent, Result};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::PostgresStore;
+use crate::FeedHolder;
 use crate::decode;
 use crate::error::backend;
 use crate::sql::statement;
@@ -24,6 +27,44 @@ fn any_pending(row: &PgRow, operation: &str) -> Result<bool> {
 }
 
 impl PostgresStore {
+    /// The transactions holding the global feed back, oldest first: running
+    /// transactions that write events (an [`append_in`](Self::append_in)
+    /// transaction left open, a stalled writer) behind which committed
+    /// events wait. Empty when nothing waits. Transactions that write no
+    /// events never hold the feed back, whatever they do.
+    ///
+    /// ```no_run
+    /// # async fn demo(store: factum_postgres::PostgresStore) -> factum_core::Result<()> {
+    /// for holder in store.feed_held_back_by().await? {
+    ///     eprintln!(
+    ///         "feed held back by pid {:?} (transaction {}) since {:?}, {:?}",
+    ///         holder.pid, holder.transaction_id, holder.since, holder.state
+    ///     );
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn feed_held_back_by(&self) -> Result<Vec<FeedHolder>> {
+        let operation = "finding what holds the feed back";
+        let rows = sqlx::query(statement(&self.sql().feed_holders))
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| backend(operation, e))?;
+        rows.iter()
+            .map(|row| {
+                let transaction_id: Xid8 = row.try_get(0)?;
+                let since: Option<DateTime<Utc>> = row.try_get(2)?;
+                Ok(FeedHolder {
+                    transaction_id: transaction_id.0,
+                    pid: row.try_get(1)?,
+                    since,
+                    state: row.try_get(3)?,
+                    application_name: row.try_get(4)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| backend(operation, e))
+    }
+
     pub(super) async fn read_feed(
         &self,
         after: GlobalPosition,

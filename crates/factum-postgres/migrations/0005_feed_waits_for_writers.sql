@@ -1,0 +1,166 @@
+-- The feed waits only for transactions that write events. Like 0001 to
+-- 0004, every object is unqualified, in the first schema of search_path.
+--
+-- Until now a feed reader handed out only rows below the oldest transaction
+-- running anywhere on the server, so any long write transaction, in any
+-- database of the cluster, held every reader back. Now the horizon is the
+-- oldest running transaction that writes events (holds a write lock on
+-- this schema's events table), judged against the reader's snapshot:
+--
+-- * A transaction running when the reader's snapshot was taken is passed
+--   over only if, when pg_locks is read just after, it still runs (holds
+--   the lock on its own transaction id) and holds no write lock on events.
+--   One that writes events bounds the horizon, and so does one that ended
+--   in between if a look taken after pg_locks was read finds its events.
+-- * A transaction that takes its first write lock on events later cannot
+--   have a transaction id below what the reader handed out, unless it had
+--   one already (it wrote something else first). That case is caught on
+--   the writer's side, by the trigger below.
+
+-- The transactions below which a reader whose snapshot is `snapshot` may
+-- not hand out rows, with their backend pid (NULL for a prepared
+-- transaction or one that has ended):
+--
+-- * those of the snapshot's running set that still run and hold a write
+--   lock on events, as pg_locks says (read once, after the snapshot);
+-- * those that have ended since the snapshot and wrote events: their rows
+--   are invisible to the snapshot, so a later statement (a fresh snapshot,
+--   taken after pg_locks was read) looks for them. Under REPEATABLE READ or
+--   SERIALIZABLE there is no fresh snapshot: every ended one counts.
+--
+-- VOLATILE, so that under READ COMMITTED each statement takes a fresh
+-- snapshot; the caller passes its own snapshot. PL/pgSQL, so that each
+-- session plans the queries once.
+CREATE FUNCTION feed_writers(snapshot pg_snapshot)
+RETURNS TABLE (transaction_id xid8, pid integer)
+LANGUAGE plpgsql VOLATILE
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+    writers xid8[];
+    pids    integer[];
+    ended   xid8[];
+BEGIN
+    WITH locks AS MATERIALIZED (
+        SELECT l.locktype, l.transactionid::text::bigint AS xid32, l.virtualtransaction,
+               l.relation, l.database, l.mode, l.granted, l.pid
+        FROM pg_catalog.pg_locks l
+        WHERE l.locktype IN ('transactionid', 'relation')
+    ), running AS (
+        -- Every transaction holds the lock on its own id while it runs.
+        SELECT t.xid32, t.virtualtransaction, t.pid
+        FROM locks t
+        WHERE t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock' AND t.granted
+    ), writing AS (
+        SELECT DISTINCT r.virtualtransaction
+        FROM locks r
+        WHERE r.locktype = 'relation'
+          AND r.relation = 'events'::regclass
+          AND r.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                            WHERE d.datname = pg_catalog.current_database())
+          AND r.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock',
+                         'ExclusiveLock', 'AccessExclusiveLock')
+    ), classified AS (
+        SELECT x, running.pid, running.xid32 IS NULL AS has_ended,
+               running.virtualtransaction IN (SELECT w.virtualtransaction FROM writing w)
+                   AS is_writing
+        FROM pg_catalog.pg_snapshot_xip(snapshot) AS x
+        LEFT JOIN running ON running.xid32 = x::text::bigint % 4294967296
+    )
+    SELECT coalesce(array_agg(c.x ORDER BY c.x) FILTER (WHERE c.is_writing), '{}'),
+           coalesce(array_agg(c.pid ORDER BY c.x) FILTER (WHERE c.is_writing), '{}'),
+           coalesce(array_agg(c.x) FILTER (WHERE c.has_ended), '{}')
+      INTO writers, pids, ended
+      FROM classified c;
+
+    IF cardinality(ended) > 0
+       AND current_setting('transaction_isolation') = 'read committed' THEN
+        SELECT coalesce(array_agg(e), '{}') INTO ended
+          FROM unnest(ended) AS e
+         WHERE EXISTS (SELECT 1 FROM events WHERE events.transaction_id = e);
+    END IF;
+
+    RETURN QUERY
+        SELECT w.x, w.pid FROM unnest(writers, pids) AS w(x, pid)
+        UNION ALL
+        SELECT e, NULL::integer FROM unnest(ended) AS e;
+END;
+$$;
+
+-- The feed's horizon for a reader whose snapshot is `snapshot`: rows whose
+-- transaction_id lies below it are final. The oldest of feed_writers(),
+-- else the snapshot's xmax (every transaction id below it had ended when
+-- the snapshot was taken). When no transaction with an id was running,
+-- pg_locks is not read.
+CREATE FUNCTION feed_horizon(snapshot pg_snapshot)
+RETURNS xid8
+LANGUAGE plpgsql VOLATILE
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+    oldest xid8;
+BEGIN
+    IF pg_catalog.pg_snapshot_xmin(snapshot) = pg_catalog.pg_snapshot_xmax(snapshot) THEN
+        RETURN pg_catalog.pg_snapshot_xmax(snapshot);
+    END IF;
+    SELECT min(w.transaction_id) INTO oldest FROM feed_writers(snapshot) AS w;
+    RETURN coalesce(oldest, pg_catalog.pg_snapshot_xmax(snapshot));
+END;
+$$;
+
+-- The writer's side. Before the first statement of a transaction that
+-- inserts events: if the transaction had an id before it took its write
+-- lock on events, readers may already have passed that id, so it may
+-- write only if no event of a newer transaction is visible yet (a fresh
+-- snapshot, taken after the lock, under READ COMMITTED). Under REPEATABLE
+-- READ or SERIALIZABLE the snapshot is older than the lock and cannot
+-- tell: such a transaction must append before it writes anything else.
+-- Refused, it fails with SQLSTATE 40001 (serialization_failure), to be
+-- retried whole. A transaction that had no id yet gets a newer one than
+-- any reader has seen, and passes; either way the rest of the transaction
+-- skips the check (the setting factum.feed_writer).
+CREATE FUNCTION check_feed_writer() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+    own xid8;
+BEGIN
+    IF current_setting('factum.feed_writer', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    own := pg_current_xact_id_if_assigned();
+    IF own IS NOT NULL AND (
+        current_setting('transaction_isolation') <> 'read committed'
+        OR EXISTS (SELECT 1 FROM events WHERE events.transaction_id > own)
+    ) THEN
+        RAISE EXCEPTION 'factum: transaction % wrote before its first event, and the feed may already have passed it', own
+            USING ERRCODE = 'serialization_failure',
+                  HINT = 'Append before any other write of the transaction (or begin it with PostgresStore::begin), then retry the transaction.';
+    END IF;
+    PERFORM set_config('factum.feed_writer', 'on', true);
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER events_check_feed_writer
+    BEFORE INSERT ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION check_feed_writer();
+
+-- Makes the calling transaction an event writer before it has a
+-- transaction id (PostgresStore::begin): it takes the write lock on events
+-- that readers look for, so any later write of the transaction, events or
+-- not, is waited for by the feed.
+CREATE FUNCTION begin_feed_writer() RETURNS void
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+BEGIN
+    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+        RAISE EXCEPTION 'factum: begin_feed_writer must come before the transaction writes anything'
+            USING ERRCODE = 'active_sql_transaction';
+    END IF;
+    LOCK TABLE events IN ROW EXCLUSIVE MODE;
+    PERFORM set_config('factum.feed_writer', 'on', true);
+END;
+$$;

@@ -368,75 +368,60 @@ async fn leased_transactional_runner_works_under_the_role() {
     for n in 1..=7 {
         deposit(&r.app, &format!("acct-{}", n % 3), n).await;
     }
-    // A runner waits a quarter of the time to live before it retries a
-    // lease another holder left without releasing it.
-    let leased = |holder: &str| {
+    let leased = |holder: &str, ttl: Duration| {
         PostgresProjectionRunner::new(r.app.clone(), TotalsProjection::new(&r.app, holder))
             .with_batch_size(3)
             .with_poll_interval(Duration::from_millis(50))
-            .with_lease(Lease::new(Duration::from_secs(1)).with_holder(holder))
+            .with_lease(Lease::new(ttl).with_holder(holder))
+    };
+    // The lease's token and expiry, and whether it has expired.
+    let lease = || async {
+        let sql = format!(
+            "SELECT token, expires_at, expires_at <= clock_timestamp() \
+             FROM {s}.projection_leases WHERE projection = 'totals'"
+        );
+        let row: (i64, DateTime<Utc>, bool) = sqlx::query_as(AssertSqlSafe(sql))
+            .fetch_one(r.owner.pool())
+            .await
+            .unwrap();
+        row
     };
 
-    let mut runner = leased("catching-up");
+    // A long time to live: only its release can let the lease expire now.
+    let mut runner = leased("catching-up", Duration::from_secs(60));
     assert_eq!(runner.catch_up().await.unwrap(), 7);
+    assert!(lease().await.2, "the catch-up kept its lease");
     assert_eq!(
         actual(r.owner.pool(), &r.owner).await,
         expected(&r.owner).await
     );
-    let lease = format!(
-        "SELECT token, expires_at, expires_at <= clock_timestamp() FROM {s}.projection_leases \
-         WHERE projection = 'totals'"
-    );
-    let (_, _, released): (i64, DateTime<Utc>, bool) = sqlx::query_as(AssertSqlSafe(lease.clone()))
-        .fetch_one(r.owner.pool())
-        .await
-        .unwrap();
-    assert!(released, "the catch-up kept its lease");
 
-    // Running, it renews its lease: same token, later expiry.
-    let mut running = leased("running");
+    // Running, it renews its lease: same token, later expiry. (A short time
+    // to live, so that the rebuild below need not wait long for a lease its
+    // aborted holder never released.)
+    let mut running = leased("running", Duration::from_secs(1));
     let task = tokio::spawn(async move { running.run().await });
     deposit(&r.app, "acct-9", 100).await;
     let deadline = tokio::time::Instant::now() + BOUND;
-    let (token, first_expiry) = loop {
-        let handled = count(r.owner.pool(), format!("SELECT count(*) FROM {s}.handled")).await;
-        if handled == 8 {
-            let (token, expiry, _): (i64, DateTime<Utc>, bool) =
-                sqlx::query_as(AssertSqlSafe(lease.clone()))
-                    .fetch_one(r.owner.pool())
-                    .await
-                    .unwrap();
-            break (token, expiry);
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the runner handled {handled} of 8"
-        );
+    let handled = format!("SELECT count(*) FROM {s}.handled");
+    while count(r.owner.pool(), handled.clone()).await < 8 {
+        assert!(tokio::time::Instant::now() < deadline, "never handled");
         tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    }
+    let (token, first_expiry, _) = lease().await;
     loop {
-        let (now_token, expiry, _): (i64, DateTime<Utc>, bool) =
-            sqlx::query_as(AssertSqlSafe(lease.clone()))
-                .fetch_one(r.owner.pool())
-                .await
-                .unwrap();
-        assert_eq!(
-            now_token, token,
-            "the runner lost its lease and took it again"
-        );
+        let (now_token, expiry, _) = lease().await;
+        assert_eq!(now_token, token, "the runner lost its lease");
         if expiry > first_expiry {
             break;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the lease was never renewed"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "never renewed");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     task.abort();
     let _ = task.await;
 
-    let mut rebuilder = leased("rebuilding");
+    let mut rebuilder = leased("rebuilding", Duration::from_secs(1));
     assert_eq!(rebuilder.rebuild().await.unwrap(), 8);
     assert_eq!(
         actual(r.owner.pool(), &r.owner).await,

@@ -37,6 +37,14 @@
 //! send nothing, for applying it with your own tooling, and
 //! [`PostgresStore::migrate`] applies it explicitly ("Schema and appends").
 //!
+//! **Least privilege.** The application may run as a role that can only
+//! read and append: no `UPDATE`, `DELETE` or `TRUNCATE` on the events, no
+//! DDL, while the schema's owner runs the migrations. The crate's
+//! `roles/read_and_append.sql` holds the grants (run it as the owner
+//! after migrating, with psql variables `schema` and `role`); on a schema
+//! whose migrations are all applied, [`PostgresStore::connect`] only reads,
+//! so such a role connects ("Least privilege").
+//!
 //! **The feed's cost.** The global feed hands out only events of
 //! transactions older than every running transaction that writes events, so
 //! it is final: it waits for the oldest open appending transaction (never

@@ -17,6 +17,11 @@
 //! it ends, the pipe closes and the watchdog stops the server and deletes
 //! its directory.
 //!
+//! For tests of least privilege, [`TestRole`] is a login role granted what
+//! the crate's `roles/read_and_append.sql` grants (that file, run as is),
+//! and [`TestDatabase`] a database of its own, for code that always uses the
+//! default schema; both are removed when dropped, like the schema.
+//!
 //! ```no_run
 //! # async fn demo() -> factum_core::Result<()> {
 //! use factum_postgres::testing::TestSchema;
@@ -29,6 +34,7 @@
 mod binaries;
 mod cluster;
 mod own;
+mod role;
 mod server;
 
 pub use own::{OwnServer, Shutdown};
@@ -44,6 +50,8 @@ use sqlx::{AssertSqlSafe, Connection, Executor};
 use crate::error::backend;
 use crate::{PostgresOptions, PostgresStore, SchemaName};
 use server::Server;
+
+pub use role::{TestDatabase, TestRole};
 
 /// Connections each test store's pool may open.
 const POOL_SIZE: u32 = 8;
@@ -61,24 +69,15 @@ pub struct TestSchema {
 impl TestSchema {
     /// Creates an empty schema with a unique name on the test server.
     pub async fn create() -> Result<Self> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        // Starting a cluster blocks for a few seconds, once per process.
-        let server = tokio::task::spawn_blocking(Server::get)
-            .await
-            .map_err(|e| backend("finding the test server", e))?
-            .map_err(|e| backend("starting the test server", e))?;
-        let name = format!(
-            "factum_test_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            random_suffix(),
-        );
+        let server = server().await?;
+        let name = unique_name("factum_test");
         let schema = SchemaName::new(name).map_err(|e| backend("naming a test schema", e))?;
-        let mut conn = connect(server.url()).await?;
-        conn.execute(AssertSqlSafe(format!("CREATE SCHEMA {}", schema.quoted())))
-            .await
-            .map_err(|e| backend(format!("creating test schema {schema}"), e))?;
-        let _ = conn.close().await;
+        execute(
+            server.url(),
+            format!("CREATE SCHEMA {}", schema.quoted()),
+            || format!("creating test schema {schema}"),
+        )
+        .await?;
         Ok(Self {
             url: server.url().to_owned(),
             schema,
@@ -116,38 +115,62 @@ impl TestSchema {
 }
 
 impl Drop for TestSchema {
-    /// Drops the schema, on a thread of its own (with its own runtime), so
-    /// that it works inside and outside an async context.
+    /// Drops the schema, on a thread of its own (see `execute_detached`).
     fn drop(&mut self) {
-        let url = self.url.clone();
         let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema.quoted());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime.block_on(async {
-                let mut conn = connect(&url).await.map_err(|e| e.to_string())?;
-                conn.execute(AssertSqlSafe(sql))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let _ = conn.close().await;
-                Ok::<(), String>(())
-            })
-        })
-        .join();
-        match dropped {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("could not drop test schema {}: {e}", self.schema),
-            Err(_) => eprintln!("dropping test schema {} panicked", self.schema),
+        if let Err(e) = execute_detached(&self.url, sql) {
+            eprintln!("could not drop test schema {}: {e}", self.schema);
         }
     }
 }
 
-/// Eight hex digits from the random bits of a UUIDv7.
-fn random_suffix() -> String {
+/// Runs `sql` (one or more statements) on a connection of its own to `url`,
+/// on a thread of its own with its own runtime, so that it works inside and
+/// outside an async context: what a guard's `drop` runs.
+fn execute_detached(url: &str, sql: String) -> std::result::Result<(), String> {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime
+            .block_on(execute(&url, sql, || "cleaning up after a test".to_owned()))
+            .map_err(|e| e.to_string())
+    })
+    .join()
+    .unwrap_or_else(|_| Err("the thread running the statements panicked".to_owned()))
+}
+
+/// `prefix` followed by the process id, a counter and eight random hex
+/// digits (from a UUIDv7): unique on the server across processes.
+fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let text = uuid::Uuid::now_v7().simple().to_string();
-    text[text.len() - 8..].to_owned()
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        &text[text.len() - 8..],
+    )
+}
+
+/// The test server, started if needed (which blocks for a few seconds,
+/// once per process).
+async fn server() -> Result<&'static Server> {
+    tokio::task::spawn_blocking(Server::get)
+        .await
+        .map_err(|e| backend("finding the test server", e))?
+        .map_err(|e| backend("starting the test server", e))
+}
+
+/// Runs `sql` (one or more statements) on a connection of its own to `url`;
+/// a failure names `operation`.
+async fn execute(url: &str, sql: String, operation: impl FnOnce() -> String) -> Result<()> {
+    let mut conn = connect(url).await?;
+    let done = conn.execute(sqlx::raw_sql(AssertSqlSafe(sql))).await;
+    let _ = conn.close().await;
+    done.map(|_| ()).map_err(|e| backend(operation(), e))
 }
 
 /// Connects to `url`, retrying while a just-started server is not ready.

@@ -20,6 +20,7 @@
 mod account;
 mod append;
 mod concurrency;
+pub mod harness;
 mod idempotency;
 mod inject;
 mod invalid;

@@ -21,6 +21,7 @@ mod account;
 mod append;
 mod concurrency;
 pub mod harness;
+pub mod hostile;
 mod idempotency;
 mod inject;
 mod invalid;

@@ -1,0 +1,161 @@
+//! Rows altered behind factum's back (by a superuser bypassing the
+//! immutability triggers): what every read path must then report. A
+//! backend's test stores a few events, corrupts one row with SQL of its
+//! own, and calls these checks; they panic (they are tests) when a read
+//! yields the corrupt event, fails with an error that does not name it, or
+//! panics.
+
+use async_trait::async_trait;
+use factum_core::{
+    BoxError, Direction, Error, EventStore, GlobalPosition, Projection, ProjectionError,
+    ProjectionRunner, ReadOptions, RecordedEvent, RetryPolicy, StreamId, Subscribe,
+    SubscriptionOptions,
+};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::account::AccountEvent;
+
+/// The corrupt row, as the reads must name it.
+#[derive(Debug, Clone)]
+pub struct CorruptRow {
+    /// Its stream.
+    pub stream: StreamId,
+    /// Its global position.
+    pub position: GlobalPosition,
+    /// Its version, `None` when the version itself is what was corrupted
+    /// (stream reads, which select by version, then do not see the row).
+    pub stream_version: Option<u64>,
+    /// Whether a column that stream reads of payloads select was
+    /// corrupted (the format or the payload, not only the metadata).
+    pub in_payload_columns: bool,
+}
+
+/// Asserts `error` is [`Error::CorruptEvent`] naming `row` (its position
+/// too when `with_position`).
+#[track_caller]
+pub fn assert_names(error: &Error, row: &CorruptRow, with_position: bool) {
+    let Error::CorruptEvent {
+        position,
+        stream,
+        stream_version,
+        ..
+    } = error
+    else {
+        panic!("expected Error::CorruptEvent naming {row:?}, got {error:?}");
+    };
+    assert_eq!(stream.as_deref(), Some(row.stream.as_str()), "{error}");
+    assert_eq!(*stream_version, row.stream_version, "{error}");
+    if with_position {
+        assert_eq!(*position, Some(row.position), "{error}");
+        assert!(error.to_string().contains(&row.position.to_string()));
+    }
+}
+
+/// Stream reads both ways, the feed, a subscription and the core
+/// projection runner all fail with [`Error::CorruptEvent`] naming `row`;
+/// the events before it in the stream are read.
+pub async fn reads_report_corrupt_event(store: &dyn EventStore, row: &CorruptRow) {
+    if let Some(version) = row.stream_version {
+        for options in [
+            ReadOptions::all(),
+            ReadOptions::all().with_direction(Direction::Backward),
+        ] {
+            let read: Vec<_> = store
+                .read_stream_events(&row.stream, options)
+                .collect()
+                .await;
+            let error = read
+                .iter()
+                .find_map(|r| r.as_ref().err())
+                .unwrap_or_else(|| panic!("reading {} yielded no error", row.stream));
+            assert_names(error, row, true);
+            assert!(
+                read.iter()
+                    .filter_map(|r| r.as_ref().ok())
+                    .all(|e| e.stream_version != version),
+                "the corrupt event was yielded"
+            );
+        }
+        let payloads: Result<Vec<_>, _> = store
+            .read_stream_payloads(&row.stream, ReadOptions::all())
+            .try_collect()
+            .await;
+        match payloads {
+            Err(error) if row.in_payload_columns => assert_names(&error, row, false),
+            Ok(_) if !row.in_payload_columns => {}
+            other => panic!("reading payloads of {}: {other:?}", row.stream),
+        }
+    }
+    let error = store
+        .read_all(GlobalPosition::START, 100)
+        .await
+        .expect_err("the feed yields no corrupt event");
+    assert_names(&error, row, true);
+
+    let mut subscription = store.subscribe(SubscriptionOptions::from_start());
+    let error = loop {
+        match subscription.next().await {
+            Some(Err(error)) => break error,
+            Some(Ok(event)) => assert!(event.position < row.position, "read past the corrupt row"),
+            None => panic!("the subscription ended"),
+        }
+    };
+    drop(subscription);
+    assert_names(&error, row, true);
+
+    let mut runner = ProjectionRunner::new(store, Counting::default());
+    match runner.catch_up().await {
+        Err(ProjectionError::Store { source, .. }) => assert_names(&source, row, true),
+        other => panic!("the runner went past the corrupt row: {other:?}"),
+    }
+}
+
+/// The event at `position` is stored fine but its payload does not decode
+/// as the event type it names: the core projection runner, whose handler
+/// decodes it, stops with a handler error naming the position.
+pub async fn runner_names_undecodable_payload(store: &dyn EventStore, position: GlobalPosition) {
+    let mut runner = ProjectionRunner::new(store, Counting::default()).with_retry(RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    });
+    match runner.catch_up().await {
+        Err(ProjectionError::Handler {
+            position: at,
+            source,
+            ..
+        }) => {
+            assert_eq!(at, position);
+            let codec = source.downcast_ref::<Error>();
+            assert!(
+                matches!(
+                    codec,
+                    Some(Error::Codec {
+                        action: "decode",
+                        ..
+                    })
+                ),
+                "{source:?}"
+            );
+        }
+        other => panic!("the runner went past the undecodable event: {other:?}"),
+    }
+}
+
+/// A projection that decodes every event as an account event.
+#[derive(Default)]
+struct Counting {
+    decoded: u64,
+}
+
+#[async_trait]
+impl Projection for Counting {
+    fn name(&self) -> &str {
+        "hostile-rows"
+    }
+
+    async fn handle(&mut self, event: &RecordedEvent) -> Result<(), BoxError> {
+        event.decode::<AccountEvent>()?;
+        self.decoded += 1;
+        Ok(())
+    }
+}

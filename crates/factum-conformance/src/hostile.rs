@@ -7,13 +7,33 @@
 
 use async_trait::async_trait;
 use factum_core::{
-    BoxError, Direction, Error, EventStore, GlobalPosition, Projection, ProjectionError,
-    ProjectionRunner, ReadOptions, RecordedEvent, RetryPolicy, StreamId, Subscribe,
-    SubscriptionOptions,
+    BoxError, Direction, Error, EventData, EventStore, ExpectedVersion, GlobalPosition, Projection,
+    ProjectionError, ProjectionRunner, ReadOptions, RecordedEvent, RetryPolicy, StreamId,
+    Subscribe, SubscriptionOptions,
 };
 use futures::{StreamExt, TryStreamExt};
 
 use crate::account::AccountEvent;
+
+/// The stream the checks' events are in.
+pub const STREAM: &str = "hostile-1";
+
+/// Stores three account deposits in [`STREAM`] (versions 1 to 3), valid
+/// until a test corrupts one; returns the second one's position.
+pub async fn store_deposits(store: &dyn EventStore) -> GlobalPosition {
+    let events = (1..=3)
+        .map(|n| {
+            let body = format!(r#"{{"Deposited":{{"amount":{n}}}}}"#);
+            EventData::json("Deposited", body.into_bytes())
+        })
+        .collect();
+    let stream = StreamId::new(STREAM).expect("a valid stream id");
+    let result = store
+        .append(&stream, ExpectedVersion::NoStream, events)
+        .await
+        .expect("the events are stored");
+    result.events[1].position()
+}
 
 /// The corrupt row, as the reads must name it.
 #[derive(Debug, Clone)]
@@ -28,6 +48,23 @@ pub struct CorruptRow {
     /// Whether a column that stream reads of payloads select was
     /// corrupted (the format or the payload, not only the metadata).
     pub in_payload_columns: bool,
+}
+
+impl CorruptRow {
+    /// The second event [`store_deposits`] stored, at `position`, with its
+    /// version intact or not.
+    pub fn second(
+        position: GlobalPosition,
+        in_payload_columns: bool,
+        version_intact: bool,
+    ) -> Self {
+        Self {
+            stream: StreamId::new(STREAM).expect("a valid stream id"),
+            position,
+            stream_version: version_intact.then_some(2),
+            in_payload_columns,
+        }
+    }
 }
 
 /// Asserts `error` is [`Error::CorruptEvent`] naming `row` (its position
@@ -141,6 +178,12 @@ pub async fn runner_names_undecodable_payload(store: &dyn EventStore, position: 
     }
 }
 
+/// Decodes `event` as one of the suite's account events, as a handler
+/// would (for runners of a backend's own, such as an exactly-once runner).
+pub fn decode_account_event(event: &RecordedEvent) -> Result<(), Error> {
+    event.decode::<AccountEvent>().map(drop)
+}
+
 /// A projection that decodes every event as an account event.
 #[derive(Default)]
 struct Counting {
@@ -154,7 +197,7 @@ impl Projection for Counting {
     }
 
     async fn handle(&mut self, event: &RecordedEvent) -> Result<(), BoxError> {
-        event.decode::<AccountEvent>()?;
+        decode_account_event(event)?;
         self.decoded += 1;
         Ok(())
     }

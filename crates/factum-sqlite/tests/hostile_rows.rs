@@ -5,9 +5,9 @@
 //! type stops the projection runner at that position. Nothing panics.
 
 use factum_conformance::hostile::{
-    CorruptRow, reads_report_corrupt_event, runner_names_undecodable_payload,
+    CorruptRow, reads_report_corrupt_event, runner_names_undecodable_payload, store_deposits,
 };
-use factum_core::{EventAppender, EventData, ExpectedVersion, GlobalPosition, StreamId};
+use factum_core::GlobalPosition;
 use factum_sqlite::SqliteStore;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
@@ -19,17 +19,7 @@ async fn corrupted(set: &str) -> (SqliteStore, tempfile::TempDir, GlobalPosition
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("hostile.db");
     let store = SqliteStore::open(&path).await.expect("the store opens");
-    let events = (1..=3)
-        .map(|n| {
-            let body = format!(r#"{{"Deposited":{{"amount":{n}}}}}"#);
-            EventData::json("Deposited", body.into_bytes())
-        })
-        .collect();
-    let result = store
-        .append(&stream(), ExpectedVersion::NoStream, events)
-        .await
-        .expect("the events are stored");
-    let position = result.events[1].position();
+    let position = store_deposits(&store).await;
     let mut conn = SqliteConnectOptions::new()
         .filename(&path)
         .connect()
@@ -51,19 +41,10 @@ async fn corrupted(set: &str) -> (SqliteStore, tempfile::TempDir, GlobalPosition
     (store, dir, position)
 }
 
-fn stream() -> StreamId {
-    StreamId::new("hostile-1").expect("a valid stream id")
-}
-
 /// Corrupts the second event with `set`, and checks every read path.
 async fn check(set: &str, in_payload_columns: bool, version_intact: bool) {
     let (store, _dir, position) = corrupted(set).await;
-    let row = CorruptRow {
-        stream: stream(),
-        position,
-        stream_version: version_intact.then_some(2),
-        in_payload_columns,
-    };
+    let row = CorruptRow::second(position, in_payload_columns, version_intact);
     reads_report_corrupt_event(&store, &row).await;
     store.close().await;
 }

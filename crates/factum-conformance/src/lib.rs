@@ -20,6 +20,8 @@
 mod account;
 mod append;
 mod concurrency;
+pub mod harness;
+pub mod hostile;
 mod idempotency;
 mod inject;
 mod invalid;

@@ -1,6 +1,8 @@
 //! [`Error`]: everything that can go wrong, each case naming what was wrong.
 
-use crate::{CorrelationStatus, ExpectedVersion, InvalidAppend, StreamId, StreamIdError};
+use crate::{
+    CorrelationStatus, ExpectedVersion, GlobalPosition, InvalidAppend, StreamId, StreamIdError,
+};
 
 /// The error type of every factum operation.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +106,47 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A stored event could not be read back: its row holds what factum
+    /// never writes (metadata that is not a JSON object of the right
+    /// fields, an unknown payload format, no payload or two, a negative
+    /// version...), so it was altered behind factum's back. Retrying cannot
+    /// help; the fields locate the row as far as it could be read.
+    #[error("corrupt stored event in the {backend} store{}: {source}", display_location(*.position, .stream.as_deref(), *.stream_version))]
+    CorruptEvent {
+        /// Which backend (`"postgres"`, `"sqlite"`).
+        backend: &'static str,
+        /// The event's global position (`None`: unreadable, or not read, as
+        /// in a stream read of payloads).
+        position: Option<GlobalPosition>,
+        /// Its stream id as stored (`None`: unreadable).
+        stream: Option<String>,
+        /// Its stream version (`None`: unreadable or out of range).
+        stream_version: Option<u64>,
+        /// What was wrong with the row.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+fn display_location(
+    position: Option<GlobalPosition>,
+    stream: Option<&str>,
+    version: Option<u64>,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(position) = position {
+        parts.push(format!("position {position}"));
+    }
+    match (stream, version) {
+        (Some(stream), Some(version)) => parts.push(format!("event {stream}@{version}")),
+        (Some(stream), None) => parts.push(format!("stream {stream}")),
+        _ => {}
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", parts.join(", "))
+    }
 }
 
 fn display_group(events: Option<u64>) -> String {

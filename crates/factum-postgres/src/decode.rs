@@ -1,13 +1,18 @@
 //! Rows of the events table into [`RecordedEvent`]s (the columns of
 //! `sql/event_columns.sql`) and [`RecordedPayload`]s (`sql/payload_columns.sql`).
+//! A row factum could not have written (altered behind its back) is an
+//! [`Error::CorruptEvent`] naming the row as far as it can be read.
 
 use chrono::{DateTime, Utc};
-use factum_core::{Error, Metadata, PayloadFormat, RecordedEvent, RecordedPayload, StreamId};
+use factum_core::backend::stored_u64;
+use factum_core::{
+    BoxError, Error, GlobalPosition, Metadata, PayloadFormat, RecordedEvent, RecordedPayload,
+    StreamId,
+};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-use crate::error::{backend, unsigned};
 use crate::xid8::Xid8;
 
 /// Decodes the event whose columns start at index `at` of `row`. When the
@@ -18,88 +23,101 @@ pub(crate) fn event(
     at: usize,
     stream: Option<&StreamId>,
 ) -> Result<RecordedEvent, Error> {
-    let fail = |e: sqlx::Error| backend("decoding a stored event", e);
-    let commit_id: Xid8 = row.try_get(at).map_err(fail)?;
-    let seq: i64 = row.try_get(at + 1).map_err(fail)?;
-    let stream_id: &str = row.try_get(at + 2).map_err(fail)?;
-    let stream_version: i64 = row.try_get(at + 3).map_err(fail)?;
-    let event_id: Uuid = row.try_get(at + 4).map_err(fail)?;
-    let event_type: String = row.try_get(at + 5).map_err(fail)?;
-    let schema_version: i64 = row.try_get(at + 6).map_err(fail)?;
-    let payload_json: Option<String> = row.try_get(at + 7).map_err(fail)?;
-    let payload_bytes: Option<Vec<u8>> = row.try_get(at + 8).map_err(fail)?;
-    let metadata: &str = row.try_get(at + 9).map_err(fail)?;
-    let idempotency_key: Option<String> = row.try_get(at + 10).map_err(fail)?;
-    let recorded_at: DateTime<Utc> = row.try_get(at + 11).map_err(fail)?;
+    event_columns(row, at, stream).map_err(|source| Error::CorruptEvent {
+        backend: "postgres",
+        position: row
+            .try_get(at)
+            .ok()
+            .zip(row.try_get(at + 1).ok())
+            .and_then(|(commit, seq)| position(commit, seq).ok()),
+        stream: row.try_get(at + 2).ok(),
+        stream_version: row
+            .try_get(at + 3)
+            .ok()
+            .and_then(|v| stream_version(v).ok()),
+        source,
+    })
+}
 
-    let (format, payload) = payload(payload_json, payload_bytes)
-        .ok_or_else(|| one_payload_missing(stream_id, stream_version))?;
-    let metadata = Metadata::from_json(metadata).map_err(|e| {
-        backend(
-            format!("decoding the metadata of event {stream_id}@{stream_version}"),
-            e,
-        )
-    })?;
+fn event_columns(
+    row: &PgRow,
+    at: usize,
+    stream: Option<&StreamId>,
+) -> Result<RecordedEvent, BoxError> {
+    let stream_id: &str = row.try_get(at + 2)?;
+    let (format, payload) = payload(row.try_get(at + 7)?, row.try_get(at + 8)?)?;
+    let metadata = Metadata::from_json(row.try_get(at + 9)?)
+        .map_err(|e| format!("metadata that is not factum's JSON object: {e}"))?;
     let stream_id = match stream {
         Some(known) if known.as_str() == stream_id => known.clone(),
-        _ => StreamId::new(stream_id).map_err(|e| backend("decoding a stored event", e))?,
+        _ => StreamId::new(stream_id)?,
     };
     Ok(RecordedEvent {
-        event_id,
-        stream_version: unsigned(stream_version, "a stream version")?,
+        position: position(row.try_get(at)?, row.try_get(at + 1)?)?,
         stream_id,
-        position: commit_id.position(seq)?,
-        event_type,
-        schema_version: schema_version_of(schema_version)?,
+        stream_version: stream_version(row.try_get(at + 3)?)?,
+        event_id: row.try_get::<Uuid, _>(at + 4)?,
+        event_type: row.try_get(at + 5)?,
+        schema_version: schema_version(row.try_get(at + 6)?)?,
         format,
         payload,
         metadata,
-        idempotency_key,
-        recorded_at,
+        idempotency_key: row.try_get(at + 10)?,
+        recorded_at: row.try_get::<DateTime<Utc>, _>(at + 11)?,
     })
 }
 
 /// Decodes a row of `sql/payload_columns.sql`, of an event of `stream`.
 pub(crate) fn payload_row(row: &PgRow, stream: &StreamId) -> Result<RecordedPayload, Error> {
-    let fail = |e: sqlx::Error| backend("decoding a stored event", e);
-    let stream_version: i64 = row.try_get(0).map_err(fail)?;
-    let event_type: String = row.try_get(1).map_err(fail)?;
-    let schema_version: i64 = row.try_get(2).map_err(fail)?;
-    let payload_json: Option<String> = row.try_get(3).map_err(fail)?;
-    let payload_bytes: Option<Vec<u8>> = row.try_get(4).map_err(fail)?;
-    let (format, payload) = payload(payload_json, payload_bytes)
-        .ok_or_else(|| one_payload_missing(stream.as_str(), stream_version))?;
+    payload_columns(row).map_err(|source| Error::CorruptEvent {
+        backend: "postgres",
+        position: None,
+        stream: Some(stream.as_str().to_owned()),
+        stream_version: row.try_get(0).ok().and_then(|v| stream_version(v).ok()),
+        source,
+    })
+}
+
+fn payload_columns(row: &PgRow) -> Result<RecordedPayload, BoxError> {
+    let (format, payload) = payload(row.try_get(3)?, row.try_get(4)?)?;
     Ok(RecordedPayload {
-        stream_version: unsigned(stream_version, "a stream version")?,
-        event_type,
-        schema_version: schema_version_of(schema_version)?,
+        stream_version: stream_version(row.try_get(0)?)?,
+        event_type: row.try_get(1)?,
+        schema_version: schema_version(row.try_get(2)?)?,
         format,
         payload,
     })
 }
 
-/// The payload of a row from its two columns, of which exactly one is set
-/// (`None` otherwise).
-fn payload(json: Option<String>, bytes: Option<Vec<u8>>) -> Option<(PayloadFormat, Vec<u8>)> {
-    match (json, bytes) {
-        (Some(json), None) => Some((PayloadFormat::Json, json.into_bytes())),
-        (None, Some(bytes)) => Some((PayloadFormat::MessagePack, bytes)),
-        _ => None,
+/// The global position of a row from its transaction id and sequence.
+fn position(commit: Xid8, seq: i64) -> Result<GlobalPosition, BoxError> {
+    Ok(GlobalPosition::from_parts(
+        commit.0,
+        stored_u64(seq, "a sequence number")?,
+    ))
+}
+
+/// A stored stream version: versions start at 1.
+fn stream_version(stored: i64) -> Result<u64, BoxError> {
+    match stored_u64(stored, "a stream version")? {
+        0 => Err("stream version 0 (versions start at 1)".into()),
+        version => Ok(version),
     }
 }
 
-fn one_payload_missing(stream_id: &str, stream_version: i64) -> Error {
-    backend(
-        "decoding a stored event",
-        format!("event {stream_id}@{stream_version} has not exactly one payload"),
-    )
+/// The payload of a row from its two columns, of which exactly one is set.
+fn payload(
+    json: Option<String>,
+    bytes: Option<Vec<u8>>,
+) -> Result<(PayloadFormat, Vec<u8>), BoxError> {
+    match (json, bytes) {
+        (Some(json), None) => Ok((PayloadFormat::Json, json.into_bytes())),
+        (None, Some(bytes)) => Ok((PayloadFormat::MessagePack, bytes)),
+        (None, None) => Err("neither payload column is set".into()),
+        (Some(_), Some(_)) => Err("both payload columns are set".into()),
+    }
 }
 
-fn schema_version_of(stored: i64) -> Result<u32, Error> {
-    u32::try_from(stored).map_err(|_| {
-        backend(
-            "decoding a stored event",
-            format!("schema version {stored} is out of range"),
-        )
-    })
+fn schema_version(stored: i64) -> Result<u32, BoxError> {
+    u32::try_from(stored).map_err(|_| format!("schema version {stored} is out of range").into())
 }

@@ -18,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{TotalsProjection, actual, deposit, expected};
+use factum_conformance::harness::{runtime, single_test};
 use factum_postgres::testing::TestSchema;
 use factum_postgres::{
     Lease, PostgresOptions, PostgresProjectionRunner, PostgresStore, SchemaName,
@@ -43,30 +44,7 @@ fn main() {
         runtime().block_on(worker(&name));
         return;
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
-        println!("{TEST_NAME}: test");
-        return;
-    }
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    if !filters.is_empty() && !filters.iter().any(|f| TEST_NAME.contains(f.as_str())) {
-        println!(
-            "\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 1 filtered out\n"
-        );
-        return;
-    }
-    println!("\nrunning 1 test");
-    runtime().block_on(parent());
-    println!("test {TEST_NAME} ... ok");
-    println!("\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n");
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
+    single_test(TEST_NAME, || runtime().block_on(parent()));
 }
 
 /// A worker: runs the leased projection until killed, restarting the

@@ -2,14 +2,16 @@
 
 use chrono::{DateTime, Utc};
 use factum_core::{
-    BoxError, GlobalPosition, Metadata, PayloadFormat, RecordedEvent, RecordedPayload, Snapshot,
-    StreamId,
+    BoxError, Error, GlobalPosition, Metadata, PayloadFormat, RecordedEvent, RecordedPayload,
+    Snapshot, StreamId,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 use factum_core::backend::stored_u64;
+
+use crate::error::BACKEND;
 
 /// The global position of the row whose `position` column is `sequence`.
 pub(crate) fn position(sequence: i64) -> Result<GlobalPosition, BoxError> {
@@ -31,20 +33,35 @@ fn schema_version(value: i64) -> Result<u32, BoxError> {
 }
 
 /// Decodes a row of the event columns (see `read_all.sql` for the order).
-/// Stream reads pass their stream id so it is not parsed again per row.
+/// Stream reads pass their stream id so it is not parsed again per row. A
+/// row factum could not have written is an [`Error::CorruptEvent`] naming
+/// it.
 pub(crate) fn recorded_event(
     row: &SqliteRow,
     stream: Option<&StreamId>,
-) -> Result<RecordedEvent, BoxError> {
+) -> Result<RecordedEvent, Error> {
+    event_columns(row, stream).map_err(|source| Error::CorruptEvent {
+        backend: BACKEND,
+        position: row.try_get(0).ok().and_then(|p| position(p).ok()),
+        stream: stream
+            .map(|s| s.as_str().to_owned())
+            .or_else(|| row.try_get(1).ok()),
+        stream_version: row.try_get(2).ok().and_then(|v| stream_version(v).ok()),
+        source,
+    })
+}
+
+fn event_columns(row: &SqliteRow, stream: Option<&StreamId>) -> Result<RecordedEvent, BoxError> {
     let stream_id = match stream {
         Some(stream) => stream.clone(),
         None => StreamId::new(row.try_get::<&str, _>(1)?)?,
     };
-    let metadata = Metadata::from_json(row.try_get(8)?)?;
+    let metadata = Metadata::from_json(row.try_get(8)?)
+        .map_err(|e| format!("metadata that is not factum's JSON object: {e}"))?;
     Ok(RecordedEvent {
         position: position(row.try_get(0)?)?,
         stream_id,
-        stream_version: stored_u64(row.try_get(2)?, "a stream version")?,
+        stream_version: stream_version(row.try_get(2)?)?,
         event_id: row.try_get::<Uuid, _>(3)?,
         event_type: row.try_get(4)?,
         schema_version: schema_version(row.try_get(5)?)?,
@@ -56,15 +73,37 @@ pub(crate) fn recorded_event(
     })
 }
 
-/// Decodes a row of `read_payloads_forward.sql` or `_backward.sql`.
-pub(crate) fn recorded_payload(row: &SqliteRow) -> Result<RecordedPayload, BoxError> {
+/// Decodes a row of `read_payloads_forward.sql` or `_backward.sql`, of an
+/// event of `stream`; a corrupt row is an [`Error::CorruptEvent`].
+pub(crate) fn recorded_payload(
+    row: &SqliteRow,
+    stream: &StreamId,
+) -> Result<RecordedPayload, Error> {
+    payload_columns(row).map_err(|source| Error::CorruptEvent {
+        backend: BACKEND,
+        position: None,
+        stream: Some(stream.as_str().to_owned()),
+        stream_version: row.try_get(0).ok().and_then(|v| stream_version(v).ok()),
+        source,
+    })
+}
+
+fn payload_columns(row: &SqliteRow) -> Result<RecordedPayload, BoxError> {
     Ok(RecordedPayload {
-        stream_version: stored_u64(row.try_get(0)?, "a stream version")?,
+        stream_version: stream_version(row.try_get(0)?)?,
         event_type: row.try_get(1)?,
         schema_version: schema_version(row.try_get(2)?)?,
         format: format(row.try_get(3)?)?,
         payload: row.try_get(4)?,
     })
+}
+
+/// A stored stream version: versions start at 1.
+fn stream_version(stored: i64) -> Result<u64, BoxError> {
+    match stored_u64(stored, "a stream version")? {
+        0 => Err("stream version 0 (versions start at 1)".into()),
+        version => Ok(version),
+    }
 }
 
 /// Decodes a row of `load_snapshot.sql`.

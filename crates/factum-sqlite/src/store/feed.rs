@@ -33,9 +33,7 @@ pub(super) async fn read_all(
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| fail(e.into()))?;
-    rows.iter()
-        .map(|row| recorded_event(row, None).map_err(fail))
-        .collect()
+    rows.iter().map(|row| recorded_event(row, None)).collect()
 }
 
 /// The newest event's position.

@@ -87,14 +87,14 @@ trait StreamItem: Sized + Send + 'static {
     /// The statements reading one page forward and backward.
     const SQL: [&'static str; 2];
     /// Decodes a row of `stream`.
-    fn decode(row: &SqliteRow, stream: &StreamId) -> Result<Self, BoxError>;
+    fn decode(row: &SqliteRow, stream: &StreamId) -> Result<Self>;
     /// The item's version in its stream.
     fn stream_version(&self) -> u64;
 }
 
 impl StreamItem for RecordedEvent {
     const SQL: [&'static str; 2] = [sql::READ_STREAM_FORWARD, sql::READ_STREAM_BACKWARD];
-    fn decode(row: &SqliteRow, stream: &StreamId) -> Result<Self, BoxError> {
+    fn decode(row: &SqliteRow, stream: &StreamId) -> Result<Self> {
         recorded_event(row, Some(stream))
     }
     fn stream_version(&self) -> u64 {
@@ -104,8 +104,8 @@ impl StreamItem for RecordedEvent {
 
 impl StreamItem for RecordedPayload {
     const SQL: [&'static str; 2] = [sql::READ_PAYLOADS_FORWARD, sql::READ_PAYLOADS_BACKWARD];
-    fn decode(row: &SqliteRow, _: &StreamId) -> Result<Self, BoxError> {
-        recorded_payload(row)
+    fn decode(row: &SqliteRow, stream: &StreamId) -> Result<Self> {
+        recorded_payload(row, stream)
     }
     fn stream_version(&self) -> u64 {
         self.stream_version
@@ -189,9 +189,7 @@ async fn stream_page<T: StreamItem>(
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| fail(e.into()))?;
-    rows.iter()
-        .map(|row| T::decode(row, stream).map_err(fail))
-        .collect()
+    rows.iter().map(|row| T::decode(row, stream)).collect()
 }
 
 /// The stream's current version.

@@ -44,7 +44,9 @@ impl Lease {
     /// The trade-off: when the holder dies, the others wait up to `ttl`
     /// (plus a quarter of it, their retry pause) before one takes over; a
     /// holder that cannot renew for `ttl` (a stalled process, a lost
-    /// network) loses the lease and its uncommitted page.
+    /// network) loses the lease and its uncommitted page: the server ends
+    /// the session of a page left idle in its transaction for `ttl`, so a
+    /// handler may not pause inside a page for that long.
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl: ttl.max(Duration::from_millis(100)),

@@ -390,12 +390,22 @@ impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
     }
 
     /// The runner's connection, taken out of the runner (see `conn`), or a
-    /// new one with the pool's connect options.
+    /// new one with the pool's connect options. With a lease, the server
+    /// ends the session of a transaction left idle longer than the lease's
+    /// time to live (`idle_in_transaction_session_timeout`): a holder that
+    /// stalls mid-page (a stopped process, a frozen machine) loses its
+    /// page, its row lock on the lease and its hold, so another runner can
+    /// take over once the lease expires.
     pub(super) async fn take_connection(&mut self) -> Result<PgConnection, sqlx::Error> {
-        match self.conn.take() {
-            Some(conn) => Ok(conn),
-            None => PgConnection::connect_with(&self.store.pool().connect_options()).await,
+        if let Some(conn) = self.conn.take() {
+            return Ok(conn);
         }
+        let mut options = (*self.store.pool().connect_options()).clone();
+        if let Some(lease) = &self.lease {
+            let idle = format!("{}ms", lease.lease.ttl().as_millis());
+            options = options.options([("idle_in_transaction_session_timeout", idle)]);
+        }
+        PgConnection::connect_with(&options).await
     }
 
     /// Without a lease: nothing. With one: waits until this runner holds

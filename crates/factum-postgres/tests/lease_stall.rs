@@ -14,13 +14,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{TotalsProjection, actual, deposit, expected};
+use common::{TotalsProjection, actual, deposit, expected, named_store, spawn_ready};
 use factum_conformance::harness::{runtime, single_test};
 use factum_core::{BoxError, EventReader, RecordedEvent};
 use factum_postgres::testing::TestSchema;
@@ -28,7 +26,6 @@ use factum_postgres::{
     Lease, PostgresOptions, PostgresProjectionRunner, PostgresStore, SchemaName,
     TransactionalProjection,
 };
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 const TEST_NAME: &str = "a_stopped_lease_holder_loses_its_lease_and_never_wins_it_back";
@@ -76,24 +73,11 @@ impl TransactionalProjection for Slow {
     }
 }
 
-/// A store whose sessions are named `app`.
-async fn store_named(url: &str, schema: SchemaName, app: &str) -> PostgresStore {
-    let options = PgConnectOptions::from_str(url)
-        .unwrap()
-        .application_name(app);
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await
-        .unwrap();
-    PostgresStore::with_options(pool, PostgresOptions::default().with_schema(schema))
-}
-
 /// The holder: runs the leased projection, slowly, until killed.
 async fn holder() {
     let url = std::env::var(HOLDER_URL).unwrap();
     let schema = SchemaName::new(std::env::var(HOLDER_SCHEMA).unwrap()).unwrap();
-    let store = store_named(&url, schema, STALLED).await;
+    let store = named_store(&url, &schema, STALLED).await;
     println!("ready");
     let mut runner =
         PostgresProjectionRunner::new(store.clone(), Slow(TotalsProjection::new(&store, STALLED)))
@@ -177,18 +161,10 @@ async fn parent() {
         deposit(&store, &format!("acct-{}", i % 5), i as i64 + 1).await;
     }
 
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env(HOLDER_URL, schema.url())
-        .env(HOLDER_SCHEMA, schema.schema().as_str())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    assert_eq!(ready.trim(), "ready", "the holder failed to start");
+    let child = spawn_ready(&[
+        (HOLDER_URL, schema.url()),
+        (HOLDER_SCHEMA, schema.schema().as_str()),
+    ]);
     let holder = Holder(child);
     eventually("the holder takes the lease", || async {
         lease(&pool, &store)
@@ -221,7 +197,7 @@ async fn parent() {
     // Another runner takes over while the holder is still stopped: the
     // server ends the stalled session, the lease expires, and the rescuer
     // handles everything.
-    let rescuer_store = store_named(schema.url(), schema.schema().clone(), RESCUER).await;
+    let rescuer_store = named_store(schema.url(), schema.schema(), RESCUER).await;
     let mut rescuer = PostgresProjectionRunner::new(
         rescuer_store.clone(),
         TotalsProjection::new(&rescuer_store, RESCUER),

@@ -8,38 +8,18 @@
 
 mod common;
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{TotalsProjection, actual, deposit, expected};
+use common::{TotalsProjection, actual, deposit, expected, named_store};
 use factum_core::{BoxError, ProjectionError, RecordedEvent, RetryPolicy};
 use factum_postgres::testing::TestSchema;
-use factum_postgres::{
-    PostgresOptions, PostgresProjectionRunner, PostgresStore, TransactionalProjection,
-};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use factum_postgres::{PostgresProjectionRunner, PostgresStore, TransactionalProjection};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 const STREAMS: u64 = 6;
-
-/// A store whose sessions carry `app` as application name.
-async fn named_store(schema: &TestSchema, app: &str) -> PostgresStore {
-    let options = PgConnectOptions::from_str(schema.url())
-        .unwrap()
-        .application_name(app);
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await
-        .unwrap();
-    PostgresStore::with_options(
-        pool,
-        PostgresOptions::default().with_schema(schema.schema().clone()),
-    )
-}
 
 /// Appends `count` events over the streams, with amounts 1..=count.
 async fn write(store: PostgresStore, count: u64) {
@@ -72,7 +52,7 @@ async fn runners_killed_at_random_moments_leave_an_exact_read_model() {
     let admin = store.pool().clone();
     TotalsProjection::create_tables(&admin, &store).await;
     let app = format!("exo-{}", schema.schema());
-    let runner_store = named_store(&schema, &app).await;
+    let runner_store = named_store(schema.url(), schema.schema(), &app).await;
     let writer = tokio::spawn(write(store.clone(), 600));
 
     // Printed, so that a failing run can be replayed with fastrand::seed.

@@ -13,11 +13,10 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
-use common::{TotalsProjection, actual, deposit, expected};
+use common::{TotalsProjection, actual, deposit, expected, spawn_ready};
 use factum_conformance::harness::{runtime, single_test};
 use factum_postgres::testing::TestSchema;
 use factum_postgres::{
@@ -121,19 +120,11 @@ async fn parent() {
     let mut workers = Workers(HashMap::new());
     for i in 0..WORKERS {
         let name = format!("worker-{i}");
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .env(WORKER, &name)
-            .env(WORKER_URL, schema.url())
-            .env(WORKER_SCHEMA, schema.schema().as_str())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut ready = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        assert_eq!(ready.trim(), "ready", "worker {name} failed to start");
+        let child = spawn_ready(&[
+            (WORKER, &name),
+            (WORKER_URL, schema.url()),
+            (WORKER_SCHEMA, schema.schema().as_str()),
+        ]);
         workers.0.insert(name, child);
     }
 

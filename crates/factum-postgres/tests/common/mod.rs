@@ -6,13 +6,17 @@
 #![allow(clippy::unwrap_used)] // Tests: a failed step should panic.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
 
 use async_trait::async_trait;
 use factum_core::{
     BoxError, EventAppender, EventData, EventReader, ExpectedVersion, GlobalPosition,
     RecordedEvent, StreamId,
 };
-use factum_postgres::{PostgresStore, TransactionalProjection};
+use factum_postgres::{PostgresOptions, PostgresStore, SchemaName, TransactionalProjection};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 /// Per stream: (events, sum of amounts).
@@ -158,4 +162,35 @@ pub async fn actual(pool: &PgPool, store: &PostgresStore) -> (Totals, Vec<Global
         .map(|(c, q)| GlobalPosition::from_parts(c as u64, q as u64))
         .collect();
     (totals, positions)
+}
+
+/// A store on the test schema's server whose sessions carry `app` as
+/// application name (to find them in `pg_stat_activity`).
+pub async fn named_store(url: &str, schema: &SchemaName, app: &str) -> PostgresStore {
+    let options = PgConnectOptions::from_str(url)
+        .unwrap()
+        .application_name(app);
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .unwrap();
+    PostgresStore::with_options(pool, PostgresOptions::default().with_schema(schema.clone()))
+}
+
+/// Runs this test binary again with `env`, and waits until the child
+/// prints `ready`.
+pub fn spawn_ready(env: &[(&str, &str)]) -> Child {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready", "the child {env:?} failed to start");
+    child
 }

@@ -239,8 +239,10 @@ async fn snapshots_and_checkpoints_work_under_the_role() {
     assert_eq!(r.app.load_checkpoint("p").await.unwrap(), None);
 }
 
-/// `append_in` inside a transaction of the role's own, beside the
-/// application's own writes to a table granted to the role.
+/// `append_in` inside a transaction of the role's own (begun by the store,
+/// so that it may write before it appends), beside the application's own
+/// writes to a table granted to the role; while it is open, the role can
+/// ask what holds the feed back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn append_in_commits_with_the_roles_own_transaction() {
     let r = Restricted::new().await;
@@ -250,7 +252,7 @@ async fn append_in_commits_with_the_roles_own_transaction() {
     ))
     .await;
     let order = stream("order-1");
-    let mut tx = r.app.pool().begin().await.unwrap();
+    let mut tx = r.app.begin().await.unwrap();
     sqlx::query(AssertSqlSafe(format!("INSERT INTO {s}.orders VALUES (1)")))
         .execute(&mut *tx)
         .await
@@ -272,7 +274,21 @@ async fn append_in_commits_with_the_roles_own_transaction() {
         .unwrap();
     assert_eq!(results.len(), 2);
     assert_eq!(r.app.stream_version(&order).await.unwrap(), None);
+    r.app
+        .append(&stream("later"), ExpectedVersion::Any, vec![event(3)])
+        .await
+        .unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let holders = r.app.feed_held_back_by().await.unwrap();
+    assert_eq!(
+        holders.iter().map(|h| h.pid).collect::<Vec<_>>(),
+        [Some(pid)]
+    );
     tx.commit().await.unwrap();
+    assert!(r.app.feed_held_back_by().await.unwrap().is_empty());
     assert_eq!(r.app.stream_version(&order).await.unwrap(), Some(1));
     assert_eq!(
         count(r.app.pool(), format!("SELECT count(*) FROM {s}.orders")).await,

@@ -108,44 +108,59 @@ BEGIN
 END;
 $$;
 
--- The writer's side. Before the first statement of a transaction that
--- inserts events: if the transaction had an id before it took its write
--- lock on events, readers may already have passed that id, so it may
--- write only if no event of a newer transaction is visible yet (a fresh
--- snapshot, taken after the lock, under READ COMMITTED). Under REPEATABLE
--- READ or SERIALIZABLE the snapshot is older than the lock and cannot
--- tell: such a transaction must append before it writes anything else.
--- Refused, it fails with SQLSTATE 40001 (serialization_failure), to be
--- retried whole. A transaction that had no id yet gets a newer one than
--- any reader has seen, and passes; either way the rest of the transaction
--- skips the check (the setting factum.feed_writer).
+-- The writer's side. Before a statement that inserts events in a
+-- transaction that already has an id (the trigger's WHEN: an append in a
+-- transaction of its own gets its id from its first event, after taking
+-- its write lock on events, and skips all of this): the id may be older
+-- than events readers have already handed out, unless the transaction
+-- took its write lock on events first. It did if it was begun by
+-- begin_feed_writer() (the setting factum.feed_writer), or if it holds
+-- events of its own (written, lock held, since an earlier statement that
+-- passed this check). Otherwise it may write only if no event of a newer
+-- transaction is visible yet (a fresh snapshot, taken after the lock,
+-- under READ COMMITTED). Under REPEATABLE READ or SERIALIZABLE the
+-- snapshot is older than the lock and cannot tell: such a transaction
+-- must append before it writes anything else. Refused, it fails with
+-- SQLSTATE 40001 (serialization_failure), to be retried whole. The
+-- queries name the table's schema dynamically: no search_path setting
+-- (which would cost every call) is needed.
 CREATE FUNCTION check_feed_writer() RETURNS trigger
 LANGUAGE plpgsql
-SET search_path FROM CURRENT
 AS $$
 DECLARE
-    own xid8;
+    own    xid8 := pg_catalog.pg_current_xact_id_if_assigned();
+    passed boolean;
 BEGIN
-    IF current_setting('factum.feed_writer', true) = 'on' THEN
+    IF own IS NULL OR pg_catalog.current_setting('factum.feed_writer', true) = 'on' THEN
         RETURN NULL;
     END IF;
-    own := pg_current_xact_id_if_assigned();
-    IF own IS NOT NULL AND (
-        current_setting('transaction_isolation') <> 'read committed'
-        OR EXISTS (SELECT 1 FROM events WHERE events.transaction_id > own)
-    ) THEN
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I WHERE transaction_id = $1)',
+                   TG_TABLE_SCHEMA, TG_TABLE_NAME)
+       INTO passed USING own;
+    IF passed THEN
+        RETURN NULL;
+    END IF;
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        passed := false;
+    ELSE
+        EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %I.%I WHERE transaction_id > $1)',
+                       TG_TABLE_SCHEMA, TG_TABLE_NAME)
+           INTO passed USING own;
+    END IF;
+    IF NOT passed THEN
         RAISE EXCEPTION 'factum: transaction % wrote before its first event, and the feed may already have passed it', own
             USING ERRCODE = 'serialization_failure',
                   HINT = 'Append before any other write of the transaction (or begin it with PostgresStore::begin), then retry the transaction.';
     END IF;
-    PERFORM set_config('factum.feed_writer', 'on', true);
     RETURN NULL;
 END;
 $$;
 
 CREATE TRIGGER events_check_feed_writer
     BEFORE INSERT ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION check_feed_writer();
+    FOR EACH STATEMENT
+    WHEN (pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL)
+    EXECUTE FUNCTION check_feed_writer();
 
 -- Makes the calling transaction an event writer before it has a
 -- transaction id (PostgresStore::begin): it takes the write lock on events

@@ -148,9 +148,8 @@ BEGIN
            INTO passed USING own;
     END IF;
     IF NOT passed THEN
-        RAISE EXCEPTION 'factum: transaction % wrote before its first event, and the feed may already have passed it', own
-            USING ERRCODE = 'serialization_failure',
-                  HINT = 'Append before any other write of the transaction (or begin it with PostgresStore::begin), then retry the transaction.';
+        RAISE EXCEPTION 'factum: transaction % wrote before its first event, and the feed may already have passed it: retry the transaction, appending before any other write or begun with PostgresStore::begin', own
+            USING ERRCODE = 'serialization_failure';
     END IF;
     RETURN NULL;
 END;

@@ -185,3 +185,29 @@ async fn crossing_multi_stream_appends_do_not_deadlock() {
     assert_eq!(store.stream_version(&a).await.unwrap(), Some(160));
     assert_eq!(store.stream_version(&b).await.unwrap(), Some(160));
 }
+
+/// A test that leaves a session in a transaction holding locks in its schema
+/// (a panicking task, a leaked connection) still gets its schema dropped:
+/// the guard ends such sessions instead of waiting for them for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_is_dropped_even_with_a_transaction_left_open_in_it() {
+    let (store, schema) = TestSchema::store().await.unwrap();
+    let name = schema.schema().as_str().to_owned();
+    let mut leaked = store.pool().acquire().await.unwrap().detach();
+    let q = schema.schema().quoted();
+    leaked
+        .execute(AssertSqlSafe(format!(
+            "BEGIN; CREATE TABLE {q}.held (n int); INSERT INTO {q}.held VALUES (1)"
+        )))
+        .await
+        .unwrap();
+    // The connection is never closed nor rolled back.
+    std::mem::forget(leaked);
+    drop(schema);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_namespace WHERE nspname = $1")
+        .bind(&name)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the schema outlived its guard");
+}

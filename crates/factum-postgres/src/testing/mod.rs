@@ -126,7 +126,8 @@ impl Drop for TestSchema {
 
 /// Runs `sql` (one or more statements) on a connection of its own to `url`,
 /// on a thread of its own with its own runtime, so that it works inside and
-/// outside an async context: what a guard's `drop` runs.
+/// outside an async context: what a guard's `drop` runs. Sessions that
+/// block it are ended ([`execute_ending_blockers`]).
 fn execute_detached(url: &str, sql: String) -> std::result::Result<(), String> {
     let url = url.to_owned();
     std::thread::spawn(move || {
@@ -135,7 +136,7 @@ fn execute_detached(url: &str, sql: String) -> std::result::Result<(), String> {
             .build()
             .map_err(|e| e.to_string())?;
         runtime
-            .block_on(execute(&url, sql, || "cleaning up after a test".to_owned()))
+            .block_on(execute_ending_blockers(&url, sql))
             .map_err(|e| e.to_string())
     })
     .join()
@@ -171,6 +172,42 @@ async fn execute(url: &str, sql: String, operation: impl FnOnce() -> String) -> 
     let done = conn.execute(sqlx::raw_sql(AssertSqlSafe(sql))).await;
     let _ = conn.close().await;
     done.map(|_| ()).map_err(|e| backend(operation(), e))
+}
+
+/// Runs `sql` like [`execute`], ending every session that blocks it, as
+/// often as one does: a guard's cleanup (dropping a test's schema, role or
+/// database) is blocked only by sessions of that test (a task that
+/// panicked in a transaction, a pool dropped with its runtime), which would
+/// otherwise make it, and the test process, wait for ever.
+async fn execute_ending_blockers(url: &str, sql: String) -> Result<()> {
+    let operation = "cleaning up after a test";
+    let mut conn = connect(url).await?;
+    let mut watcher = connect(url).await?;
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| backend(operation, e))?;
+    let done = {
+        let run = conn.execute(sqlx::raw_sql(AssertSqlSafe(sql)));
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                done = &mut run => break done,
+                () = tokio::time::sleep(Duration::from_millis(200)) => {
+                    // Best effort: a failure here only leaves the wait on.
+                    let _ = sqlx::query(
+                        "SELECT pg_terminate_backend(b) FROM unnest(pg_blocking_pids($1)) AS b",
+                    )
+                    .bind(pid)
+                    .execute(&mut watcher)
+                    .await;
+                }
+            }
+        }
+    };
+    let _ = watcher.close().await;
+    let _ = conn.close().await;
+    done.map(|_| ()).map_err(|e| backend(operation, e))
 }
 
 /// Connects to `url`, retrying while a just-started server is not ready.

@@ -219,6 +219,9 @@ async fn soak(args: Args) -> Result<Report, BoxError> {
     }
 
     report.feed_shown = check::visible(store.as_ref(), acked.last()).await;
+    if let (None, Target::Postgres(pg)) = (report.feed_shown, &target) {
+        report.feed_holder = pg.oldest_transaction().await;
+    }
     let stored = check::scan(store.as_ref(), &report.writers).await?;
     report.catch_up = drain(&tasks, stored.count).await;
     for task in tasks {

@@ -96,6 +96,22 @@ impl Postgres {
         Ok(n as u64)
     }
 
+    /// The oldest open transaction on the whole server other than this
+    /// query's (which holds the feed back, as long as the feed waits for
+    /// every transaction): its pid, database, application, state and age.
+    pub(crate) async fn oldest_transaction(&self) -> Option<String> {
+        let oldest: Option<String> = sqlx::query_scalar(
+            "SELECT format('pid %s, database %s, application %L, %s, open for %s s', pid, \
+             datname, application_name, state, round(extract(epoch FROM now() - xact_start))) \
+             FROM pg_stat_activity WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() \
+             ORDER BY xact_start LIMIT 1",
+        )
+        .fetch_optional(self.store.pool())
+        .await
+        .ok()?;
+        oldest.map(|o| format!("the oldest transaction on the server: {o}"))
+    }
+
     /// The read model as stored.
     pub(crate) async fn totals(&self) -> Result<BTreeMap<String, Total>, sqlx::Error> {
         let s = self.store.schema().quoted();
@@ -252,7 +268,11 @@ pub(crate) async fn kill(
             break;
         }
         kills.rounds += 1;
-        let limit: i64 = if kills.rounds.is_multiple_of(5) { 1000 } else { 1 };
+        let limit: i64 = if kills.rounds.is_multiple_of(5) {
+            1000
+        } else {
+            1
+        };
         let killed: Result<i64, _> = sqlx::query_scalar(
             "SELECT count(*) FILTER (WHERE k) FROM (SELECT pg_terminate_backend(pid) AS k \
              FROM pg_stat_activity WHERE pid <> pg_backend_pid() \

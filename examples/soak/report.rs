@@ -84,6 +84,8 @@ pub(crate) struct Report {
     /// How long the feed took after the load to show the last
     /// acknowledged event (`None`: it did not within two minutes).
     pub(crate) feed_shown: Option<Duration>,
+    /// What held the feed back, when it was held back and that is known.
+    pub(crate) feed_holder: Option<String>,
     /// How long the readers took to fold everything after the load.
     pub(crate) catch_up: Option<Duration>,
     /// The fold of the stored feed.
@@ -103,6 +105,7 @@ impl Report {
             peak_lags: Vec::new(),
             kills: None,
             feed_shown: None,
+            feed_holder: None,
             catch_up: None,
             stored: Fold::default(),
             readers: Vec::new(),
@@ -132,7 +135,7 @@ impl Report {
                     Some(format!(
                         "{} problems, e.g. {}",
                         fold.problem_count,
-                        fold.problems.join("; ")
+                        fold.problems[..fold.problems.len().min(3)].join("; ")
                     ))
                 } else {
                     fold.differs_from(stored)
@@ -182,7 +185,7 @@ impl Report {
             format!(
                 "{} problems, e.g. {}",
                 self.stored.problem_count,
-                self.stored.problems.join("; ")
+                self.stored.problems[..self.stored.problems.len().min(3)].join("; ")
             )
         });
         self.check(
@@ -192,9 +195,11 @@ impl Report {
         self.check(
             "the feed showed every acknowledged event after the load",
             self.feed_shown.is_none().then(|| {
-                "its head stayed before the last acknowledged event for 2 minutes: a transaction \
-                 (on PostgreSQL, anywhere on the server) held the feed back"
-                    .to_owned()
+                let holder = self.feed_holder.as_deref().unwrap_or("unknown");
+                format!(
+                    "its head stayed before the last acknowledged event for 2 minutes: a \
+                     transaction (on PostgreSQL, anywhere on the server) held the feed back; {holder}"
+                )
             }),
         );
         self.check(

@@ -48,6 +48,9 @@ use stats::{SAMPLE_EVERY, Sample};
 /// How long the readers may go without progress while catching up after
 /// the load before the soak fails.
 const STALL: Duration = Duration::from_secs(30);
+/// How long the readers may take in all to catch up after the load: a
+/// reader further behind than that has a lag that did not stay bounded.
+pub(crate) const CATCH_UP: Duration = Duration::from_secs(120);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -248,8 +251,8 @@ async fn soak(args: Args) -> Result<Report, BoxError> {
 }
 
 /// Waits until every reader has folded `count` events; gives up when none
-/// made progress for [`STALL`]. Returns how long it took, or `None` when
-/// it gave up.
+/// made progress for [`STALL`], or after [`CATCH_UP`]. Returns how long
+/// it took, or `None` when it gave up.
 async fn drain(tasks: &[Task], count: u64) -> Option<Duration> {
     let started = Instant::now();
     let mut last_progress = Instant::now();
@@ -271,6 +274,9 @@ async fn drain(tasks: &[Task], count: u64) -> Option<Duration> {
         } else if last_progress.elapsed() > STALL {
             return None;
         }
+        if started.elapsed() > CATCH_UP {
+            return None;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -287,19 +293,35 @@ async fn sample(
 ) -> (Vec<Sample>, Vec<u64>) {
     let mut samples = Vec::new();
     let mut peaks = vec![0u64; readers.len()];
+    let mut lags = vec![0u64; readers.len()];
     let mut tick = 0u64;
     let per_sample = (SAMPLE_EVERY.as_millis() / 250) as u64;
+    let mut tenth = 1;
     loop {
         let at = started.elapsed();
         let appends = acked.appends.load(Ordering::Relaxed);
         let events = acked.events.load(Ordering::Relaxed);
-        for (reader, peak) in readers.iter().zip(&mut peaks) {
+        for ((reader, peak), lag) in readers.iter().zip(&mut peaks).zip(&mut lags) {
             if reader.is_table() && !tick.is_multiple_of(4) {
                 continue;
             }
             if let Some(seen) = reader.seen().await {
-                *peak = (*peak).max(events.saturating_sub(seen));
+                *lag = events.saturating_sub(seen);
+                *peak = (*peak).max(*lag);
             }
+        }
+        if at >= run.mul_f64(f64::from(tenth) / 10.0) {
+            // Progress on stderr, so that a run cut short still says how
+            // it went.
+            let lags: Vec<String> = lags.iter().map(u64::to_string).collect();
+            eprintln!(
+                "[{:>3}%] {:.0} s: {appends} appends, {events} events, RSS {} MiB, lag now (events): {}",
+                tenth * 10,
+                at.as_secs_f64(),
+                stats::rss_kib().unwrap_or(0) / 1024,
+                lags.join(" ")
+            );
+            tenth += 1;
         }
         if tick.is_multiple_of(per_sample) || at >= run {
             let rss_kib = stats::rss_kib().unwrap_or(0);

@@ -5,7 +5,8 @@ use std::time::Duration;
 /// How to call the soak.
 pub(crate) const USAGE: &str = "\
 usage: soak [--duration 10m] [--backend sqlite|postgres] [--url postgres://...]
-            [--writers 4] [--subscribers 2] [--kill-every 3s|off] [--json] [--keep]
+            [--writers 4] [--rate 0] [--subscribers 2] [--kill-every 3s|off]
+            [--json] [--keep]
 
   --duration     how long the load runs: 500ms, 30s, 10m, 1h (default 10m)
   --backend      sqlite (a fresh temporary file, default) or postgres
@@ -13,6 +14,8 @@ usage: soak [--duration 10m] [--backend sqlite|postgres] [--url postgres://...]
                  is set, a throwaway server is started); the soak works in a
                  schema of its own, dropped at the end
   --writers      concurrent writer tasks (default 4)
+  --rate         appends per second, all writers together (default 0: as
+                 fast as they can)
   --subscribers  concurrent subscribers of the feed (default 2)
   --kill-every   PostgreSQL only: mean pause between two rounds of
                  pg_terminate_backend on the store's sessions (default 3s)
@@ -43,6 +46,8 @@ pub(crate) struct Args {
     /// PostgreSQL only; `None`: start a throwaway server.
     pub(crate) url: Option<String>,
     pub(crate) writers: u64,
+    /// Appends per second in all; 0: unthrottled.
+    pub(crate) rate: u64,
     pub(crate) subscribers: usize,
     /// PostgreSQL only; `None`: no kills.
     pub(crate) kill_every: Option<Duration>,
@@ -58,6 +63,7 @@ pub(crate) fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, Stri
         backend: Backend::Sqlite,
         url: None,
         writers: 4,
+        rate: 0,
         subscribers: 2,
         kill_every: Some(Duration::from_secs(3)),
         json: false,
@@ -76,6 +82,7 @@ pub(crate) fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, Stri
             }
             "--url" => parsed.url = Some(value("--url")?),
             "--writers" => parsed.writers = number(&value("--writers")?, "--writers")?,
+            "--rate" => parsed.rate = number(&value("--rate")?, "--rate")?,
             "--subscribers" => {
                 parsed.subscribers = number(&value("--subscribers")?, "--subscribers")?
             }

@@ -98,16 +98,25 @@ impl Acked {
     }
 }
 
-/// Appends until `stop` is set, then returns what it did.
+/// Appends until `stop` is set, one append every `pace` at most (`None`:
+/// unthrottled), then returns what it did.
 pub(crate) async fn write(
     store: Arc<dyn EventStore>,
     writer: u64,
+    pace: Option<Duration>,
     stop: Arc<AtomicBool>,
     acked: Arc<Acked>,
 ) -> WriterReport {
     let mut report = WriterReport::default();
     let mut own_version: Option<u64> = None;
+    let mut due = tokio::time::Instant::now();
     while !stop.load(Ordering::Relaxed) {
+        if let Some(pace) = pace {
+            // Never more than one append late: no burst after a stall.
+            let now = tokio::time::Instant::now();
+            due = (due + pace).max(now.checked_sub(pace).unwrap_or(now));
+            tokio::time::sleep_until(due).await;
+        }
         let seq = report.appends + 1;
         let appends = match appends(writer, seq, own_version) {
             Ok(appends) => appends,

@@ -199,8 +199,12 @@ async fn soak(args: Args) -> Result<Report, BoxError> {
     }
 
     let started = Instant::now();
+    let pace = (args.rate > 0).then(|| Duration::from_secs(args.writers).div_f64(args.rate as f64));
     let writers: Vec<_> = (0..args.writers)
-        .map(|w| tokio::spawn(load::write(store.clone(), w, stop.clone(), acked.clone())))
+        .map(|w| {
+            let write = load::write(store.clone(), w, pace, stop.clone(), acked.clone());
+            tokio::spawn(write)
+        })
         .collect();
     let readers: Vec<Reader> = tasks.iter().map(|t| t.reader.clone()).collect();
     let sampler = tokio::spawn(sample(started, args.duration, acked.clone(), readers));

@@ -269,8 +269,12 @@ impl Report {
             }
             _ => String::new(),
         };
+        let rate = match a.rate {
+            0 => "unthrottled".to_owned(),
+            rate => format!("at most {rate} appends/s"),
+        };
         println!(
-            "load: {seconds:.1} s, {} writers, {} subscribers{kills}",
+            "load: {seconds:.1} s, {} writers ({rate}), {} subscribers{kills}",
             a.writers, a.subscribers
         );
         println!(
@@ -351,6 +355,7 @@ impl Report {
             "backend": self.args.backend.name(),
             "seconds": seconds,
             "writers": self.args.writers,
+            "rate_limit": self.args.rate,
             "appends": appends,
             "events": events,
             "appends_per_s": appends as f64 / seconds,

@@ -10,8 +10,9 @@
 -- * A transaction running when the reader's snapshot was taken is passed
 --   over only if, when pg_locks is read just after, it still runs (holds
 --   the lock on its own transaction id) and holds no write lock on events.
---   One that writes events bounds the horizon, and so does one that ended
---   in between if a look taken after pg_locks was read finds its events.
+--   One that writes events bounds the horizon, and so does one without a
+--   lock on its id, unless a look taken after pg_locks was read finds that
+--   it ended without events.
 -- * A transaction that takes its first write lock on events later cannot
 --   have a transaction id below what the reader handed out, unless it had
 --   one already (it wrote something else first). That case is caught on
@@ -23,10 +24,12 @@
 --
 -- * those of the snapshot's running set that still run and hold a write
 --   lock on events, as pg_locks says (read once, after the snapshot);
--- * those that have ended since the snapshot and wrote events: their rows
---   are invisible to the snapshot, so a later statement (a fresh snapshot,
---   taken after pg_locks was read) looks for them. Under REPEATABLE READ or
---   SERIALIZABLE there is no fresh snapshot: every ended one counts.
+-- * those without a lock on their own id, as pg_locks says: ended since
+--   the snapshot, or (for an instant) given an id but not yet its lock.
+--   A later statement (a fresh snapshot, taken after pg_locks was read)
+--   keeps those it sees ended if it finds their events, and those it still
+--   sees running unless they aborted. Under REPEATABLE READ or
+--   SERIALIZABLE there is no fresh snapshot: every one of them counts.
 --
 -- VOLATILE, so that under READ COMMITTED each statement takes a fresh
 -- snapshot; the caller passes its own snapshot. PL/pgSQL, so that each
@@ -73,11 +76,20 @@ BEGIN
       INTO writers, pids, ended
       FROM classified c;
 
+    -- A fresh snapshot: one that sees a transaction as ended also sees its
+    -- events, if it committed any. One it still sees running may be a
+    -- transaction that has just been given its id and has no lock on it
+    -- yet (PostgreSQL publishes the id before it takes that lock): it may
+    -- be about to write events, so it counts, unless it aborted.
     IF cardinality(ended) > 0
        AND current_setting('transaction_isolation') = 'read committed' THEN
         SELECT coalesce(array_agg(e), '{}') INTO ended
           FROM unnest(ended) AS e
-         WHERE EXISTS (SELECT 1 FROM events WHERE events.transaction_id = e);
+         WHERE CASE
+               WHEN pg_catalog.pg_visible_in_snapshot(e, pg_catalog.pg_current_snapshot())
+                   THEN EXISTS (SELECT 1 FROM events WHERE events.transaction_id = e)
+               ELSE pg_catalog.pg_xact_status(e) IS DISTINCT FROM 'aborted'
+               END;
     END IF;
 
     RETURN QUERY

@@ -40,8 +40,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         5,
-        "feed waits for writers",
-        include_str!("../migrations/0005_feed_waits_for_writers.sql"),
+        "feed ignores other databases",
+        include_str!("../migrations/0005_feed_ignores_other_databases.sql"),
     ),
 ];
 

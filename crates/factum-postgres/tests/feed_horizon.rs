@@ -1,10 +1,9 @@
-//! The PostgreSQL feed waits only for transactions that write events:
-//! long transactions that write anything else, in this database or
-//! another, never hold it back; a transaction that writes events does,
-//! and `feed_held_back_by` names it; a transaction that wrote something
-//! else before its first event cannot have its events passed over (it is
-//! refused, or begun with `PostgresStore::begin`). The stress test mixes
-//! all of these under a reader that never waits.
+//! The PostgreSQL feed waits only for transactions of its own database:
+//! a long write transaction in another database never holds it back; one
+//! in this database does (it may append later), and `feed_held_back_by`
+//! names it. The stress test mixes writers of every kind (alone, appending
+//! first, writing something else first, held open, rolled back) under a
+//! reader that never waits.
 
 #![allow(clippy::unwrap_used)] // Tests: a failed step should panic.
 
@@ -13,12 +12,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use factum_core::{
-    Error, EventAppender, EventData, EventReader, ExpectedVersion, GlobalPosition, RecordedEvent,
+    EventAppender, EventData, EventReader, ExpectedVersion, GlobalPosition, RecordedEvent,
     StreamAppend, StreamId,
 };
 use factum_postgres::testing::TestSchema;
 use factum_postgres::{PostgresOptions, PostgresStore};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 use uuid::Uuid;
 
@@ -79,37 +78,35 @@ async fn all(store: &PostgresStore) -> Vec<Uuid> {
     events.iter().map(|e| e.event_id).collect()
 }
 
-/// The SQLSTATE of a backend error's database error.
-fn sqlstate(error: &Error) -> Option<String> {
-    let Error::Backend { source, .. } = error else {
-        return None;
-    };
-    let db = source.downcast_ref::<sqlx::Error>()?.as_database_error()?;
-    Some(db.try_downcast_ref::<PgDatabaseError>()?.code().to_owned())
-}
-
+/// A transaction of this database may still write events (it may append
+/// later): it holds the feed back, and `feed_held_back_by` names it.
 #[tokio::test]
-async fn a_long_write_transaction_in_the_same_database_does_not_hold_the_feed() {
+async fn a_long_write_transaction_in_this_database_holds_the_feed_and_is_named() {
     let (store, _schema) = impatient().await;
     let mut other = store.pool().acquire().await.unwrap().detach();
     let mut batch = other.begin().await.unwrap();
     write_unrelated(&store, &mut batch).await;
-    // `batch` now sits idle in a transaction that has an id.
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *batch)
+        .await
+        .unwrap();
 
-    let written = store
+    store
         .append(&stream("a"), ExpectedVersion::Any, vec![event(1)])
         .await
         .unwrap();
-    let seen = store.read_all(GlobalPosition::START, 10).await.unwrap();
-    assert_eq!(
-        seen.len(),
-        1,
-        "the unrelated transaction held the feed back"
+    let held = store.read_all(GlobalPosition::START, 10).await.unwrap();
+    assert!(
+        held.is_empty(),
+        "an event passed a transaction of this database"
     );
-    assert_eq!(seen[0].position, written.events[0].position());
-    assert_eq!(store.head_position().await.unwrap(), Some(seen[0].position));
-    assert!(store.feed_held_back_by().await.unwrap().is_empty());
+    let holders = store.feed_held_back_by().await.unwrap();
+    assert_eq!(
+        holders.iter().map(|h| h.pid).collect::<Vec<_>>(),
+        [Some(pid)]
+    );
     batch.rollback().await.unwrap();
+    assert_eq!(all(&store).await.len(), 1);
 }
 
 #[tokio::test]
@@ -146,7 +143,7 @@ async fn a_long_write_transaction_in_another_database_does_not_hold_the_feed() {
 #[tokio::test]
 async fn an_open_appending_transaction_holds_the_feed_and_is_named() {
     let (store, _schema) = impatient().await;
-    let mut tx = store.begin().await.unwrap();
+    let mut tx = store.pool().begin().await.unwrap();
     let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut *tx)
         .await
@@ -175,101 +172,6 @@ async fn an_open_appending_transaction_holds_the_feed_and_is_named() {
     assert!(store.feed_held_back_by().await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn a_transaction_that_wrote_first_cannot_append_behind_the_feed() {
-    let (store, _schema) = impatient().await;
-    let mut tx = store.pool().begin().await.unwrap();
-    write_unrelated(&store, &mut tx).await;
-    // A newer transaction's event is stored, and may be handed out: this
-    // transaction's id is older than it.
-    store
-        .append(&stream("newer"), ExpectedVersion::Any, vec![event(1)])
-        .await
-        .unwrap();
-    assert_eq!(all(&store).await.len(), 1);
-
-    let refused = store.append_in(&mut tx, one("late", 2)).await.unwrap_err();
-    assert_eq!(sqlstate(&refused).as_deref(), Some("40001"), "{refused}");
-    assert!(
-        refused.to_string().contains("wrote before its first event"),
-        "{refused}"
-    );
-    tx.rollback().await.unwrap();
-
-    // With nothing newer stored, the same order of writes is fine.
-    let (store, _schema) = impatient().await;
-    let mut tx = store.pool().begin().await.unwrap();
-    write_unrelated(&store, &mut tx).await;
-    store.append_in(&mut tx, one("alone", 1)).await.unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(all(&store).await.len(), 1);
-}
-
-#[tokio::test]
-async fn under_repeatable_read_a_transaction_must_append_first() {
-    let (store, _schema) = impatient().await;
-    let mut tx = store.pool().begin().await.unwrap();
-    tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        .await
-        .unwrap();
-    write_unrelated(&store, &mut tx).await;
-    let refused = store.append_in(&mut tx, one("late", 1)).await.unwrap_err();
-    assert_eq!(sqlstate(&refused).as_deref(), Some("40001"), "{refused}");
-    tx.rollback().await.unwrap();
-
-    let mut tx = store.pool().begin().await.unwrap();
-    tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        .await
-        .unwrap();
-    store.append_in(&mut tx, one("first", 1)).await.unwrap();
-    write_unrelated(&store, &mut tx).await;
-    store.append_in(&mut tx, one("first", 2)).await.unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(all(&store).await.len(), 2);
-}
-
-#[tokio::test]
-async fn a_transaction_begun_by_the_store_may_write_first_and_is_never_passed() {
-    let (store, _schema) = impatient().await;
-    let mut tx = store.begin().await.unwrap();
-    write_unrelated(&store, &mut tx).await;
-    store
-        .append(&stream("newer"), ExpectedVersion::Any, vec![event(1)])
-        .await
-        .unwrap();
-    // The reader's view while the transaction is open.
-    let before: Vec<RecordedEvent> = store.read_all(GlobalPosition::START, 10).await.unwrap();
-    store.append_in(&mut tx, one("begun", 2)).await.unwrap();
-    tx.commit().await.unwrap();
-
-    let after = before.last().map_or(GlobalPosition::START, |e| e.position);
-    let rest = patient(&store).read_all(after, 10).await.unwrap();
-    let mut seen: Vec<&str> = before
-        .iter()
-        .chain(&rest)
-        .map(|e| e.stream_id.as_str())
-        .collect();
-    seen.sort_unstable();
-    assert_eq!(
-        seen,
-        ["begun", "newer"],
-        "an event was passed over or repeated"
-    );
-}
-
-#[tokio::test]
-async fn begin_refuses_a_transaction_that_wrote_already() {
-    let (store, _schema) = impatient().await;
-    let mut tx = store.pool().begin().await.unwrap();
-    write_unrelated(&store, &mut tx).await;
-    let sql = format!("SELECT {}.begin_feed_writer()", store.schema().quoted());
-    let refused = tx.execute(AssertSqlSafe(sql)).await.unwrap_err();
-    assert!(
-        refused.to_string().contains("must come before"),
-        "{refused}"
-    );
-}
-
 const WRITERS: u64 = 6;
 const TRANSACTIONS_PER_WRITER: u64 = 40;
 
@@ -285,20 +187,14 @@ impl Choices {
     }
 }
 
-/// Writers append one to three events alone, in transactions that append first, in store-begun
-/// transactions that write something else first, and in plain
-/// transactions that write something else first (refused when the feed may
-/// have passed them); some hold their transactions open, some roll back.
-/// Meanwhile a transaction in the same database writes and stays open the
-/// whole time. A reader that never waits sees every committed event once,
-/// in increasing position order, and no rolled-back or refused one.
+/// Writers append one to three events alone, in transactions that append
+/// first, and in transactions that write something else first; some hold
+/// their transactions open, some roll back. A reader that never waits sees
+/// every committed event once, in increasing position order, and no
+/// rolled-back one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn reader_sees_every_committed_event_once_among_unrelated_writes() {
+async fn reader_sees_every_committed_event_once_among_every_kind_of_writer() {
     let (store, _schema) = impatient().await;
-    let mut long = store.pool().acquire().await.unwrap().detach();
-    let mut long_tx = long.begin().await.unwrap();
-    write_unrelated(&store, &mut long_tx).await;
-
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
             let store = store.clone();
@@ -322,28 +218,12 @@ async fn reader_sees_every_committed_event_once_among_unrelated_writes() {
                         committed.extend(ids);
                         continue;
                     }
-                    let mut tx = if kind == 2 {
-                        store.begin().await.unwrap()
-                    } else {
-                        store.pool().begin().await.unwrap()
-                    };
+                    let mut tx = store.pool().begin().await.unwrap();
                     if kind >= 2 {
                         write_unrelated(&store, &mut tx).await;
-                        // The window in which the feed may pass this transaction.
-                        tokio::time::sleep(Duration::from_millis(1 + choices.next(10))).await;
+                        tokio::time::sleep(Duration::from_millis(choices.next(10))).await;
                     }
-                    match store.append_in(&mut tx, append).await {
-                        Ok(_) => {}
-                        Err(e) => {
-                            assert!(
-                                kind == 3,
-                                "only a plain transaction that wrote first may be refused: {e}"
-                            );
-                            assert_eq!(sqlstate(&e).as_deref(), Some("40001"), "{e}");
-                            tx.rollback().await.unwrap();
-                            continue;
-                        }
-                    }
+                    store.append_in(&mut tx, append).await.unwrap();
                     if choices.next(3) == 0 {
                         tokio::time::sleep(Duration::from_millis(1 + choices.next(20))).await;
                     }
@@ -374,7 +254,6 @@ async fn reader_sees_every_committed_event_once_among_unrelated_writes() {
     for writer in writers {
         committed.extend(writer.await.unwrap());
     }
-    // The long transaction is still open: the rest is final regardless.
     let patient = patient(&store);
     loop {
         let page = patient.read_all(after, 7).await.unwrap();
@@ -382,7 +261,6 @@ async fn reader_sees_every_committed_event_once_among_unrelated_writes() {
         after = last.position;
         seen.extend(page);
     }
-    long_tx.rollback().await.unwrap();
 
     for pair in seen.windows(2) {
         assert!(

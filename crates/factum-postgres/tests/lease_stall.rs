@@ -1,9 +1,9 @@
 //! Leases survive stalls, not only crashes: this test binary runs itself
 //! again as a lease holder, stops it with SIGSTOP in the middle of a page
 //! (its transaction open, holding the lease row locked) and keeps it
-//! stopped. Meanwhile the feed is not held back, the server ends the
-//! stalled page's session once it has sat idle for the lease's time to
-//! live, and another runner takes the lease over and handles everything.
+//! stopped. Meanwhile the server ends the stalled page's session once it
+//! has sat idle for the lease's time to live (so it holds the feed back no
+//! longer), and another runner takes the lease over and handles everything.
 //! Resumed with SIGCONT, the stalled holder never wins the lease back, and
 //! every event is handled exactly once.
 //!
@@ -184,10 +184,19 @@ async fn parent() {
         signal(&holder.0, "-CONT");
     }
 
-    // The stalled page does not hold the feed back.
+    // The stalled page holds the feed back only until the server ends its
+    // session (idle in its transaction for the lease's time to live), not
+    // for as long as the holder stays stopped: a read that waits for held
+    // events gets the new one while the holder is still stopped.
     let head = store.head_position().await.unwrap().unwrap();
     deposit(&store, "acct-late", 1).await;
-    let late = store.read_all(head, 10).await.unwrap();
+    let waiting = PostgresStore::with_options(
+        pool.clone(),
+        PostgresOptions::default()
+            .with_schema(schema.schema().clone())
+            .with_feed_wait(BOUND),
+    );
+    let late = waiting.read_all(head, 10).await.unwrap();
     assert_eq!(
         late.len(),
         1,

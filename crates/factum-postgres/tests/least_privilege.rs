@@ -239,8 +239,8 @@ async fn snapshots_and_checkpoints_work_under_the_role() {
     assert_eq!(r.app.load_checkpoint("p").await.unwrap(), None);
 }
 
-/// `append_in` inside a transaction of the role's own (begun by the store,
-/// so that it may write before it appends), beside the application's own
+/// `append_in` inside a transaction of the role's own, beside the
+/// application's own
 /// writes to a table granted to the role; while it is open, the role can
 /// ask what holds the feed back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,7 +252,7 @@ async fn append_in_commits_with_the_roles_own_transaction() {
     ))
     .await;
     let order = stream("order-1");
-    let mut tx = r.app.begin().await.unwrap();
+    let mut tx = r.app.pool().begin().await.unwrap();
     sqlx::query(AssertSqlSafe(format!("INSERT INTO {s}.orders VALUES (1)")))
         .execute(&mut *tx)
         .await

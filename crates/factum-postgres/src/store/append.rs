@@ -125,14 +125,6 @@ impl PostgresStore {
     /// other; under REPEATABLE READ or SERIALIZABLE the retry cannot see the
     /// winner, and the append fails with a backend error: retry the whole
     /// transaction.
-    ///
-    /// A transaction that writes anything before its first append must be
-    /// begun with [`begin`](Self::begin): otherwise the feed may already
-    /// have passed its transaction id, and its first append is refused
-    /// (SQLSTATE 40001, serialization failure: retry the transaction) when
-    /// events of newer transactions are already stored, or always under
-    /// REPEATABLE READ or SERIALIZABLE. A transaction whose first write is
-    /// an append needs nothing.
     pub async fn append_in(
         &self,
         conn: &mut PgConnection,
@@ -140,47 +132,6 @@ impl PostgresStore {
     ) -> Result<Vec<AppendResult>> {
         validate_appends(&appends)?;
         self.append_on(conn, &appends).await
-    }
-
-    /// Begins a transaction on a pooled connection for
-    /// [`append_in`](Self::append_in) and the caller's own writes, in any
-    /// order: the feed waits for it from the start (it is an event writer
-    /// before it writes anything), so none of its events can be passed
-    /// over. Prefer it to `pool().begin()` whenever the transaction may
-    /// write before it appends. Like every event writer it holds the feed
-    /// back while open: keep it short.
-    ///
-    /// ```no_run
-    /// # async fn demo(store: factum_postgres::PostgresStore) -> factum_core::Result<()> {
-    /// use factum_core::{EventData, ExpectedVersion, StreamAppend, StreamId};
-    ///
-    /// let mut tx = store.begin().await?;
-    /// sqlx::query("UPDATE orders SET state = 'placed' WHERE id = 42")
-    ///     .execute(&mut *tx)
-    ///     .await
-    ///     .map_err(|e| factum_core::Error::backend("postgres", "placing order 42", e))?;
-    /// let placed = EventData::json("OrderPlaced", br#"{"id":42}"#.to_vec());
-    /// let stream = StreamId::new("order-42")?;
-    /// store
-    ///     .append_in(&mut tx, vec![StreamAppend::new(stream, ExpectedVersion::NoStream, vec![placed])])
-    ///     .await?;
-    /// tx.commit()
-    ///     .await
-    ///     .map_err(|e| factum_core::Error::backend("postgres", "committing order 42", e))?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
-        let operation = "beginning a transaction that appends";
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(|e| backend(operation, e))?;
-        sqlx::query(statement(&self.sql().begin_feed_writer))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| backend(operation, e))?;
-        Ok(tx)
     }
 
     /// Calls `append_events` once on `conn`.

@@ -19,7 +19,3 @@ DROP INDEX factum_tc_bare.events_idempotency_key_idx;
 ALTER TABLE factum_tc_bare.events
     DROP CONSTRAINT events_one_payload,
     DROP CONSTRAINT events_stream_version_check;
-
--- Without the statement trigger that checks a writer's transaction id
--- against the feed (migration 0005).
-DROP TRIGGER events_check_feed_writer ON factum_tc_no_feed_check.events;

@@ -46,15 +46,14 @@
 //! so such a role connects ("Least privilege").
 //!
 //! **The feed's cost.** The global feed hands out only events of
-//! transactions older than every running transaction that writes events, so
-//! it is final: it waits for the oldest open appending transaction (never
-//! for transactions that write anything else, here or in another
-//! database). One left open stalls every feed reader, and
-//! [`PostgresStore::feed_held_back_by`] names it. Set
-//! `idle_in_transaction_session_timeout` and keep appending transactions
-//! short ([`PostgresStore::append_in`]'s); begin one that writes before it
-//! appends with [`PostgresStore::begin`]. Reads wait up to
-//! [`PostgresOptions::feed_wait`] for events held back. Positions
+//! transactions older than every running write transaction of this
+//! database, so it is final: it waits for the oldest open write transaction
+//! of the database (never for other databases of the cluster). One left
+//! open stalls every feed reader, and [`PostgresStore::feed_held_back_by`]
+//! names it. Set `idle_in_transaction_session_timeout` and keep write
+//! transactions short ([`PostgresStore::append_in`]'s and projection pages
+//! included). Reads wait up to [`PostgresOptions::feed_wait`] for events
+//! held back. Positions
 //! are the cluster's transaction ids: after a logical restore
 //! (`pg_dump`/`pg_restore`) into a fresh cluster, re-base them before
 //! writing ("The feed: transaction ids").

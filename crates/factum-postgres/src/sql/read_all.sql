@@ -1,8 +1,8 @@
 -- One page of the global feed after position ($1, $2), at most $3 events.
 -- Only rows below the feed's horizon (feed_horizon(): the oldest running
--- transaction that writes events) are final; `pending` tells whether
--- committed rows wait behind such a transaction (the caller may wait for
--- them). Both parts use the same statement snapshot, and the horizon is
+-- transaction not known to run in another database) are final; `pending`
+-- tells whether committed rows wait behind such a transaction (the caller
+-- may wait for them). Both parts use the same statement snapshot, and the horizon is
 -- computed once. Each part's index range starts at its first row: the page
 -- at the reader's position, the pending check at the horizon (or the
 -- position, if later), so neither scans the rows after its answer.

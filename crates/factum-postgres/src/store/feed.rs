@@ -1,13 +1,12 @@
 //! The global feed. A row is handed out only once the transaction that
 //! wrote it lies below the feed's horizon, the oldest running transaction
-//! that writes events (`feed_horizon()`, migration 0005): no transaction
-//! can then commit an event ordered before it. Transactions that write no
-//! events, in this database or another, do not hold the feed back.
+//! not known to run in another database (`feed_horizon()`, migration
+//! 0005): no transaction can then commit an event ordered before it.
 //!
-//! Rows that are committed but not yet final (an older event writer is
-//! still running) are waited for, up to the configured feed wait, so that
-//! an event is in the feed as soon as its append has returned whenever
-//! appending transactions are short.
+//! Rows that are committed but not yet final (an older transaction of the
+//! database is still running) are waited for, up to the configured feed
+//! wait, so that an event is in the feed as soon as its append has
+//! returned whenever write transactions are short.
 
 use chrono::{DateTime, Utc};
 use factum_core::backend::{Backoff, saturating_i64};
@@ -28,10 +27,11 @@ fn any_pending(row: &PgRow, operation: &str) -> Result<bool> {
 
 impl PostgresStore {
     /// The transactions holding the global feed back, oldest first: running
-    /// transactions that write events (an [`append_in`](Self::append_in)
-    /// transaction left open, a stalled writer) behind which committed
-    /// events wait. Empty when nothing waits. Transactions that write no
-    /// events never hold the feed back, whatever they do.
+    /// write transactions of this database (an
+    /// [`append_in`](Self::append_in) transaction left open, a batch job, an
+    /// idle session in a transaction) behind which committed events wait.
+    /// Empty when nothing waits. Transactions of other databases never hold
+    /// the feed back.
     ///
     /// ```no_run
     /// # async fn demo(store: factum_postgres::PostgresStore) -> factum_core::Result<()> {

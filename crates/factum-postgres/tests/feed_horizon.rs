@@ -100,11 +100,9 @@ async fn a_long_write_transaction_in_this_database_holds_the_feed_and_is_named()
         held.is_empty(),
         "an event passed a transaction of this database"
     );
+    // Other tests' transactions in this database may hold it too.
     let holders = store.feed_held_back_by().await.unwrap();
-    assert_eq!(
-        holders.iter().map(|h| h.pid).collect::<Vec<_>>(),
-        [Some(pid)]
-    );
+    assert!(holders.iter().any(|h| h.pid == Some(pid)), "{holders:?}");
     batch.rollback().await.unwrap();
     assert_eq!(all(&store).await.len(), 1);
 }
@@ -156,11 +154,14 @@ async fn an_open_appending_transaction_holds_the_feed_and_is_named() {
 
     let held = store.read_all(GlobalPosition::START, 10).await.unwrap();
     assert!(held.is_empty(), "an event passed an open writer");
+    // Other tests' transactions in this database may hold it too.
     let holders = store.feed_held_back_by().await.unwrap();
-    assert_eq!(holders.len(), 1, "{holders:?}");
-    assert_eq!(holders[0].pid, Some(pid));
-    assert!(holders[0].since.is_some());
-    assert_eq!(holders[0].state.as_deref(), Some("idle in transaction"));
+    let ours = holders
+        .iter()
+        .find(|h| h.pid == Some(pid))
+        .unwrap_or_else(|| panic!("the open transaction is not named: {holders:?}"));
+    assert!(ours.since.is_some());
+    assert_eq!(ours.state.as_deref(), Some("idle in transaction"));
 
     tx.commit().await.unwrap();
     let seen = patient(&store)
@@ -169,7 +170,8 @@ async fn an_open_appending_transaction_holds_the_feed_and_is_named() {
         .unwrap();
     let streams: Vec<&str> = seen.iter().map(|e| e.stream_id.as_str()).collect();
     assert_eq!(streams, ["held", "later"]);
-    assert!(store.feed_held_back_by().await.unwrap().is_empty());
+    let holders = store.feed_held_back_by().await.unwrap();
+    assert!(holders.iter().all(|h| h.pid != Some(pid)), "{holders:?}");
 }
 
 const WRITERS: u64 = 6;

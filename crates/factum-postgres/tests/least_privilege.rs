@@ -282,13 +282,12 @@ async fn append_in_commits_with_the_roles_own_transaction() {
         .fetch_one(&mut *tx)
         .await
         .unwrap();
+    // Other tests' transactions in this database may hold it too.
     let holders = r.app.feed_held_back_by().await.unwrap();
-    assert_eq!(
-        holders.iter().map(|h| h.pid).collect::<Vec<_>>(),
-        [Some(pid)]
-    );
+    assert!(holders.iter().any(|h| h.pid == Some(pid)), "{holders:?}");
     tx.commit().await.unwrap();
-    assert!(r.app.feed_held_back_by().await.unwrap().is_empty());
+    let holders = r.app.feed_held_back_by().await.unwrap();
+    assert!(holders.iter().all(|h| h.pid != Some(pid)), "{holders:?}");
     assert_eq!(r.app.stream_version(&order).await.unwrap(), Some(1));
     assert_eq!(
         count(r.app.pool(), format!("SELECT count(*) FROM {s}.orders")).await,

@@ -5,6 +5,8 @@
 #![allow(dead_code, unreachable_pub)] // Each test binary uses a part.
 #![allow(clippy::unwrap_used)] // Tests: a failed step should panic.
 
+pub mod restricted;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -20,7 +20,7 @@ seconds=${3:-5}
 here=$(cd "$(dirname "$0")" && pwd)
 migrations="$here/../../migrations/postgres"
 work=$(mktemp -d)
-variants="plain full no_type_index no_position_index no_checks bare"
+variants="plain full own_commit_id no_type_index no_position_index no_checks bare"
 sql() { psql -qAtX -v ON_ERROR_STOP=1 "$url" "$@"; }
 cleanup() {
   for v in $variants; do sql -c "DROP SCHEMA IF EXISTS factum_tc_$v CASCADE" 2>/dev/null || true; done

@@ -4,6 +4,12 @@
 -- factum_tc_* schema but factum_tc_plain, which gets the runner's plain
 -- tables (benches/workloads/baseline/plain_tables.sql).
 
+-- Rows take their writer's own transaction id, as before migration 0006:
+-- no commit_id() default, no trigger placing a writer's commit id.
+ALTER TABLE factum_tc_own_commit_id.events
+    ALTER COLUMN transaction_id SET DEFAULT pg_current_xact_id();
+DROP TRIGGER events_place_commit_id ON factum_tc_own_commit_id.events;
+
 DROP INDEX factum_tc_no_type_index.events_event_type_idx;
 
 DROP INDEX factum_tc_no_position_index.events_position_idx;

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use factum::{EventData, EventStore, ExpectedVersion, GlobalPosition, StreamAppend, StreamId};
+use factum::{EventData, ExpectedVersion, GlobalPosition, StreamAppend, StreamId};
+
+use crate::bystanders::Append;
 
 use crate::stats::{Histogram, mix};
 
@@ -101,7 +103,7 @@ impl Acked {
 /// Appends until `stop` is set, one append every `pace` at most (`None`:
 /// unthrottled), then returns what it did.
 pub(crate) async fn write(
-    store: Arc<dyn EventStore>,
+    append: Append,
     writer: u64,
     pace: Option<Duration>,
     stop: Arc<AtomicBool>,
@@ -128,7 +130,7 @@ pub(crate) async fn write(
         let events: u64 = appends.iter().map(|a| a.events.len() as u64).sum();
         let started = Instant::now();
         let results = loop {
-            match store.append_many(appends.clone()).await {
+            match append(appends.clone()).await {
                 Ok(results) => break results,
                 Err(e) if e.is_transient() && started.elapsed() < GIVE_UP => {
                     report.retries += 1;

@@ -5,7 +5,9 @@
 //! follow the feed; core `ProjectionRunner`s keep in-memory read models;
 //! on PostgreSQL an exactly-once `PostgresProjectionRunner` keeps a table
 //! under a lease (a second one stands by), while a killer terminates the
-//! store's sessions every few seconds. At the end it checks that every
+//! store's sessions every few seconds, one append in five runs in a
+//! transaction that writes another table first, and a batch job keeps
+//! long transactions on that table open. At the end it checks that every
 //! acknowledged append is stored exactly once, in order, with contiguous
 //! versions per stream, that every reader saw each event once and that
 //! the read models equal a fold of the events; and it reports throughput,
@@ -20,6 +22,7 @@
 //! `--help` lists the options. See "Soak" in `benches/README.md`.
 
 mod args;
+mod bystanders;
 mod check;
 mod consumers;
 mod fold;
@@ -51,6 +54,8 @@ const STALL: Duration = Duration::from_secs(30);
 /// How long the readers may take in all to catch up after the load: a
 /// reader further behind than that has a lag that did not stay bounded.
 pub(crate) const CATCH_UP: Duration = Duration::from_secs(120);
+/// How long each of the PostgreSQL batch job's transactions stays open.
+pub(crate) const BATCH_HOLD: Duration = Duration::from_secs(3);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -180,7 +185,16 @@ async fn soak(args: Args) -> Result<Report, BoxError> {
         });
     }
     let mut killer = None;
+    let mut batch_job = None;
+    let mut append = bystanders::plain(store.clone());
     if let Target::Postgres(pg) = &target {
+        bystanders::create_table(&pg.store).await?;
+        append = bystanders::writing_first(pg.store.clone());
+        batch_job = Some(tokio::spawn(bystanders::batch_job(
+            pg.store.clone(),
+            BATCH_HOLD,
+            stop.clone(),
+        )));
         for holder in ["soak-runner-a", "soak-runner-b"] {
             let handle = tokio::spawn(postgres::run_table(pg.store.clone(), holder));
             let name = format!("PostgresProjectionRunner {holder} (the table, under a lease)");
@@ -202,7 +216,7 @@ async fn soak(args: Args) -> Result<Report, BoxError> {
     let pace = (args.rate > 0).then(|| Duration::from_secs(args.writers).div_f64(args.rate as f64));
     let writers: Vec<_> = (0..args.writers)
         .map(|w| {
-            let write = load::write(store.clone(), w, pace, stop.clone(), acked.clone());
+            let write = load::write(append.clone(), w, pace, stop.clone(), acked.clone());
             tokio::spawn(write)
         })
         .collect();
@@ -218,6 +232,9 @@ async fn soak(args: Args) -> Result<Report, BoxError> {
     let (samples, peaks) = sampler.await?;
     report.samples = samples;
     report.peak_lags = peaks;
+    if let Some(batch_job) = batch_job {
+        report.batch = Some(batch_job.await?);
+    }
     if let Some(killer) = killer {
         report.kills = Some(killer.await?.unwrap_or_else(|e| Kills {
             error: Some(e.to_string()),

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::args::Args;
+use crate::bystanders::Batch;
 use crate::consumers::Shared;
 use crate::fold::Fold;
 use crate::load::WriterReport;
@@ -81,6 +82,8 @@ pub(crate) struct Report {
     /// Per reader, in the order of `readers`.
     pub(crate) peak_lags: Vec<u64>,
     pub(crate) kills: Option<Kills>,
+    /// What the batch job did (PostgreSQL).
+    pub(crate) batch: Option<Batch>,
     /// How long the feed took after the load to show the last
     /// acknowledged event (`None`: it did not within two minutes).
     pub(crate) feed_shown: Option<Duration>,
@@ -104,6 +107,7 @@ impl Report {
             samples: Vec::new(),
             peak_lags: Vec::new(),
             kills: None,
+            batch: None,
             feed_shown: None,
             feed_holder: None,
             catch_up: None,
@@ -218,6 +222,12 @@ impl Report {
             };
             self.check("connection kills happened", failure);
         }
+        if let Some(batch) = &self.batch {
+            let failure = (batch.transactions == 0).then(|| {
+                "the batch job committed no transaction: the soak did not test it".to_owned()
+            });
+            self.check("the batch job's long transactions ran", failure);
+        }
         let (failure, _) = self.rss_check();
         self.check("RSS flat after warm-up", failure);
     }
@@ -318,6 +328,15 @@ impl Report {
                 k.rounds, k.sessions, k.failed_rounds
             );
         }
+        if let Some(b) = &self.batch {
+            println!(
+                "batch job: {} transactions writing another table, each open {:?} ({} failed); \
+                 one append in five wrote that table first",
+                b.transactions,
+                crate::BATCH_HOLD,
+                b.failed
+            );
+        }
         let tenths = tenths(&self.samples, self.load_time);
         let rss: Vec<String> = tenths.iter().map(|s| mib(s.rss_kib).to_string()).collect();
         println!(
@@ -369,6 +388,7 @@ impl Report {
             "feed_shown_s": self.feed_shown.map(|d| d.as_secs_f64()),
             "catch_up_s": self.catch_up.map(|d| d.as_secs_f64()),
             "kills": self.kills.as_ref().map(|k| serde_json::json!({"rounds": k.rounds, "sessions": k.sessions})),
+            "batch_transactions": self.batch.as_ref().map(|b| b.transactions),
             "rss_mib_tenths": tenths.iter().map(|s| mib(s.rss_kib)).collect::<Vec<_>>(),
             "appends_per_s_tenths": rates(&tenths),
             "checks": self.checks.iter().map(|c| serde_json::json!({"name": c.name, "failure": c.failure})).collect::<Vec<_>>(),

@@ -31,6 +31,12 @@ GRANT USAGE ON SCHEMA :"schema" TO :"role";
 -- identity column's sequence, which needs no privilege on the sequence.
 GRANT SELECT, INSERT ON :"schema".events TO :"role";
 
+-- A transaction that writes something else before it appends draws a
+-- fresh transaction id by inserting a row here and reading its xmin
+-- (RETURNING needs SELECT), in a subtransaction that is rolled back:
+-- nothing is ever stored.
+GRANT SELECT, INSERT ON :"schema".commit_id_draws TO :"role";
+
 -- The newest snapshot of each stream, replaced by an upsert; never deleted.
 GRANT SELECT, INSERT, UPDATE ON :"schema".snapshots TO :"role";
 

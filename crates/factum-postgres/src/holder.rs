@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-/// A running write transaction of the store's database that holds the
+/// A running transaction that writes events and holds the
 /// global feed back: events committed after it started wait until it ends (see
 /// [`PostgresStore::feed_held_back_by`](crate::PostgresStore::feed_held_back_by)).
 /// To let the feed go on, end it, e.g. with `SELECT pg_terminate_backend(pid)`.

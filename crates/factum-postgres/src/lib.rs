@@ -46,11 +46,12 @@
 //! so such a role connects ("Least privilege").
 //!
 //! **The feed's cost.** The global feed hands out only events of
-//! transactions older than every running write transaction of this
-//! database, so it is final: it waits for the oldest open write transaction
-//! of the database (never for other databases of the cluster). One left
-//! open stalls every feed reader, and [`PostgresStore::feed_held_back_by`]
-//! names it. Set `idle_in_transaction_session_timeout` and keep write
+//! transactions older than every running transaction that writes events,
+//! so it is final: it waits for the oldest open transaction that has
+//! appended (never for one that writes only other tables, in this database
+//! or another). One left open stalls every feed reader, and
+//! [`PostgresStore::feed_held_back_by`] names it. Set
+//! `idle_in_transaction_session_timeout` and keep appending
 //! transactions short ([`PostgresStore::append_in`]'s and projection pages
 //! included). Reads wait up to [`PostgresOptions::feed_wait`] for events
 //! held back. Positions

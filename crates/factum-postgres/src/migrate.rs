@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "feed ignores other databases",
         include_str!("../migrations/0005_feed_ignores_other_databases.sql"),
     ),
+    (
+        6,
+        "feed waits for event writers",
+        include_str!("../migrations/0006_feed_waits_for_event_writers.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

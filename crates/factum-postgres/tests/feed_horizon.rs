@@ -1,9 +1,11 @@
-//! The PostgreSQL feed waits only for transactions of its own database:
-//! a long write transaction in another database never holds it back; one
-//! in this database does (it may append later), and `feed_held_back_by`
-//! names it. The stress test mixes writers of every kind (alone, appending
-//! first, writing something else first, held open, rolled back) under a
-//! reader that never waits.
+//! The PostgreSQL feed waits only for transactions that write events: a
+//! long transaction that writes other tables, in another database or in
+//! this one, never holds it back, and when it appends after all its
+//! events come after what the feed handed out meanwhile (under READ
+//! COMMITTED and REPEATABLE READ). An open appending transaction holds it,
+//! and `feed_held_back_by` names it. The stress test mixes writers of
+//! every kind (alone, appending first, writing something else first, held
+//! open, rolled back) under a reader that never waits.
 
 #![allow(clippy::unwrap_used)] // Tests: a failed step should panic.
 
@@ -78,10 +80,11 @@ async fn all(store: &PostgresStore) -> Vec<Uuid> {
     events.iter().map(|e| e.event_id).collect()
 }
 
-/// A transaction of this database may still write events (it may append
-/// later): it holds the feed back, and `feed_held_back_by` names it.
+/// A transaction of this database that has written something else, and no
+/// event, does not hold the feed back, nor is it named; should it append
+/// later, its events come after everything the feed has handed out.
 #[tokio::test]
-async fn a_long_write_transaction_in_this_database_holds_the_feed_and_is_named() {
+async fn a_long_unrelated_transaction_in_this_database_does_not_hold_the_feed() {
     let (store, _schema) = impatient().await;
     let mut other = store.pool().acquire().await.unwrap().detach();
     let mut batch = other.begin().await.unwrap();
@@ -95,16 +98,68 @@ async fn a_long_write_transaction_in_this_database_holds_the_feed_and_is_named()
         .append(&stream("a"), ExpectedVersion::Any, vec![event(1)])
         .await
         .unwrap();
-    let held = store.read_all(GlobalPosition::START, 10).await.unwrap();
-    assert!(
-        held.is_empty(),
-        "an event passed a transaction of this database"
-    );
-    // Other tests' transactions in this database may hold it too.
+    let seen = all(&store).await;
+    assert_eq!(seen.len(), 1, "an unrelated transaction held the feed back");
     let holders = store.feed_held_back_by().await.unwrap();
-    assert!(holders.iter().any(|h| h.pid == Some(pid)), "{holders:?}");
-    batch.rollback().await.unwrap();
-    assert_eq!(all(&store).await.len(), 1);
+    assert!(holders.iter().all(|h| h.pid != Some(pid)), "{holders:?}");
+
+    // The batch appends after all: its event comes after the one handed
+    // out, although its transaction began first.
+    let late = store.append_in(&mut batch, one("late", 2)).await.unwrap();
+    batch.commit().await.unwrap();
+    let feed = patient(&store)
+        .read_all(GlobalPosition::START, 10)
+        .await
+        .unwrap();
+    let streams: Vec<&str> = feed.iter().map(|e| e.stream_id.as_str()).collect();
+    assert_eq!(streams, ["a", "late"]);
+    assert_eq!(feed[1].position, late[0].events[0].position());
+}
+
+/// Under REPEATABLE READ too, a transaction that wrote something else
+/// first and appends twice later puts its events after what the feed
+/// handed out meanwhile, in the order it appended them.
+#[tokio::test]
+async fn a_repeatable_read_transaction_that_wrote_first_appends_after_the_feed() {
+    let (store, _schema) = impatient().await;
+    let mut other = store.pool().acquire().await.unwrap().detach();
+    let mut batch = other.begin().await.unwrap();
+    batch
+        .execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .await
+        .unwrap();
+    write_unrelated(&store, &mut batch).await;
+
+    store
+        .append(&stream("a"), ExpectedVersion::Any, vec![event(1)])
+        .await
+        .unwrap();
+    let handed = all(&store).await;
+    assert_eq!(handed.len(), 1);
+
+    store.append_in(&mut batch, one("late", 2)).await.unwrap();
+    store.append_in(&mut batch, one("late", 3)).await.unwrap();
+    store
+        .append(&stream("b"), ExpectedVersion::Any, vec![event(4)])
+        .await
+        .unwrap();
+    batch.commit().await.unwrap();
+
+    let feed = patient(&store)
+        .read_all(GlobalPosition::START, 10)
+        .await
+        .unwrap();
+    assert_eq!(feed[0].event_id, handed[0]);
+    let late: Vec<u64> = feed
+        .iter()
+        .filter(|e| e.stream_id.as_str() == "late")
+        .map(|e| e.stream_version)
+        .collect();
+    assert_eq!(late, [1, 2]);
+    assert_eq!(feed.len(), 4);
+    for pair in feed.windows(2) {
+        assert!(pair[0].position < pair[1].position);
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 -- What holds the feed back: the transactions of feed_writers() (running
--- transactions of this database, or ended an instant ago) below which
+-- transactions that write events, or ended an instant ago) below which
 -- committed events wait, oldest first, with what pg_stat_activity says of
 -- their sessions (NULL for a prepared transaction, an ended one, or a
 -- session the caller may not see).

@@ -1,6 +1,6 @@
 -- The newest final position (below the feed's horizon, see read_all.sql),
--- and whether committed rows wait behind a running transaction of this
--- database. Both index ranges start at the horizon.
+-- and whether committed rows wait behind a running transaction that
+-- writes events. Both index ranges start at the horizon.
 WITH horizon AS MATERIALIZED (
     SELECT {schema}.feed_horizon(pg_current_snapshot()) AS h
 )

@@ -1,6 +1,6 @@
 -- One page of the global feed after position ($1, $2), at most $3 events.
 -- Only rows below the feed's horizon (feed_horizon(): the oldest running
--- transaction not known to run in another database) are final; `pending`
+-- transaction that writes events) are final; `pending`
 -- tells whether committed rows wait behind such a transaction (the caller
 -- may wait for them). Both parts use the same statement snapshot, and the horizon is
 -- computed once. Each part's index range starts at its first row: the page

@@ -1,7 +1,7 @@
 //! The global feed. A row is handed out only once the transaction that
 //! wrote it lies below the feed's horizon, the oldest running transaction
-//! not known to run in another database (`feed_horizon()`, migration
-//! 0005): no transaction can then commit an event ordered before it.
+//! that writes events (`feed_horizon()`, migration 0006): no transaction
+//! can then commit an event ordered before it.
 //!
 //! Rows that are committed but not yet final (an older transaction of the
 //! database is still running) are waited for, up to the configured feed
@@ -27,11 +27,11 @@ fn any_pending(row: &PgRow, operation: &str) -> Result<bool> {
 
 impl PostgresStore {
     /// The transactions holding the global feed back, oldest first: running
-    /// write transactions of this database (an
-    /// [`append_in`](Self::append_in) transaction left open, a batch job, an
-    /// idle session in a transaction) behind which committed events wait.
-    /// Empty when nothing waits. Transactions of other databases never hold
-    /// the feed back.
+    /// transactions that write events (an [`append_in`](Self::append_in)
+    /// transaction left open, an idle session in such a transaction) behind
+    /// which committed events wait. Empty when nothing waits. Transactions
+    /// that write no events (a batch job on other tables, in this database
+    /// or another) never hold the feed back.
     ///
     /// ```no_run
     /// # async fn demo(store: factum_postgres::PostgresStore) -> factum_core::Result<()> {

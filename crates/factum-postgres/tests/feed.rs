@@ -8,36 +8,14 @@
 use std::time::Duration;
 
 use factum_core::{
-    EventAppender, EventData, EventReader, ExpectedVersion, GlobalPosition, RecordedEvent,
-    StreamAppend, StreamId,
+    EventAppender, EventReader, ExpectedVersion, GlobalPosition, RecordedEvent, StreamAppend,
 };
-use factum_postgres::testing::TestSchema;
 use factum_postgres::{PostgresOptions, PostgresStore};
 use uuid::Uuid;
 
-fn stream(name: &str) -> StreamId {
-    StreamId::new(name).unwrap()
-}
+mod common;
 
-fn event(n: u64) -> EventData {
-    EventData::json("Fed", format!(r#"{{"n":{n}}}"#).into_bytes())
-}
-
-/// A store on the same pool and schema whose feed reads wait long enough
-/// for short transactions elsewhere on the server (other tests) to end.
-fn patient(store: &PostgresStore) -> PostgresStore {
-    let options = PostgresOptions::default()
-        .with_schema(store.schema().clone())
-        .with_feed_wait(Duration::from_secs(30));
-    PostgresStore::with_options(store.pool().clone(), options)
-}
-
-/// A store that never waits: it shows exactly what is final right now.
-async fn impatient() -> (PostgresStore, TestSchema) {
-    TestSchema::store_with(PostgresOptions::default().with_feed_wait(Duration::ZERO))
-        .await
-        .unwrap()
-}
+use common::feed::{event, impatient, patient, stream};
 
 fn ids(events: &[RecordedEvent]) -> Vec<Uuid> {
     events.iter().map(|e| e.event_id).collect()

@@ -14,22 +14,17 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use factum_core::{
-    EventAppender, EventData, EventReader, ExpectedVersion, GlobalPosition, RecordedEvent,
-    StreamAppend, StreamId,
+    EventAppender, EventReader, ExpectedVersion, GlobalPosition, RecordedEvent, StreamAppend,
 };
+use factum_postgres::PostgresStore;
 use factum_postgres::testing::TestSchema;
-use factum_postgres::{PostgresOptions, PostgresStore};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 use uuid::Uuid;
 
-fn stream(name: &str) -> StreamId {
-    StreamId::new(name).unwrap()
-}
+mod common;
 
-fn event(n: u64) -> EventData {
-    EventData::json("Fed", format!(r#"{{"n":{n}}}"#).into_bytes())
-}
+use common::feed::{event, patient, stream};
 
 fn one(name: &str, n: u64) -> Vec<StreamAppend> {
     vec![StreamAppend::new(
@@ -41,10 +36,7 @@ fn one(name: &str, n: u64) -> Vec<StreamAppend> {
 
 /// A store that never waits, with a table `unrelated` beside its events.
 async fn impatient() -> (PostgresStore, TestSchema) {
-    let (store, schema) =
-        TestSchema::store_with(PostgresOptions::default().with_feed_wait(Duration::ZERO))
-            .await
-            .unwrap();
+    let (store, schema) = common::feed::impatient().await;
     let sql = format!("CREATE TABLE {}.unrelated (n int)", store.schema().quoted());
     store.pool().execute(AssertSqlSafe(sql)).await.unwrap();
     (store, schema)
@@ -57,18 +49,6 @@ async fn write_unrelated(store: &PostgresStore, conn: &mut PgConnection) {
         store.schema().quoted()
     );
     conn.execute(AssertSqlSafe(sql)).await.unwrap();
-}
-
-/// The same store, reading with a feed wait: it returns as soon as
-/// nothing it may hand out is held back, and waits (up to 10 s) while
-/// something is. What must be visible is read through it, so that a
-/// transaction of another test caught at an unlucky instant cannot make
-/// the test fail.
-fn patient(store: &PostgresStore) -> PostgresStore {
-    let options = PostgresOptions::default()
-        .with_schema(store.schema().clone())
-        .with_feed_wait(Duration::from_secs(10));
-    PostgresStore::with_options(store.pool().clone(), options)
 }
 
 /// Every event of the feed, read patiently.

@@ -5,6 +5,7 @@
 #![allow(dead_code, unreachable_pub)] // Each test binary uses a part.
 #![allow(clippy::unwrap_used)] // Tests: a failed step should panic.
 
+pub mod feed;
 pub mod restricted;
 
 use std::collections::BTreeMap;

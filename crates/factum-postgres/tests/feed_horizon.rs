@@ -225,7 +225,8 @@ impl Choices {
 }
 
 /// Writers append one to three events alone, in transactions that append
-/// first, and in transactions that write something else first; some hold
+/// first, and in transactions that write something else first (under READ
+/// COMMITTED or REPEATABLE READ); some hold
 /// their transactions open, some roll back. A reader that never waits sees
 /// every committed event once, in increasing position order, and no
 /// rolled-back one.
@@ -249,13 +250,18 @@ async fn reader_sees_every_committed_event_once_among_every_kind_of_writer() {
                         ExpectedVersion::Any,
                         events,
                     )];
-                    let kind = choices.next(4);
+                    let kind = choices.next(5);
                     if kind == 0 {
                         store.append_many(append).await.unwrap();
                         committed.extend(ids);
                         continue;
                     }
                     let mut tx = store.pool().begin().await.unwrap();
+                    if kind == 4 {
+                        tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                            .await
+                            .unwrap();
+                    }
                     if kind >= 2 {
                         write_unrelated(&store, &mut tx).await;
                         tokio::time::sleep(Duration::from_millis(choices.next(10))).await;

@@ -38,9 +38,10 @@ pub enum SnapshotPolicy {
 /// Loads and runs aggregates of type `A` over the store `S`, writing events
 /// with the codec `C`.
 ///
-/// Cheap to clone when the store is (every factum store is, and so are
-/// `Arc<dyn EventStore>` and `&dyn EventStore`): clone it into each task
-/// that executes commands, no `Arc` needed.
+/// Cheap to clone when the store is: `Arc<dyn EventStore>` (what
+/// `factum::open` returns), `&dyn EventStore`, and the SQLite and
+/// PostgreSQL stores, whose clones share their connections. Clone it into
+/// each task that executes commands; no `Arc` around it is needed.
 ///
 /// Commands on one aggregate that race each other are retried: an attempt
 /// whose append meets a version conflict pauses, reloads the aggregate and

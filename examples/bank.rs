@@ -148,7 +148,7 @@ async fn main() -> Result<(), BoxError> {
                 "ok, stream version {:?}, balance {}",
                 done.version, done.state.balance
             ),
-            Err(ExecuteError::Domain(refused)) => println!("refused: {refused}"),
+            Err(ExecuteError::Domain { error, .. }) => println!("refused: {error}"),
             Err(other) => return Err(other.into()),
         }
     }

@@ -8,7 +8,7 @@ pub struct ReadmeDoctests;
 
 mod open;
 
-pub use open::open;
+pub use open::{OpenOptions, open, open_with};
 
 /// The in-memory backend.
 #[cfg(feature = "memory")]

@@ -20,10 +20,12 @@
 mod account;
 mod append;
 mod concurrency;
+mod contention;
 pub mod harness;
 pub mod hostile;
 mod idempotency;
 mod inject;
+mod interfering;
 mod invalid;
 mod model;
 mod projection;
@@ -124,6 +126,8 @@ macro_rules! __checks {
             state::snapshots_keep_the_newest,
             state::checkpoints_save_load_and_delete,
             repository::repository_concurrent_commands_all_land,
+            contention::repository_burst_on_one_aggregate_lands_in_full,
+            contention::repository_reports_exhausted_retries,
             repository::repository_errors_and_empty_commands_write_nothing,
             repository::repository_loads_from_snapshots,
             repository::repository_upcasts_old_events,

@@ -15,10 +15,11 @@ use factum_core::{
 const TASKS: u64 = 8;
 const DEPOSITS_PER_TASK: u64 = 10;
 
-/// 8 tasks execute deposits on one account at once: every command lands
-/// (after retries) and the balance is the sum of all of them.
+/// 8 tasks, each with a clone of one repository, execute deposits on one
+/// account at once: every command lands (after retries) and the balance is
+/// the sum of all of them.
 pub async fn repository_concurrent_commands_all_land(store: &Arc<dyn EventStore>) {
-    let accounts = Arc::new(Repository::<Account, _>::new(store.clone()).with_max_retries(1_000));
+    let accounts = Repository::<Account, _>::new(store.clone());
     accounts
         .execute("race", AccountCommand::Open)
         .await
@@ -55,7 +56,10 @@ pub async fn repository_concurrent_commands_all_land(store: &Arc<dyn EventStore>
 pub async fn repository_errors_and_empty_commands_write_nothing(store: &dyn EventStore) {
     let accounts = Repository::<Account, _>::new(store);
     match accounts.execute("a1", AccountCommand::Deposit(5)).await {
-        Err(ExecuteError::Domain(AccountError::NotOpen)) => {}
+        Err(ExecuteError::Domain {
+            error: AccountError::NotOpen,
+            attempts: 1,
+        }) => {}
         other => panic!("expected NotOpen, got {other:?}"),
     }
     let s = accounts.stream_id("a1").expect("stream id");
@@ -76,10 +80,14 @@ pub async fn repository_errors_and_empty_commands_write_nothing(store: &dyn Even
     assert!(again.events.is_empty() && again.append.is_none());
     assert_eq!(store.stream_version(&s).await.expect("version"), Some(1));
     match accounts.execute("a1", AccountCommand::Withdraw(3)).await {
-        Err(ExecuteError::Domain(AccountError::InsufficientFunds {
-            balance: 0,
-            requested: 3,
-        })) => {}
+        Err(ExecuteError::Domain {
+            error:
+                AccountError::InsufficientFunds {
+                    balance: 0,
+                    requested: 3,
+                },
+            attempts: 1,
+        }) => {}
         other => panic!("expected InsufficientFunds, got {other:?}"),
     }
     let read = store

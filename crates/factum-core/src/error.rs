@@ -10,7 +10,7 @@ use crate::{
 pub enum Error {
     /// The stream's current version did not match what the writer expected.
     /// Nothing was written.
-    #[error("version conflict on stream {stream}: expected {expected}, but the stream is at {}", display_version(*.actual))]
+    #[error("version conflict on stream {stream}: expected {expected}, but the stream {}", display_actual(*.actual))]
     VersionConflict {
         /// The stream.
         stream: StreamId,
@@ -19,8 +19,9 @@ pub enum Error {
         /// The stream's actual version (`None`: the stream does not exist).
         actual: Option<u64>,
     },
-    /// A stream id was invalid.
-    #[error("invalid stream id: {0}")]
+    /// A stream id was invalid. Its text is the [`StreamIdError`]'s, which
+    /// names the id.
+    #[error(transparent)]
     InvalidStreamId(#[from] StreamIdError),
     /// An append was refused before anything was written.
     #[error("invalid append: {0}")]
@@ -150,14 +151,18 @@ fn display_location(
 }
 
 fn display_group(events: Option<u64>) -> String {
-    events.map_or_else(
-        || "does not exist".to_owned(),
-        |n| format!("exists with {n} events"),
-    )
+    match events {
+        None => "does not exist".to_owned(),
+        Some(1) => "exists with 1 event".to_owned(),
+        Some(n) => format!("exists with {n} events"),
+    }
 }
 
-fn display_version(version: Option<u64>) -> String {
-    version.map_or_else(|| "no stream".to_owned(), |v| format!("version {v}"))
+fn display_actual(version: Option<u64>) -> String {
+    version.map_or_else(
+        || "does not exist".to_owned(),
+        |v| format!("is at version {v}"),
+    )
 }
 
 impl Error {
@@ -205,3 +210,72 @@ impl Error {
 
 /// Shorthand for `Result<T, factum_core::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict(expected: ExpectedVersion, actual: Option<u64>) -> String {
+        Error::VersionConflict {
+            stream: StreamId::new("cart-1").unwrap(),
+            expected,
+            actual,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn conflicts_read_as_sentences_whether_or_not_the_stream_exists() {
+        assert_eq!(
+            conflict(ExpectedVersion::Exact(3), Some(5)),
+            "version conflict on stream cart-1: expected version 3, but the stream is at version 5"
+        );
+        assert_eq!(
+            conflict(ExpectedVersion::NoStream, Some(2)),
+            "version conflict on stream cart-1: expected no stream, but the stream is at version 2"
+        );
+        assert_eq!(
+            conflict(ExpectedVersion::StreamExists, None),
+            "version conflict on stream cart-1: expected an existing stream, but the stream does not exist"
+        );
+        assert_eq!(
+            conflict(ExpectedVersion::Exact(3), None),
+            "version conflict on stream cart-1: expected version 3, but the stream does not exist"
+        );
+    }
+
+    #[test]
+    fn correlation_status_counts_events_in_good_grammar() {
+        let status = |expected, events| {
+            Error::CorrelationStatus {
+                group: StreamId::new("Transfer-1").unwrap(),
+                expected,
+                events,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            status(CorrelationStatus::New, Some(1)),
+            "correlation group Transfer-1 must not exist yet, but it exists with 1 event"
+        );
+        assert_eq!(
+            status(CorrelationStatus::New, Some(2)),
+            "correlation group Transfer-1 must not exist yet, but it exists with 2 events"
+        );
+        assert_eq!(
+            status(CorrelationStatus::Exists, None),
+            "correlation group Transfer-1 must exist, but it does not exist"
+        );
+    }
+
+    #[test]
+    fn an_invalid_stream_id_is_named_once() {
+        let empty = Error::from(StreamId::new("").unwrap_err());
+        assert_eq!(empty.to_string(), "stream id is empty");
+        let control = Error::from(StreamId::new("a\u{1}b").unwrap_err());
+        assert_eq!(
+            control.to_string(),
+            "stream id \"a\\u{1}b\" holds the control character '\\u{1}' at byte 1"
+        );
+    }
+}

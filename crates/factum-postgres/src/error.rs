@@ -2,7 +2,7 @@
 //! attempt of an append means: retry, or fail for good.
 
 use factum_core::backend::{NegativeStoredValue, describe_appends, stored_u64};
-use factum_core::{Error, StreamAppend};
+use factum_core::{BoxError, Error, StreamAppend};
 use sqlx::postgres::PgDatabaseError;
 
 /// SQLSTATE raised by `append_events` on a version conflict.
@@ -17,19 +17,63 @@ const KEY_INDEX: &str = "events_idempotency_key_idx";
 const VERSION_INDEX: &str = "events_pkey";
 /// The error of a failed database call, naming what the store was doing:
 /// [`Error::Unavailable`] when the server could not be reached or went away
-/// ([`is_unavailable`]), else [`Error::Backend`].
-pub(crate) fn backend(
-    operation: impl Into<String>,
-    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-) -> Error {
+/// ([`is_unavailable`]), else [`Error::Backend`]. An error the server
+/// reported becomes a [`ServerError`].
+pub(crate) fn backend(operation: impl Into<String>, source: impl Into<BoxError>) -> Error {
     let source = source.into();
-    if source
+    let unavailable = source
         .downcast_ref::<sqlx::Error>()
-        .is_some_and(is_unavailable)
-    {
+        .is_some_and(is_unavailable);
+    let source = ServerError::wrap(source);
+    if unavailable {
         Error::unavailable("postgres", operation, source)
     } else {
         Error::backend("postgres", operation, source)
+    }
+}
+
+/// An error the server reported, shown as PostgreSQL words it: its message,
+/// SQLSTATE and detail (`relation "x" does not exist (SQLSTATE 42P01)`),
+/// without sqlx's "error returned from database" and the line of the
+/// server's own source code that sqlx appends ("at line 948"), which
+/// readers take for a line of their SQL. The sqlx error is its
+/// [`source`](std::error::Error::source).
+#[derive(Debug)]
+pub(crate) struct ServerError(sqlx::Error);
+
+impl ServerError {
+    /// `source` as a [`ServerError`] when it is an error the server
+    /// reported; anything else unchanged.
+    fn wrap(source: BoxError) -> BoxError {
+        match source.downcast::<sqlx::Error>() {
+            Ok(error) if error.as_database_error().is_some() => Box::new(Self(*error)),
+            Ok(error) => error,
+            Err(other) => other,
+        }
+    }
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Some(db) = self.0.as_database_error() else {
+            return self.0.fmt(f);
+        };
+        match db.try_downcast_ref::<PgDatabaseError>() {
+            Some(pg) => {
+                write!(f, "{} (SQLSTATE {})", pg.message(), pg.code())?;
+                match pg.detail() {
+                    Some(detail) => write!(f, ": {detail}"),
+                    None => Ok(()),
+                }
+            }
+            None => f.write_str(db.message()),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
     }
 }
 

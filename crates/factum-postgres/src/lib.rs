@@ -83,6 +83,7 @@
 //! cluster it starts when that is unset ("The test harness").
 
 mod announce;
+mod connect;
 mod decode;
 mod encode;
 mod error;

@@ -290,3 +290,23 @@ async fn in_memory_databases_opened_as_files_are_refused_with_advice() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_file_store_opens_as_many_readers_as_asked() {
+    use futures::FutureExt;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("readers.db").display());
+    let store = SqliteStore::connect_with_readers(&url, 2).await.unwrap();
+    let _first = store.read_connection().await.unwrap();
+    let _second = store.read_connection().await.unwrap();
+    assert!(
+        store.read_connection().now_or_never().is_none(),
+        "a third reader waits for one of the two"
+    );
+    let default = SqliteStore::connect(&url).await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(default.read_connection().await.unwrap());
+    }
+    assert!(default.read_connection().now_or_never().is_none());
+}

@@ -4,8 +4,10 @@
 
 mod given;
 mod logic;
+mod outcome;
 mod repository;
 
 pub use given::{AggregateOutcome, AggregateTest};
 pub use logic::Aggregate;
-pub use repository::{ExecuteError, Executed, Loaded, Repository, SnapshotPolicy};
+pub use outcome::{ExecuteError, Executed, Loaded};
+pub use repository::{Repository, SnapshotPolicy};

@@ -2,16 +2,28 @@
 //! events and retries on version conflicts.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 
 use super::logic::Aggregate;
+use super::outcome::{ExecuteError, Executed, Loaded};
+use crate::backend::Backoff;
 use crate::codec::from_bytes;
 use crate::{
-    AppendResult, Codec, Error, EventStore, ExpectedVersion, Json, Metadata, ReadOptions, Result,
-    Snapshot, StreamId, Upcasters,
+    Codec, Error, EventStore, ExpectedVersion, Json, Metadata, ReadOptions, Result, Snapshot,
+    StreamId, Upcasters,
 };
+
+/// Retries of a command after version conflicts, by default.
+const MAX_RETRIES: u32 = 24;
+/// Longest pause before the first retry, by default; each retry's longest
+/// pause doubles up to [`LONGEST_RETRY_PAUSE`].
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(2);
+/// Longest pause before any retry, by default.
+const LONGEST_RETRY_PAUSE: Duration = Duration::from_millis(400);
 
 /// When the repository saves a snapshot of an aggregate's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -23,45 +35,22 @@ pub enum SnapshotPolicy {
     Every(u64),
 }
 
-/// An aggregate's state as loaded, and the stream version it reflects
-/// (`None`: the stream does not exist).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Loaded<A> {
-    /// The folded state.
-    pub state: A,
-    /// The last event folded in.
-    pub version: Option<u64>,
-}
-
-/// What a successful [`Repository::execute`] did.
-#[derive(Debug)]
-pub struct Executed<A: Aggregate> {
-    /// The state after the new events.
-    pub state: A,
-    /// The stream version after the append.
-    pub version: Option<u64>,
-    /// The events the command caused (empty: nothing was written).
-    pub events: Vec<A::Event>,
-    /// The store's report, `None` when nothing was written.
-    pub append: Option<AppendResult>,
-    /// How many times the command was handled (more than 1 after conflicts).
-    pub attempts: u32,
-}
-
-/// Why [`Repository::execute`] failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ExecuteError<E: std::error::Error + 'static> {
-    /// The aggregate refused the command; nothing was written.
-    #[error("command refused: {0}")]
-    Domain(#[source] E),
-    /// The store failed, or conflicts outlasted the retries (then this is an
-    /// [`Error::VersionConflict`]).
-    #[error(transparent)]
-    Store(#[from] Error),
-}
-
 /// Loads and runs aggregates of type `A` over the store `S`, writing events
 /// with the codec `C`.
+///
+/// Cheap to clone when the store is: `Arc<dyn EventStore>` (what
+/// `factum::open` returns), `&dyn EventStore`, and the SQLite and
+/// PostgreSQL stores, whose clones share their connections. Clone it into
+/// each task that executes commands; no `Arc` around it is needed.
+///
+/// Commands on one aggregate that race each other are retried: an attempt
+/// whose append meets a version conflict pauses, reloads the aggregate and
+/// handles the command again. The pauses are random (jitter) and grow: up
+/// to 2 ms before the first retry, doubling to at most 400 ms, for up to 24
+/// retries by default, so that a burst of 50 commands on one aggregate
+/// lands in full on every backend, even on a loaded machine. Past the limit
+/// (after pauses of 3.5 s on average, 7 s at most) the command fails with
+/// [`ExecuteError::RetriesExhausted`].
 ///
 /// ```
 /// # use factum_core::aggregate::*;
@@ -91,22 +80,57 @@ pub enum ExecuteError<E: std::error::Error + 'static> {
 pub struct Repository<A, S, C = Json> {
     store: S,
     codec: C,
-    upcasters: Upcasters,
+    upcasters: Arc<Upcasters>,
     snapshots: SnapshotPolicy,
-    max_retries: u32,
+    retries: Retries,
     aggregate: PhantomData<fn() -> A>,
+}
+
+/// How a command is retried after version conflicts.
+#[derive(Debug, Clone, Copy)]
+struct Retries {
+    max: u32,
+    first_pause: Duration,
+    longest_pause: Duration,
+}
+
+impl Retries {
+    /// The pauses between one command's attempts.
+    fn backoff(&self) -> Backoff {
+        Backoff::without_deadline()
+            .with_pauses(self.first_pause, self.longest_pause)
+            .with_jitter()
+    }
+}
+
+impl<A, S: Clone, C: Clone> Clone for Repository<A, S, C> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            codec: self.codec.clone(),
+            upcasters: self.upcasters.clone(),
+            snapshots: self.snapshots,
+            retries: self.retries,
+            aggregate: PhantomData,
+        }
+    }
 }
 
 impl<A: Aggregate, S: EventStore> Repository<A, S, Json> {
     /// A repository writing JSON, without snapshots, retrying a conflicting
-    /// command up to 16 times.
+    /// command up to 24 times after pauses with jitter (see the type's
+    /// documentation).
     pub fn new(store: S) -> Self {
         Self {
             store,
             codec: Json,
-            upcasters: Upcasters::new(),
+            upcasters: Arc::new(Upcasters::new()),
             snapshots: SnapshotPolicy::Never,
-            max_retries: 16,
+            retries: Retries {
+                max: MAX_RETRIES,
+                first_pause: FIRST_RETRY_PAUSE,
+                longest_pause: LONGEST_RETRY_PAUSE,
+            },
             aggregate: PhantomData,
         }
     }
@@ -120,14 +144,14 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
             codec,
             upcasters: self.upcasters,
             snapshots: self.snapshots,
-            max_retries: self.max_retries,
+            retries: self.retries,
             aggregate: PhantomData,
         }
     }
 
     /// Runs `upcasters` on every event read before decoding it.
     pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
-        self.upcasters = upcasters;
+        self.upcasters = Arc::new(upcasters);
         self
     }
 
@@ -137,9 +161,20 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
         self
     }
 
-    /// Retries a command at most `retries` times after version conflicts.
+    /// Retries a command at most `retries` times after version conflicts
+    /// (default 24); 0 never retries.
     pub fn with_max_retries(mut self, retries: u32) -> Self {
-        self.max_retries = retries;
+        self.retries.max = retries;
+        self
+    }
+
+    /// Pauses before each retry for a random time up to a step that starts
+    /// at `first` and doubles after each retry, to at most `longest`
+    /// (defaults: 2 ms and 400 ms). Longer pauses let larger bursts of
+    /// commands on one aggregate land; zero retries at once.
+    pub fn with_retry_pauses(mut self, first: Duration, longest: Duration) -> Self {
+        self.retries.first_pause = first;
+        self.retries.longest_pause = longest;
         self
     }
 
@@ -199,8 +234,10 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
     }
 
     /// Loads `id`, handles `command`, appends the events with the loaded
-    /// version as expectation, and on a conflict does it all again (up to the
-    /// retry limit). A command that causes no event writes nothing.
+    /// version as expectation, and on a conflict pauses and does it all
+    /// again, up to the retry limit (then
+    /// [`ExecuteError::RetriesExhausted`]). A command that causes no event
+    /// writes nothing.
     pub async fn execute(
         &self,
         id: &str,
@@ -218,13 +255,14 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
         metadata: Metadata,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
         let stream = self.stream_id(id)?;
+        let mut backoff = self.retries.backoff();
         let mut attempts = 0;
         loop {
             attempts += 1;
             let Loaded { mut state, version } = self.fold(&stream, None).await?;
             let events = state
                 .handle(command.clone())
-                .map_err(ExecuteError::Domain)?;
+                .map_err(|error| ExecuteError::Domain { error, attempts })?;
             if events.is_empty() {
                 return Ok(Executed {
                     state,
@@ -252,7 +290,12 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
                         attempts,
                     });
                 }
-                Err(e) if e.is_version_conflict() && attempts <= self.max_retries => continue,
+                Err(last) if last.is_version_conflict() => {
+                    if attempts > self.retries.max {
+                        return Err(ExecuteError::RetriesExhausted { attempts, last });
+                    }
+                    backoff.pause().await;
+                }
                 Err(e) => return Err(e.into()),
             }
         }

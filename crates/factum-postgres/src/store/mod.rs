@@ -11,9 +11,11 @@ mod state;
 use std::sync::Arc;
 
 use factum_core::Result;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::announce::FeedAnnouncer;
+use crate::connect::first_connection;
 use crate::error::backend;
 use crate::listen::{self, FeedListener};
 use crate::sql::Queries;
@@ -55,23 +57,54 @@ impl PostgresStore {
         }
     }
 
-    /// Connects a new pool (sqlx's default pool settings) to `url`, e.g.
+    /// Connects a new pool to `url`, e.g.
     /// `postgres://user:password@host/database`, with default options, and
     /// applies the schema ([`migrate`](Self::migrate)), as
     /// `SqliteStore::connect` does. To apply the schema with your own
     /// tooling instead, build the store with [`new`](Self::new) or
     /// [`with_options`](Self::with_options) on a pool of your own.
+    ///
+    /// A server that cannot be reached within the connect timeout (10 s by
+    /// default, see [`PostgresOptions::with_connect_timeout`]) fails with
+    /// [`Error::Unavailable`](factum_core::Error::Unavailable) naming the
+    /// server and the driver's reason:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// use factum_postgres::{PostgresOptions, PostgresStore};
+    ///
+    /// let options = PostgresOptions::default().with_connect_timeout(Duration::from_millis(100));
+    /// let err = PostgresStore::connect_with("postgres://app@127.0.0.1:1/orders", options)
+    ///     .await
+    ///     .expect_err("nothing listens on port 1");
+    /// assert!(err.to_string().starts_with(
+    ///     "postgres backend unavailable while connecting to 127.0.0.1:1, database orders \
+    ///      (gave up after 100ms): "
+    /// ));
+    /// assert!(err.to_string().to_lowercase().contains("connection refused"));
+    /// # }
+    /// ```
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with(url, PostgresOptions::default()).await
     }
 
-    /// Connects a new pool to `url` with `options`, and applies the schema
-    /// like [`connect`](Self::connect).
+    /// Connects a new pool to `url` with `options` (its size and connect
+    /// timeout among them), and applies the schema like
+    /// [`connect`](Self::connect).
     pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self> {
+        let connect: PgConnectOptions = url
+            .parse()
+            .map_err(|e| backend("parsing the database URL", e))?;
+        // sqlx's pool retries a refused connection until its timeout and
+        // then reports only that it timed out; the first connection is made
+        // here instead, so that a failure says why. The pool opens its own.
+        let first = first_connection(&connect, options.connect_timeout()).await?;
+        let _ = first.close().await;
         let pool = PgPoolOptions::new()
-            .connect(url)
-            .await
-            .map_err(|e| backend("connecting to the database", e))?;
+            .max_connections(options.max_connections())
+            .acquire_timeout(options.connect_timeout())
+            .connect_lazy_with(connect);
         let store = Self::with_options(pool, options);
         store.migrate().await?;
         Ok(store)

@@ -43,10 +43,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use factum_core::Result;
-use factum_core::backend::Backoff;
 use sqlx::postgres::{PgConnection, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
+use crate::connect::first_connection;
 use crate::error::backend;
 use crate::{PostgresOptions, PostgresStore, SchemaName};
 use server::Server;
@@ -212,25 +212,10 @@ async fn execute_ending_blockers(url: &str, sql: String) -> Result<()> {
 
 /// Connects to `url`, retrying while a just-started server is not ready.
 async fn connect(url: &str) -> Result<PgConnection> {
-    let mut backoff = Backoff::new(STARTUP);
-    loop {
-        let error = match PgConnection::connect(url).await {
-            Ok(conn) => return Ok(conn),
-            Err(error) => error,
-        };
-        if !is_not_ready(&error) || !backoff.pause().await {
-            return Err(backend("connecting to the test server", error));
-        }
-    }
-}
-
-fn is_not_ready(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Io(_) => true,
-        // 57P03: the database system is starting up.
-        sqlx::Error::Database(db) => db.code().as_deref() == Some("57P03"),
-        _ => false,
-    }
+    let options = url
+        .parse()
+        .map_err(|e| backend("parsing the test server's URL", e))?;
+    first_connection(&options, STARTUP).await
 }
 
 /// The text of one of `store`'s prepared statements, by the name of its file

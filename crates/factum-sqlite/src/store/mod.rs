@@ -52,11 +52,19 @@ impl SqliteStore {
     /// `sqlite::memory:` opens an in-memory database like
     /// [`in_memory`](Self::in_memory).
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with_readers(url, READERS).await
+    }
+
+    /// Opens the database a `sqlite:` URL names, like
+    /// [`connect`](Self::connect), with `readers` reader connections (at
+    /// least 1; `connect` opens 4) beside the one writer. An in-memory
+    /// database has a single connection whatever the number.
+    pub async fn connect_with_readers(url: &str, readers: usize) -> Result<Self> {
         let options = parse_url(url)?;
         if is_memory_url(url) {
             return Ok(Self::from(memory(options).await?));
         }
-        Self::connect_with(options).await
+        Ok(Self::from(file(options, readers).await?))
     }
 
     /// Opens a database file with connection options of your own (for
@@ -65,7 +73,7 @@ impl SqliteStore {
     /// leave `journal_mode` unset. In-memory options are refused: use
     /// [`in_memory`](Self::in_memory).
     pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self> {
-        Ok(Self::from(file(options).await?))
+        Ok(Self::from(file(options, READERS).await?))
     }
 
     /// An empty database in memory, private to this store (and its clones),
@@ -125,8 +133,8 @@ impl From<Opened> for SqliteStore {
 /// failing with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Reader connections of a file database (WAL lets them read while the
-/// writer writes).
+/// Reader connections of a file database by default (WAL lets them read
+/// while the writer writes).
 const READERS: usize = 4;
 
 /// The writer (one connection) and the readers of a store. In memory they
@@ -148,8 +156,8 @@ fn parse_url(url: &str) -> Result<SqliteConnectOptions> {
 }
 
 /// Opens a database file (created if missing) in WAL mode: one writer
-/// connection, which queues this process's appends, and a few readers.
-async fn file(options: SqliteConnectOptions) -> Result<Opened> {
+/// connection, which queues this process's appends, and `readers` readers.
+async fn file(options: SqliteConnectOptions, readers: usize) -> Result<Opened> {
     let name = options.get_filename().display().to_string();
     // No `journal_mode` pragma per connection: the writer switches the file
     // to WAL once (see `enable_wal`), and the mode is kept in the file.
@@ -164,7 +172,7 @@ async fn file(options: SqliteConnectOptions) -> Result<Opened> {
         enable_wal(&mut conn, &name).await?;
         migrate(&mut conn).await?;
     }
-    let reader = Connections::open(&options, READERS)
+    let reader = Connections::open(&options, readers)
         .await
         .map_err(opening)?;
     Ok(Opened {

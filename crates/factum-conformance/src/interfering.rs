@@ -1,0 +1,92 @@
+//! [`Interfering`]: a store whose every append is beaten by a concurrent
+//! writer, to drive the repository's retries to their end.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+
+use factum_core::{
+    AppendResult, CheckpointStore, EventAppender, EventData, EventReader, EventStore,
+    ExpectedVersion, GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot,
+    SnapshotStore, StreamAppend, StreamId,
+};
+
+/// Forwards every call to the store underneath, but first appends an event
+/// made by `event` (with [`ExpectedVersion::Any`]) to each stream an append
+/// names, as a writer slipping in between a reader's load and its append
+/// would: an append expecting the version it read always conflicts.
+pub(super) struct Interfering {
+    pub(super) inner: Arc<dyn EventStore>,
+    pub(super) event: fn() -> EventData,
+}
+
+#[async_trait]
+impl EventAppender for Interfering {
+    async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
+        for append in &appends {
+            let sneaked = vec![(self.event)()];
+            self.inner
+                .append(&append.stream_id, ExpectedVersion::Any, sneaked)
+                .await?;
+        }
+        self.inner.append_many(appends).await
+    }
+}
+
+#[async_trait]
+impl EventReader for Interfering {
+    fn read_stream_events<'a>(
+        &'a self,
+        stream: &'a StreamId,
+        options: ReadOptions,
+    ) -> BoxStream<'a, Result<RecordedEvent>> {
+        self.inner.read_stream_events(stream, options)
+    }
+
+    fn read_stream_payloads<'a>(
+        &'a self,
+        stream: &'a StreamId,
+        options: ReadOptions,
+    ) -> BoxStream<'a, Result<RecordedPayload>> {
+        self.inner.read_stream_payloads(stream, options)
+    }
+
+    async fn read_all(&self, after: GlobalPosition, limit: usize) -> Result<Vec<RecordedEvent>> {
+        self.inner.read_all(after, limit).await
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
+        self.inner.stream_version(stream).await
+    }
+
+    async fn head_position(&self) -> Result<Option<GlobalPosition>> {
+        self.inner.head_position().await
+    }
+}
+
+#[async_trait]
+impl SnapshotStore for Interfering {
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
+        self.inner.save_snapshot(snapshot).await
+    }
+
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
+        self.inner.load_snapshot(stream).await
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for Interfering {
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<GlobalPosition>> {
+        self.inner.load_checkpoint(name).await
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: GlobalPosition) -> Result<()> {
+        self.inner.save_checkpoint(name, position).await
+    }
+
+    async fn delete_checkpoint(&self, name: &str) -> Result<()> {
+        self.inner.delete_checkpoint(name).await
+    }
+}

@@ -19,33 +19,69 @@
 --
 -- docs/design.md ("The feed: transaction ids") gives the argument.
 
--- Nothing is ever stored here: draw_commit_id() inserts a row in a
--- subtransaction that it rolls back, for the fresh id the row gets.
-CREATE TABLE commit_id_draws ();
+-- One row per transaction that drew a fresh commit id (below), written
+-- in a subtransaction that commits with it: the row's xmin is the drawn
+-- id. A reader that finds such a transaction ended learns from its row
+-- that it wrote events, and where. Rows no snapshot can need any more are
+-- removed by later draws.
+CREATE TABLE commit_id_draws (
+    transaction_id xid8 PRIMARY KEY
+);
+
+-- The 64-bit transaction id whose 32-bit form is `x` and which lies
+-- nearest to `reference` (PostgreSQL keeps every live id within 2^31 of
+-- the next one).
+CREATE FUNCTION xid_near(reference xid8, x xid) RETURNS xid8
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT (c + CASE WHEN c > r + 2147483648 THEN -4294967296
+                     WHEN c < r - 2147483648 THEN 4294967296
+                     ELSE 0 END)::text::xid8
+    FROM (SELECT reference::text::bigint AS r,
+                 reference::text::bigint - reference::text::bigint % 4294967296
+                 + x::text::bigint AS c) AS v
+$$;
 
 -- A fresh transaction id of the calling transaction: the id of a
--- subtransaction that writes a row of commit_id_draws and is rolled back.
--- It is newer than every id given out before the call, and it ends (as
--- far as snapshots are concerned) before the call returns.
+-- subtransaction that writes the transaction's row of commit_id_draws and
+-- commits (into the transaction). It is newer than every id given out
+-- before the call, and it ends when the transaction ends. First (under
+-- READ COMMITTED) removes rows of transactions older than every snapshot
+-- of the cluster (a reader looks a row up only for a transaction that was
+-- running when its snapshot was taken, and that snapshot's xmin stays in
+-- pg_stat_activity while it reads), skipping rows another draw is
+-- removing.
 CREATE FUNCTION draw_commit_id() RETURNS xid8
 LANGUAGE plpgsql
 SET search_path FROM CURRENT
 AS $$
 DECLARE
-    own   bigint := pg_catalog.pg_current_xact_id()::text::bigint;
-    low   bigint := own % 4294967296;
-    drawn bigint;
+    own    xid8 := pg_catalog.pg_current_xact_id();
+    oldest xid8;
+    drawn  xid;
 BEGIN
+    -- Under REPEATABLE READ or SERIALIZABLE a row another draw removed
+    -- meanwhile would fail this one: such transactions leave the removal
+    -- to others.
+    IF pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
+        PERFORM pg_catalog.pg_stat_clear_snapshot();
+        SELECT least(pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()),
+                     min(xid_near(own, a.backend_xmin)))
+          INTO oldest
+          FROM pg_catalog.pg_stat_activity a
+         WHERE a.backend_xmin IS NOT NULL;
+        DELETE FROM commit_id_draws
+         WHERE ctid IN (SELECT d.ctid FROM commit_id_draws d
+                         WHERE d.transaction_id < oldest
+                         LIMIT 100 FOR UPDATE SKIP LOCKED);
+    END IF;
     BEGIN
-        INSERT INTO commit_id_draws DEFAULT VALUES RETURNING xmin::text::bigint INTO drawn;
-        RAISE SQLSTATE 'FX000';
+        INSERT INTO commit_id_draws VALUES (own) RETURNING xmin INTO drawn;
     EXCEPTION WHEN SQLSTATE 'FX000' THEN
+        -- Never raised: the handler makes the block a subtransaction.
         NULL;
     END;
-    -- The subtransaction's 32-bit id, in the epoch of the transaction's
-    -- own id (or the next one, if the counter wrapped in between).
-    RETURN (own - low + drawn
-            + CASE WHEN drawn < low THEN 4294967296 ELSE 0 END)::text::xid8;
+    RETURN xid_near(own, drawn);
 END;
 $$;
 
@@ -102,18 +138,28 @@ CREATE TRIGGER events_place_commit_id
     WHEN (pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL)
     EXECUTE FUNCTION place_commit_id();
 
--- The transactions below which a reader whose snapshot is `snapshot` may
--- not hand out rows, with their backend pid (NULL for a prepared
--- transaction or one whose lock was not seen). Of the snapshot's running
--- set, every transaction except:
+-- The transactions that hold back a reader whose snapshot is `snapshot`,
+-- with their backend pid (NULL for a prepared transaction or one whose
+-- lock was not seen) and the position below which the reader may hand out
+-- rows because of them (`horizon`). Of the snapshot's running set:
 --
--- * one whose backend, when pg_locks was read, held the lock on its id and
---   no write lock on events, provided it is still running afterwards;
--- * one that aborted.
+-- * one still running after pg_locks was read: passed over if its backend
+--   then held the lock on its id and no write lock on events (it has
+--   written no event: whatever it appends later gets a fresh commit id);
+--   else it counts, at its own id;
+-- * one that has ended: passed over if it aborted or wrote no event;
+--   else it counts, at its own id, or at the commit id it drew
+--   (commit_id_draws).
 --
--- VOLATILE, so that the status is looked at after pg_locks was read.
-CREATE OR REPLACE FUNCTION feed_writers(snapshot pg_snapshot)
-RETURNS TABLE (transaction_id xid8, pid integer)
+-- Whether one has ended, and what it wrote, is read in a snapshot taken
+-- after pg_locks: under READ COMMITTED, each statement of this function
+-- takes one. Under REPEATABLE READ or SERIALIZABLE there is none: then
+-- every transaction that has ended (and did not abort) counts.
+DROP FUNCTION feed_horizon(pg_snapshot);
+DROP FUNCTION feed_writers(pg_snapshot);
+
+CREATE FUNCTION feed_writers(snapshot pg_snapshot)
+RETURNS TABLE (transaction_id xid8, pid integer, horizon xid8)
 LANGUAGE plpgsql VOLATILE
 SET search_path FROM CURRENT
 AS $$
@@ -152,17 +198,54 @@ BEGIN
       FROM pg_catalog.pg_snapshot_xip(snapshot) AS x
       LEFT JOIN running ON running.xid32 = x::text::bigint % 4294967296;
 
-    -- A backend runs one transaction at a time: one still running now ran
-    -- when pg_locks was read, so the write lock it did not hold then was
-    -- not held by an earlier state of it that has committed since.
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN QUERY
+            SELECT w.x, w.pid, w.x
+            FROM unnest(xids, pids, passable) AS w(x, pid, passable)
+            WHERE NOT (w.passable AND pg_catalog.pg_xact_status(w.x) = 'in progress')
+              AND pg_catalog.pg_xact_status(w.x) IS DISTINCT FROM 'aborted';
+        RETURN;
+    END IF;
+
+    -- A fresh snapshot. One that still sees a transaction running: it ran
+    -- when pg_locks was read (a backend runs one transaction at a time,
+    -- and releases its locks only after it has ended), so the write lock
+    -- it did not hold then was not released by a commit meanwhile. One
+    -- that sees it ended also sees what it wrote.
     RETURN QUERY
-        SELECT w.x, w.pid
+        SELECT w.x, w.pid, b.horizon
         FROM unnest(xids, pids, passable) AS w(x, pid, passable)
-        WHERE NOT (w.passable AND pg_catalog.pg_xact_status(w.x) = 'in progress')
-          AND pg_catalog.pg_xact_status(w.x) IS DISTINCT FROM 'aborted';
+        CROSS JOIN LATERAL (
+            SELECT CASE
+                WHEN NOT pg_catalog.pg_visible_in_snapshot(w.x, pg_catalog.pg_current_snapshot())
+                    THEN CASE WHEN w.passable THEN NULL ELSE w.x END
+                WHEN pg_catalog.pg_xact_status(w.x) = 'aborted' THEN NULL
+                WHEN EXISTS (SELECT 1 FROM events e WHERE e.transaction_id = w.x) THEN w.x
+                ELSE (SELECT xid_near(d.transaction_id, d.xmin)
+                      FROM commit_id_draws d WHERE d.transaction_id = w.x)
+            END AS horizon
+        ) AS b
+        WHERE b.horizon IS NOT NULL;
 END;
 $$;
 
--- feed_horizon() calls feed_writers(), which now reads pg_locks and the
--- transactions' status after the snapshot: VOLATILE.
-ALTER FUNCTION feed_horizon(pg_snapshot) VOLATILE;
+-- The feed's horizon for a reader whose snapshot is `snapshot`: rows whose
+-- transaction_id lies below it are final. The lowest horizon of
+-- feed_writers(), else the snapshot's xmax (every transaction id below it
+-- had ended when the snapshot was taken). When no transaction with an id
+-- was running, nothing else is read.
+CREATE FUNCTION feed_horizon(snapshot pg_snapshot)
+RETURNS xid8
+LANGUAGE plpgsql VOLATILE
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+    lowest xid8;
+BEGIN
+    IF pg_catalog.pg_snapshot_xmin(snapshot) = pg_catalog.pg_snapshot_xmax(snapshot) THEN
+        RETURN pg_catalog.pg_snapshot_xmax(snapshot);
+    END IF;
+    SELECT min(w.horizon) INTO lowest FROM feed_writers(snapshot) AS w;
+    RETURN coalesce(lowest, pg_catalog.pg_snapshot_xmax(snapshot));
+END;
+$$;

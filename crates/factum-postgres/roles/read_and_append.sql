@@ -32,10 +32,11 @@ GRANT USAGE ON SCHEMA :"schema" TO :"role";
 GRANT SELECT, INSERT ON :"schema".events TO :"role";
 
 -- A transaction that writes something else before it appends draws a
--- fresh transaction id by inserting a row here and reading its xmin
--- (RETURNING needs SELECT), in a subtransaction that is rolled back:
--- nothing is ever stored.
-GRANT SELECT, INSERT ON :"schema".commit_id_draws TO :"role";
+-- fresh commit id: it inserts its row here (RETURNING its xmin needs
+-- SELECT) and removes rows no reader can need any more (locking them FOR
+-- UPDATE SKIP LOCKED first, which needs UPDATE). Only factum's
+-- own bookkeeping: no event is ever changed through it.
+GRANT SELECT, INSERT, UPDATE, DELETE ON :"schema".commit_id_draws TO :"role";
 
 -- The newest snapshot of each stream, replaced by an upsert; never deleted.
 GRANT SELECT, INSERT, UPDATE ON :"schema".snapshots TO :"role";

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -43,11 +43,19 @@ async fn store_on(server: &OwnServer) -> PostgresStore {
     PostgresStore::new(pool)
 }
 
-/// Appends deposits 1..=count, each with an idempotency key so that a retry
-/// after an unknown outcome cannot store it twice; retries every
-/// `Unavailable` failure (and counts them), fails on any other.
-async fn write(store: PostgresStore, writer: u64, count: u64, failures: Arc<AtomicU64>) {
-    for i in 1..=count {
+/// Appends deposits 1, 2, ... until `stop` is set, each with an idempotency
+/// key so that a retry after an unknown outcome cannot store it twice;
+/// retries every `Unavailable` failure (and counts them), fails on any
+/// other. Returns how many it appended.
+async fn write(
+    store: PostgresStore,
+    writer: u64,
+    stop: Arc<AtomicBool>,
+    failures: Arc<AtomicU64>,
+) -> usize {
+    let mut i = 0;
+    while !stop.load(Ordering::Relaxed) {
+        i += 1;
         let stream = StreamId::new(format!("acct-{}", i % STREAMS)).unwrap();
         let event = EventData::json("Deposited", format!(r#"{{"amount":{i}}}"#).into_bytes())
             .with_idempotency_key(format!("w{writer}-{i}"));
@@ -67,6 +75,7 @@ async fn write(store: PostgresStore, writer: u64, count: u64, failures: Arc<Atom
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+    i as usize
 }
 
 /// An in-memory read model for the at-least-once runner: handling an event
@@ -173,9 +182,11 @@ async fn restarts_lose_nothing_and_everything_resumes() {
         tokio::spawn(async move { runner.run().await })
     };
 
+    // The writers append until both restarts are over.
     let failures = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..3)
-        .map(|w| tokio::spawn(write(store.clone(), w, 150, failures.clone())))
+        .map(|w| tokio::spawn(write(store.clone(), w, stop.clone(), failures.clone())))
         .collect();
 
     eventually("the listener is connected", || listening(&store)).await;
@@ -185,8 +196,11 @@ async fn restarts_lose_nothing_and_everything_resumes() {
         assert!(!at_least_once.is_finished(), "the runner ended on {how:?}");
         assert!(!exactly_once.is_finished(), "the runner ended on {how:?}");
     }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut appended = 0;
     for writer in writers {
-        writer.await.unwrap();
+        appended += writer.await.unwrap();
     }
     eventually("the listener is connected again", || listening(&store)).await;
 
@@ -201,7 +215,7 @@ async fn restarts_lose_nothing_and_everything_resumes() {
     let (want_totals, want_positions) = expected(&store).await;
     assert_eq!(
         want_positions.len(),
-        3 * 150 + 1,
+        appended + 1,
         "an append was lost or doubled"
     );
     let head = *want_positions.last().unwrap();

@@ -24,6 +24,7 @@ mod attrs;
 mod correlated_set;
 mod domain_event;
 mod injectable_event;
+mod serde_attrs;
 mod values;
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use common::on_every_backend;
 use factum::{
-    CorrelatedSet, CorrelationStatus, DomainEvent, EventStore, InjectEvents, InjectStatus,
-    InjectableEvent, WaitForFeed,
+    CorrelatedSet, CorrelationStatus, DomainEvent, EventReader, EventStore, InjectEvents,
+    InjectStatus, InjectableEvent, WaitForFeed,
 };
 use serde::{Deserialize, Serialize};
 
@@ -152,3 +152,37 @@ async fn fire_and_forget(store: Arc<dyn EventStore>) {
 }
 
 on_every_backend!(memory, sqlite, postgres; [request_response, fire_and_forget]);
+
+/// How the handle reports an injection that fails: the status check of a
+/// response whose group does not exist, and no runtime to run in.
+#[test]
+fn the_handle_reports_a_failed_injection() {
+    let store: Arc<dyn EventStore> = Arc::new(factum::memory::MemoryStore::new());
+    let response = ResponseEvent {
+        request_id: 9,
+        correlation_id: 9,
+    };
+    // Outside a runtime nothing can run in the background.
+    let handle = store.idempotent_inject_event_and_wait::<ResponseSet, _>(&response);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let err = runtime
+        .block_on(handle.injected())
+        .expect_err("no runtime to start in");
+    assert!(err.to_string().contains("tokio"), "{err}");
+
+    let handle = runtime
+        .block_on(async { store.idempotent_inject_event_and_wait::<ResponseSet, _>(&response) });
+    match runtime.block_on(handle.response(Duration::from_secs(1))) {
+        Err(factum::Error::CorrelationStatus {
+            group,
+            expected: CorrelationStatus::Exists,
+            events: None,
+        }) => assert_eq!(group.as_str(), "Transfer-9"),
+        other => panic!("expected the `exists` check to fail, got {other:?}"),
+    }
+    let head = runtime.block_on(store.head_position()).expect("head");
+    assert_eq!(head, None, "nothing was written");
+}

@@ -1,6 +1,7 @@
 //! The handle of an injection that runs in the background
 //! ([`InjectAndWait`]) and the wait for its response ([`AwaitResponse`]).
 
+use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
@@ -17,7 +18,6 @@ use crate::{Error, EventStore, ReadOptions, RecordedEvent, Result, StreamId};
 /// Dropping it does not stop the injection. `.await` it for the
 /// injection's outcome, an [`AwaitResponse`]; or call
 /// [`response`](Self::response) for the response at once.
-#[derive(Debug)]
 pub struct InjectAndWait<S> {
     store: S,
     injection: Injection,
@@ -91,6 +91,15 @@ impl<S: EventStore + Clone + 'static> InjectAndWait<S> {
     }
 }
 
+/// Shows the injection, not the store (which need not be `Debug`).
+impl<S> fmt::Debug for InjectAndWait<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InjectAndWait")
+            .field("injection", &self.injection)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: EventStore + Clone + 'static> IntoFuture for InjectAndWait<S> {
     type Output = Result<AwaitResponse<S>>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
@@ -104,13 +113,24 @@ impl<S: EventStore + Clone + 'static> IntoFuture for InjectAndWait<S> {
 /// An injected event waiting for the next event of its correlation group
 /// (the response to a request). See
 /// [`InjectEvents::idempotent_inject_event_and_wait`](super::InjectEvents::idempotent_inject_event_and_wait).
-#[derive(Debug)]
 pub struct AwaitResponse<S> {
     store: S,
     group: StreamId,
     after_version: u64,
     /// What the injection did.
     pub status: InjectStatus,
+}
+
+/// Shows what the injection did, not the store (which need not be
+/// `Debug`).
+impl<S> fmt::Debug for AwaitResponse<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwaitResponse")
+            .field("group", &self.group)
+            .field("after_version", &self.after_version)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: EventStore> AwaitResponse<S> {

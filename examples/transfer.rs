@@ -72,7 +72,7 @@ async fn bank(store: Arc<dyn EventStore>) -> Result<(), BoxError> {
 }
 
 /// Sends a request and waits for its answer.
-async fn request(store: &dyn EventStore, request: TransferRequested) -> Result<(), BoxError> {
+async fn request(store: &Arc<dyn EventStore>, request: TransferRequested) -> Result<(), BoxError> {
     let key = request.idempotency_key();
     let waiting = store
         .idempotent_inject_event_and_wait::<Transfer, _>(&request)
@@ -105,9 +105,9 @@ async fn main() -> Result<(), BoxError> {
         transfer_id: 100,
         amount: 250,
     };
-    request(&*store, first.clone()).await?;
+    request(&store, first.clone()).await?;
     request(
-        &*store,
+        &store,
         TransferRequested {
             request_id: 2,
             transfer_id: 101,
@@ -117,7 +117,7 @@ async fn main() -> Result<(), BoxError> {
     .await?;
 
     println!("\nThe network dropped the first reply; the client retries the same request:");
-    request(&*store, first).await?;
+    request(&store, first).await?;
 
     println!("\nA second request into an open transfer breaks its `new` status:");
     let reuse = TransferRequested {

@@ -2,16 +2,16 @@
 //! request/response, duplicates, status checks and concurrent injection. A
 //! user crate needs only `factum` for all of it.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use factum::memory::MemoryStore;
-use factum::sqlite::SqliteStore;
+use common::on_every_backend;
 use factum::{
     CorrelatedSet, CorrelationStatus, DomainEvent, Error, EventReader, EventStore, InjectEvents,
     InjectStatus, InjectableEvent, ReadOptions, StreamId, WaitForFeed,
 };
-use factum_postgres::testing::TestSchema;
 use serde::{Deserialize, Serialize};
 
 #[derive(CorrelatedSet)]
@@ -254,43 +254,6 @@ async fn concurrent_injections_of_one_event_write_it_once(store: Arc<dyn EventSt
         .await
         .expect("read");
     assert_eq!(stored.len(), 1);
-}
-
-/// A fresh store of one backend, and what must live as long as it.
-type Fixture = (Arc<dyn EventStore>, Option<TestSchema>);
-
-async fn memory() -> Fixture {
-    (Arc::new(MemoryStore::new()), None)
-}
-
-async fn sqlite() -> Fixture {
-    let store = SqliteStore::in_memory()
-        .await
-        .expect("an in-memory SQLite store");
-    (Arc::new(store), None)
-}
-
-async fn postgres() -> Fixture {
-    let (store, schema) = TestSchema::store().await.expect("a PostgreSQL test schema");
-    (Arc::new(store), Some(schema))
-}
-
-/// One test per flow and backend.
-macro_rules! on_every_backend {
-    ($($backend:ident),*; $flows:tt) => {
-        $(on_every_backend!(@backend $backend $flows);)*
-    };
-    (@backend $backend:ident [$($flow:ident),*]) => {
-        mod $backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $flow() {
-                    let (store, _guard) = super::$backend().await;
-                    super::$flow(store).await;
-                }
-            )*
-        }
-    };
 }
 
 on_every_backend!(memory, sqlite, postgres; [

@@ -149,7 +149,8 @@ pub async fn reads_report_corrupt_event(store: &dyn EventStore, row: &CorruptRow
 
 /// The event at `position` is stored fine but its payload does not decode
 /// as the event type it names: the core projection runner, whose handler
-/// decodes it, stops with a handler error naming the position.
+/// decodes it, stops with a handler error naming the position, whose
+/// source, an [`Error::Decode`], names it too.
 pub async fn runner_names_undecodable_payload(store: &dyn EventStore, position: GlobalPosition) {
     let mut runner = ProjectionRunner::new(store, Counting::default()).with_retry(RetryPolicy {
         max_attempts: 1,
@@ -162,14 +163,11 @@ pub async fn runner_names_undecodable_payload(store: &dyn EventStore, position: 
             ..
         }) => {
             assert_eq!(at, position);
-            let codec = source.downcast_ref::<Error>();
+            let decode = source.downcast_ref::<Error>();
             assert!(
                 matches!(
-                    codec,
-                    Some(Error::Codec {
-                        action: "decode",
-                        ..
-                    })
+                    decode,
+                    Some(Error::Decode { position: Some(p), .. }) if *p == position
                 ),
                 "{source:?}"
             );

@@ -26,10 +26,11 @@ pub enum Error {
     /// An append was refused before anything was written.
     #[error("invalid append: {0}")]
     InvalidAppend(#[from] InvalidAppend),
-    /// An event could not be encoded or decoded.
+    /// An event could not be encoded, or an upcaster failed. (A stored
+    /// event that does not decode is an [`Error::Decode`].)
     #[error("cannot {action} event {event_type:?}: {source}")]
     Codec {
-        /// `"encode"` or `"decode"`.
+        /// `"encode"` or `"upcast"`.
         action: &'static str,
         /// The event type involved.
         event_type: String,
@@ -127,6 +128,25 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A stored event of a known type could not be decoded as the type
+    /// asked for: its payload does not fit (a missing field, a wrong
+    /// type). The fields locate the event as far as the read gave them.
+    #[error("cannot decode event {event_type:?} (schema version {schema_version}){}: {source}", display_location(*.position, .stream.as_ref().map(StreamId::as_str), *.stream_version))]
+    Decode {
+        /// The stored event type (after upcasting, if an upcaster ran).
+        event_type: String,
+        /// Its schema version (after upcasting, if an upcaster ran).
+        schema_version: u32,
+        /// Its stream (`None`: a read of payloads alone, which has none).
+        stream: Option<StreamId>,
+        /// Its version in the stream.
+        stream_version: Option<u64>,
+        /// Its global position (`None`: a read of payloads alone).
+        position: Option<GlobalPosition>,
+        /// The codec's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 fn display_location(
@@ -141,6 +161,7 @@ fn display_location(
     match (stream, version) {
         (Some(stream), Some(version)) => parts.push(format!("event {stream}@{version}")),
         (Some(stream), None) => parts.push(format!("stream {stream}")),
+        (None, Some(version)) => parts.push(format!("stream version {version}")),
         _ => {}
     }
     if parts.is_empty() {

@@ -30,11 +30,14 @@ mod wait;
 pub use append::{AppendResult, EventOutcome, StreamAppend};
 #[cfg(feature = "msgpack")]
 pub use codec::MessagePack;
-pub use codec::{BoxError, Codec, DomainEvent, Json};
+pub use codec::{BoxError, Codec, DomainEvent, Json, PayloadShape};
 pub use correlation::CorrelationStatus;
 pub use error::{Error, Result};
 pub use event::{EventData, PayloadFormat, RecordedEvent, RecordedPayload};
-pub use inject::{AwaitResponse, CorrelatedSet, InjectEvents, InjectStatus, InjectableEvent};
+pub use inject::{
+    AwaitResponse, CorrelatedSet, EventOrRef, InjectAndWait, InjectEvents, InjectStatus,
+    InjectableEvent,
+};
 pub use invalid::{
     InvalidAppend, MAX_EVENT_TYPE_BYTES, MAX_EVENTS_PER_APPEND, MAX_IDEMPOTENCY_KEY_BYTES,
 };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::codec::{StoredPayload, from_bytes};
+use crate::codec::{Source, StoredPayload, from_bytes};
 use crate::{BoxError, DomainEvent, Error, RecordedEvent, RecordedPayload, Result};
 
 /// A stored event after an upcaster rewrote it: its (possibly new) type
@@ -105,6 +105,7 @@ impl Upcasters {
             schema_version,
             format,
             payload,
+            ..
         } = stored;
         if !self.handles(event_type, schema_version) {
             return stored.decode();
@@ -121,7 +122,11 @@ impl Upcasters {
         };
         for _ in 0..MAX_CHAIN {
             let Some(upcast) = self.upcaster(&current.event_type, current.schema_version) else {
-                return decode_value(current);
+                return stored.decode_from(
+                    &current.event_type,
+                    current.schema_version,
+                    Source::Value(&current.payload),
+                );
             };
             let (before_type, before) = (current.event_type, current.schema_version);
             current = upcast(current.payload).map_err(|e| codec_error(&before_type, e))?;
@@ -138,19 +143,4 @@ impl Upcasters {
             "the upcaster chain is longer than 64 steps; does it loop?".into(),
         ))
     }
-}
-
-fn decode_value<E: DomainEvent>(upcasted: Upcasted) -> Result<E> {
-    if !E::EVENT_TYPES.contains(&upcasted.event_type.as_str()) {
-        return Err(Error::UnknownEventType {
-            event_type: upcasted.event_type,
-            schema_version: upcasted.schema_version,
-            known: E::EVENT_TYPES.join(", "),
-        });
-    }
-    serde_json::from_value(upcasted.payload).map_err(|e| Error::Codec {
-        action: "decode",
-        event_type: upcasted.event_type,
-        source: Box::new(e),
-    })
 }

@@ -65,6 +65,13 @@ pub trait WaitForFeed: EventStore {
             timeout: Duration::from_secs(10),
         }
     }
+
+    /// [`wait_for_feed`](Self::wait_for_feed) under the name es-postgres
+    /// gives it, so that code written for it compiles as written:
+    /// `store.poll().await_count(1).await?`.
+    fn poll(&self) -> FeedWait<'_, Self> {
+        self.wait_for_feed()
+    }
 }
 
 impl<S: EventStore + ?Sized> WaitForFeed for S {}

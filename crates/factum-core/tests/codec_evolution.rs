@@ -4,7 +4,7 @@
 
 use factum_core::{
     Codec, DomainEvent, Error, EventData, GlobalPosition, Json, Metadata, PayloadFormat,
-    RecordedEvent, StreamId,
+    RecordedEvent, RecordedPayload, StreamId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -163,14 +163,51 @@ fn unknown_event_type_is_a_typed_error_naming_it() {
 }
 
 #[test]
-fn payload_that_does_not_fit_is_a_codec_error_naming_the_type() {
+fn payload_that_does_not_fit_is_a_decode_error_naming_the_type_and_where_it_is() {
     let data = EventData::json("Deposited", br#"{"account": 5}"#.to_vec())
         .with_metadata(Metadata::default());
-    let err = recorded(data).decode::<Deposited>().unwrap_err();
+    let err = recorded(data.clone()).decode::<Deposited>().unwrap_err();
+    match &err {
+        Error::Decode {
+            event_type,
+            schema_version: 1,
+            stream: Some(stream),
+            stream_version: Some(1),
+            position: Some(position),
+            ..
+        } => {
+            assert_eq!(event_type, "Deposited");
+            assert_eq!(stream.as_str(), "account-1");
+            assert_eq!(*position, GlobalPosition::from_parts(0, 1));
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    let text = err.to_string();
+    for part in [
+        "\"Deposited\"",
+        "account-1@1",
+        "position 0:1",
+        "invalid type",
+    ] {
+        assert!(text.contains(part), "{part} is missing from: {text}");
+    }
+    // A payload read alone knows only its version in the stream.
+    let err = RecordedPayload::from(recorded(data))
+        .decode::<Deposited>()
+        .unwrap_err();
     assert!(
-        matches!(&err, Error::Codec { action: "decode", event_type, .. } if event_type == "Deposited")
+        matches!(
+            &err,
+            Error::Decode {
+                stream: None,
+                stream_version: Some(1),
+                position: None,
+                ..
+            }
+        ),
+        "{err:?}"
     );
-    assert!(err.to_string().contains("Deposited"), "{err}");
+    assert!(err.to_string().contains("stream version 1"), "{err}");
 }
 
 #[cfg(not(feature = "msgpack"))]

@@ -58,6 +58,17 @@ pub(crate) struct Args {
     pub(crate) status: Option<Status>,
 }
 
+impl Args {
+    /// Whether any key of `InjectableEvent` is given: such a struct gets
+    /// its `DomainEvent` implementation from that derive.
+    pub(crate) fn has_injection_keys(&self) -> bool {
+        self.idempotency.is_some()
+            || self.correlation.is_some()
+            || self.correlation_set.is_some()
+            || self.status.is_some()
+    }
+}
+
 /// The `es` attributes of a whole item.
 pub(crate) struct ItemAttrs {
     /// On the struct, enum or union itself.

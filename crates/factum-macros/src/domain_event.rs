@@ -5,7 +5,8 @@ use quote::quote;
 use syn::ext::IdentExt;
 use syn::{Data, DataEnum, DeriveInput, Error, LitStr, Result};
 
-use crate::attrs::{self, Args, Errors};
+use crate::attrs::{self, Args, Errors, ItemAttrs};
+use crate::{injectable_event, serde_attrs};
 
 /// One event type a value of the type can have: a struct's single one, or
 /// one per enum variant.
@@ -36,18 +37,64 @@ impl Source {
     }
 }
 
-/// Expands the derive.
+/// Expands the derive. A struct whose `es` attribute has keys of
+/// `InjectableEvent` gets its `DomainEvent` implementation from
+/// `#[derive(InjectableEvent)]`, so that deriving either or both works;
+/// this derive then only checks that `InjectableEvent` is derived, and
+/// reports the mistakes of those keys as that derive does (identically, so
+/// rustc shows them once).
 pub(crate) fn expand(input: &DeriveInput) -> Result<TokenStream> {
     let attrs = attrs::parse_item(input)?;
+    if matches!(input.data, Data::Struct(_)) && attrs.item.has_injection_keys() {
+        injectable_event::validate(input, &attrs.item)?;
+        return Ok(injectable_check(input));
+    }
+    implementation(input, &attrs)
+}
+
+/// Checks that the type implements `InjectableEvent`, whose derive
+/// implements `DomainEvent` for it.
+fn injectable_check(input: &DeriveInput) -> TokenStream {
+    let name = &input.ident;
+    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        const _: () = {
+            #[allow(dead_code)]
+            fn domain_event_comes_from_injectable_event #impl_generics () #where_clause {
+                fn injection_keys_need_derive_injectable_event<
+                    T: ?::core::marker::Sized + ::factum::InjectableEvent,
+                >() {}
+                injection_keys_need_derive_injectable_event::<#name #type_generics>();
+            }
+        };
+    }
+}
+
+/// The `DomainEvent` implementation of the type.
+pub(crate) fn implementation(input: &DeriveInput, attrs: &ItemAttrs) -> Result<TokenStream> {
     let default_version = attrs.item.schema_version.as_ref().map_or(1, |v| v.value);
-    let (event_types, event_type, schema_version) = match &input.data {
+    let (event_types, event_type, schema_version, shape) = match &input.data {
         Data::Struct(_) => {
             let event = event(&attrs.item, &input.ident, default_version);
             let name = &event.name;
             let version = event.version;
-            (quote!(#name), quote!(#name), quote!(#version))
+            (quote!(#name), quote!(#name), quote!(#version), None)
         }
-        Data::Enum(data) => enum_bodies(data, &attrs.variants, default_version)?,
+        Data::Enum(data) => {
+            let (names, event_type, schema_version) =
+                enum_bodies(data, &attrs.variants, default_version)?;
+            let shape = serde_attrs::variant_indexes(&input.attrs, data).map(|indexes| {
+                let indexes = indexes.iter().map(|index| match index {
+                    Some(index) => quote!(::core::option::Option::Some(#index)),
+                    None => quote!(::core::option::Option::None),
+                });
+                quote! {
+                    const PAYLOAD_SHAPE: ::factum::PayloadShape =
+                        ::factum::PayloadShape::Variant { indexes: &[#(#indexes),*] };
+                }
+            });
+            (names, event_type, schema_version, shape)
+        }
         Data::Union(data) => {
             return Err(Error::new_spanned(
                 data.union_token,
@@ -61,6 +108,8 @@ pub(crate) fn expand(input: &DeriveInput) -> Result<TokenStream> {
         #[automatically_derived]
         impl #impl_generics ::factum::DomainEvent for #name #type_generics #where_clause {
             const EVENT_TYPES: &'static [&'static str] = &[#event_types];
+
+            #shape
 
             fn event_type(&self) -> &'static str {
                 #event_type

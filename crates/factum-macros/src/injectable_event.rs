@@ -6,12 +6,39 @@ use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Error, Fields, FieldsNamed, Ident, Result};
 
-use crate::attrs::{self, Errors};
+use crate::attrs::{self, Args, Errors};
+use crate::domain_event;
 use crate::values::{FieldList, Status};
 
-/// Expands the derive.
+/// What the `es` keys of an injectable event say, checked against its
+/// fields.
+pub(crate) struct Injectable<'a> {
+    /// `self.field` for each idempotency field.
+    idempotency_fields: Vec<TokenStream>,
+    /// `self.field` for each correlation field.
+    correlation_fields: Vec<TokenStream>,
+    /// The correlation set.
+    set: &'a syn::Type,
+}
+
+/// Expands the derive: `InjectableEvent`, and `DomainEvent` from the same
+/// attribute (see `domain_event::expand` for why both derives may be
+/// given). When only the injection keys are wrong, `DomainEvent` is still
+/// implemented, so that the errors are about those keys alone.
 pub(crate) fn expand(input: &DeriveInput) -> Result<TokenStream> {
-    let attrs = attrs::parse_item(input)?.item;
+    let attrs = attrs::parse_item(input)?;
+    named_fields(input)?;
+    let domain_event = domain_event::implementation(input, &attrs)?;
+    let injectable = match validate(input, &attrs.item) {
+        Ok(injectable) => implementation(input, &attrs.item, &injectable),
+        Err(errors) => errors.into_compile_error(),
+    };
+    Ok(quote!(#domain_event #injectable))
+}
+
+/// Checks the keys of `InjectableEvent` against the struct's fields,
+/// reporting every mistake.
+pub(crate) fn validate<'a>(input: &DeriveInput, attrs: &'a Args) -> Result<Injectable<'a>> {
     let name = &input.ident;
     let fields = named_fields(input)?;
 
@@ -35,12 +62,26 @@ pub(crate) fn expand(input: &DeriveInput) -> Result<TokenStream> {
     let (Some(idempotency_fields), Some(correlation_fields), Some(set)) = (
         idempotency_fields,
         correlation_fields,
-        attrs.correlation_set,
+        attrs.correlation_set.as_ref(),
     ) else {
         // Every missing piece was reported above.
         return Err(Error::new_spanned(name, "incomplete `es` attribute"));
     };
+    Ok(Injectable {
+        idempotency_fields,
+        correlation_fields,
+        set,
+    })
+}
 
+/// The `InjectableEvent` implementation.
+fn implementation(input: &DeriveInput, attrs: &Args, injectable: &Injectable<'_>) -> TokenStream {
+    let Injectable {
+        idempotency_fields,
+        correlation_fields,
+        set,
+    } = injectable;
+    let name = &input.ident;
     let status = match attrs.status.unwrap_or(Status::New) {
         Status::New => quote!(New),
         Status::Exists => quote!(Exists),
@@ -49,7 +90,7 @@ pub(crate) fn expand(input: &DeriveInput) -> Result<TokenStream> {
     let idempotency_format = format_string(idempotency_fields.len());
     let correlation_format = format_string(correlation_fields.len());
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
-    Ok(quote! {
+    quote! {
         #[automatically_derived]
         impl #impl_generics ::factum::InjectableEvent for #name #type_generics #where_clause {
             type Set = #set;
@@ -72,7 +113,7 @@ pub(crate) fn expand(input: &DeriveInput) -> Result<TokenStream> {
                 )
             }
         }
-    })
+    }
 }
 
 /// The named fields of the struct; anything else cannot carry the keys.

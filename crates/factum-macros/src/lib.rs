@@ -18,12 +18,13 @@
 //! | `idempotency = ["field", ...]` | struct | `InjectableEvent` |
 //! | `correlation = ["field", ...]` | struct | `InjectableEvent` |
 //! | `correlation_set = Type` | struct | `InjectableEvent` |
-//! | `status = new \| exists \| any` | struct | `InjectableEvent` |
+//! | `status = new \| exists \| any` (or in braces: `status = { exists }`) | struct | `InjectableEvent` |
 
 mod attrs;
 mod correlated_set;
 mod domain_event;
 mod injectable_event;
+mod serde_attrs;
 mod values;
 
 #[cfg(test)]
@@ -37,11 +38,24 @@ use syn::{DeriveInput, parse_macro_input};
 /// `Serialize` and `Deserialize` next to it.
 ///
 /// - A struct is stored under its own name, or under
-///   `#[es(event_type = "Name")]`.
+///   `#[es(event_type = "Name")]`, as serde writes it.
 /// - An enum is stored under each variant's name, or under
 ///   `#[es(event_type = "Name")]` on a variant; `EVENT_TYPES` lists them all.
+///   The payload is the variant's content, without serde's enum wrapper
+///   (`PayloadShape::Variant`): a struct variant as its fields
+///   (`{"amount":5}`, so SQL reads `$.amount`), a unit variant as `{}`, a
+///   newtype variant as its inner value, a tuple variant as an array. The
+///   stored event type picks the variant when decoding; payloads earlier
+///   versions wrote in serde's form (`{"Paid":{"amount":5}}`) still decode.
+///   An enum with `#[serde(tag = "..")]` or `#[serde(untagged)]` is stored as
+///   serde writes it.
 /// - The schema version is 1, or `#[es(schema_version = N)]` on the struct or
 ///   enum, or on a variant (which wins over the enum's).
+/// - A struct whose `es` attribute has keys of
+///   [`InjectableEvent`](macro@InjectableEvent) gets `DomainEvent` from that
+///   derive: deriving `DomainEvent` beside it is allowed (and only checks
+///   that it is there); deriving `DomainEvent` alone on such a struct is an
+///   error.
 ///
 /// Generic parameters are passed through as written: bound them so that
 /// the type is `Serialize + DeserializeOwned + Send + Sync + 'static`, as
@@ -81,6 +95,12 @@ use syn::{DeriveInput, parse_macro_input};
 /// let opened = Account::Opened { owner: "ada".into() };
 /// assert_eq!((opened.event_type(), opened.schema_version()), ("Opened", 3));
 /// assert_eq!((Account::Closed.event_type(), Account::Closed.schema_version()), ("AccountClosed", 1));
+///
+/// // An enum is stored as the content of its variant.
+/// use factum::{Codec, Json};
+/// assert_eq!(Json.encode(&opened)?.payload, br#"{"owner":"ada"}"#);
+/// assert_eq!(Json.encode(&Account::Closed)?.payload, b"{}");
+/// # Ok::<(), factum::Error>(())
 /// ```
 #[proc_macro_derive(DomainEvent, attributes(es))]
 pub fn derive_domain_event(input: TokenStream) -> TokenStream {
@@ -116,8 +136,12 @@ pub fn derive_correlated_set(input: TokenStream) -> TokenStream {
 }
 
 /// Derives `factum::InjectableEvent` on a struct with named fields, so that
-/// it can be injected idempotently into its correlation group. It does not
-/// derive `DomainEvent`: derive both.
+/// it can be injected idempotently into its correlation group, and
+/// `factum::DomainEvent` from the same attribute (`event_type`,
+/// `schema_version`), as [`DomainEvent`](macro@DomainEvent) would: derive
+/// `InjectableEvent` alone (with serde's `Serialize` and `Deserialize`), or
+/// beside `DomainEvent`, which then leaves the implementation to it. Do not
+/// also implement `DomainEvent` by hand: the two would conflict.
 ///
 /// `#[es(idempotency = ["f1", ...], correlation = ["g1", ...],
 /// correlation_set = Set, status = new)]` gives
@@ -130,7 +154,8 @@ pub fn derive_correlated_set(input: TokenStream) -> TokenStream {
 /// - `type Set = Set`;
 /// - `STATUS`: what the correlation group must be before injection:
 ///   `new` (the default: a request opens the group), `exists` (a response
-///   joins it) or `any`.
+///   joins it) or `any`; es-postgres's form in braces, `status = { exists }`,
+///   means the same.
 ///
 /// ```
 /// use factum::memory::MemoryStore;
@@ -147,9 +172,10 @@ pub fn derive_correlated_set(input: TokenStream) -> TokenStream {
 ///     transfer_id: u64,
 /// }
 ///
-/// #[derive(Serialize, Deserialize, DomainEvent, InjectableEvent)]
+/// // `InjectableEvent` alone implements `DomainEvent` too.
+/// #[derive(Serialize, Deserialize, InjectableEvent)]
 /// #[es(event_type = "TransferDone")]
-/// #[es(idempotency = ["transfer_id"], correlation = ["transfer_id"], correlation_set = Transfer, status = exists)]
+/// #[es(idempotency = ["transfer_id"], correlation = ["transfer_id"], correlation_set = Transfer, status = { exists })]
 /// struct TransferAnswered {
 ///     transfer_id: u64,
 /// }
@@ -159,6 +185,7 @@ pub fn derive_correlated_set(input: TokenStream) -> TokenStream {
 /// assert_eq!(request.correlation_id(), "Transfer-7");
 /// let answer = TransferAnswered { transfer_id: 7 };
 /// assert_eq!(answer.idempotency_key(), "TransferDone-7");
+/// assert_eq!(TransferAnswered::EVENT_TYPES, ["TransferDone"]);
 ///
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// let store = MemoryStore::new();
@@ -166,7 +193,7 @@ pub fn derive_correlated_set(input: TokenStream) -> TokenStream {
 /// assert!(matches!(first, InjectStatus::Injected { .. }));
 /// let again = store.idempotent_inject_event(&request).await?;
 /// assert_eq!(again, InjectStatus::Duplicate { position: first.position() });
-/// store.idempotent_inject_event(&answer).await?;
+/// store.idempotent_inject_event(answer).await?; // by value or by reference
 /// # Ok::<(), factum::Error>(())
 /// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())

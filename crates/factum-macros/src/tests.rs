@@ -31,8 +31,14 @@ fn every_derive_accepts_the_keys_of_the_others() {
         #[es(idempotency = ["id"], correlation = ["id"], correlation_set = Transfer, status = any)]
         struct Requested { id: u64 }
     };
+    let braced: DeriveInput = parse_quote! {
+        #[es(idempotency = ["id"], correlation = ["id"], correlation_set = Transfer)]
+        #[es(status = { exists })]
+        struct Answered { id: u64 }
+    };
     for (name, expand) in DERIVES {
         assert_eq!(messages(expand, &input), None, "{name}");
+        assert_eq!(messages(expand, &braced), None, "{name}, status in braces");
     }
 }
 
@@ -47,6 +53,8 @@ fn every_derive_reports_an_attribute_mistake_identically() {
         parse_quote! { #[es(idempotency = [])] struct A { id: u64 } },
         parse_quote! { #[es(idempotency = ["id", "id"])] struct A { id: u64 } },
         parse_quote! { #[es(status = maybe)] struct A { id: u64 } },
+        parse_quote! { #[es(status = { maybe })] struct A { id: u64 } },
+        parse_quote! { #[es(status = {})] struct A { id: u64 } },
         parse_quote! { #[es(correlation_set = "T")] struct A { id: u64 } },
         parse_quote! { #[es(prefix = "A", prefix = "B")] struct A { id: u64 } },
         parse_quote! { #[es] struct A { id: u64 } },

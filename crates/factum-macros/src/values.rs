@@ -167,7 +167,8 @@ pub(crate) fn correlation_set(input: ParseStream<'_>, key: &Ident) -> Result<Typ
     )
 }
 
-/// `status = new | exists | any`.
+/// `status = new | exists | any`, or the same in braces, as es-postgres
+/// writes it: `status = { exists }`.
 pub(crate) fn status(input: ParseStream<'_>, key: &Ident) -> Result<Status> {
     const EXPECTED: &str = "expected `new`, `exists` or `any`";
     if input.peek(LitStr) {
@@ -177,12 +178,40 @@ pub(crate) fn status(input: ParseStream<'_>, key: &Ident) -> Result<Status> {
             "expected `new`, `exists` or `any`, without quotes",
         ));
     }
+    if input.peek(syn::token::Brace) {
+        return braced_status(input, key);
+    }
     let word = whole_value(input, key, Ident::parse_any, EXPECTED)?;
+    status_word(&word, EXPECTED)
+}
+
+/// `{ exists }`: one status word in braces.
+fn braced_status(input: ParseStream<'_>, key: &Ident) -> Result<Status> {
+    const IN_BRACES: &str =
+        "expected one of `new`, `exists` or `any` in the braces, e.g. `status = { exists }`";
+    let content;
+    let braces = syn::braced!(content in input);
+    let inner: TokenStream = content.parse()?;
+    if !(input.is_empty() || input.peek(Token![,])) {
+        return Err(input.error(format!(
+            "expected `,` after the value of `{key}`, before the next key"
+        )));
+    }
+    let mut tokens = inner.clone().into_iter();
+    match (tokens.next(), tokens.next()) {
+        (Some(TokenTree::Ident(word)), None) => status_word(&word, IN_BRACES),
+        (None, _) => Err(Error::new(braces.span.join(), IN_BRACES)),
+        _ => Err(Error::new_spanned(inner, IN_BRACES)),
+    }
+}
+
+/// The status a word names.
+fn status_word(word: &Ident, expected: &str) -> Result<Status> {
     match word.unraw().to_string().as_str() {
         "new" => Ok(Status::New),
         "exists" => Ok(Status::Exists),
         "any" => Ok(Status::Any),
-        _ => Err(Error::new_spanned(&word, EXPECTED)),
+        _ => Err(Error::new_spanned(word, expected)),
     }
 }
 

@@ -1,10 +1,21 @@
-//! Turning typed events into bytes and back: [`DomainEvent`], [`Codec`], and
-//! the two formats [`Json`] and [`MessagePack`].
+//! Turning typed events into bytes and back: [`DomainEvent`], [`Codec`], the
+//! two formats [`Json`] and [`MessagePack`], and the [`PayloadShape`] of an
+//! event type.
+
+mod shape;
+mod variant_de;
+mod variant_ser;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Error, EventData, PayloadFormat, RecordedEvent, RecordedPayload, Result};
+pub use shape::PayloadShape;
+pub(crate) use shape::Source;
+
+use crate::{
+    Error, EventData, GlobalPosition, PayloadFormat, RecordedEvent, RecordedPayload, Result,
+    StreamId,
+};
 
 /// The error a serializer or deserializer reports.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -41,6 +52,12 @@ pub trait DomainEvent: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// is not listed fails with [`Error::UnknownEventType`].
     const EVENT_TYPES: &'static [&'static str];
 
+    /// How values are laid out in stored payloads:
+    /// [`PayloadShape::Value`] (serde's own form) unless overridden. The
+    /// derive stores an enum's variants as their content
+    /// ([`PayloadShape::Variant`]).
+    const PAYLOAD_SHAPE: PayloadShape = PayloadShape::Value;
+
     /// The stored type name of this value.
     fn event_type(&self) -> &'static str;
 
@@ -59,13 +76,16 @@ pub trait Codec: Send + Sync {
     /// Serializes any serde value.
     fn to_bytes<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, BoxError>;
 
-    /// Encodes a typed event as [`EventData`] (fresh id, no metadata).
+    /// Encodes a typed event as [`EventData`] (fresh id, no metadata), its
+    /// payload laid out as `E`'s [`PayloadShape`] says.
     fn encode<E: DomainEvent>(&self, event: &E) -> Result<EventData> {
-        let payload = self.to_bytes(event).map_err(|source| Error::Codec {
-            action: "encode",
-            event_type: event.event_type().to_owned(),
-            source,
-        })?;
+        let payload = self
+            .to_bytes(&shape::Shaped(event))
+            .map_err(|source| Error::Codec {
+                action: "encode",
+                event_type: event.event_type().to_owned(),
+                source,
+            })?;
         Ok(EventData::new(event.event_type(), self.format(), payload)
             .with_schema_version(event.schema_version()))
     }
@@ -102,81 +122,121 @@ impl Codec for MessagePack {
     }
 }
 
-/// Deserializes bytes written in `format`.
+/// Deserializes bytes written in `format`, as serde lays `T` out.
 pub(crate) fn from_bytes<T: DeserializeOwned>(
     format: PayloadFormat,
     bytes: &[u8],
 ) -> Result<T, BoxError> {
-    match format {
-        PayloadFormat::Json => Ok(serde_json::from_slice(bytes)?),
-        #[cfg(feature = "msgpack")]
-        PayloadFormat::MessagePack => Ok(rmp_serde::from_slice(bytes)?),
-        #[cfg(not(feature = "msgpack"))]
-        PayloadFormat::MessagePack => {
-            Err("payload is MessagePack, but factum was built without the `msgpack` feature".into())
-        }
-    }
+    Source::Bytes(format, bytes).plain()
 }
 
 impl RecordedEvent {
     /// Decodes the payload as the typed event `E`, in whatever format it was
-    /// written. Fails with [`Error::UnknownEventType`] when the stored type is
-    /// not one of `E::EVENT_TYPES`, and with [`Error::Codec`] when the payload
-    /// does not fit.
+    /// written and by `E`'s [`PayloadShape`]. Fails with
+    /// [`Error::UnknownEventType`] when the stored type is not one of
+    /// `E::EVENT_TYPES`, and with [`Error::Decode`] (naming the event type,
+    /// stream, version and position) when the payload does not fit.
     pub fn decode<E: DomainEvent>(&self) -> Result<E> {
         self.stored().decode()
     }
 
     pub(crate) fn stored(&self) -> StoredPayload<'_> {
         StoredPayload {
-            event_type: &self.event_type,
-            schema_version: self.schema_version,
-            format: self.format,
-            payload: &self.payload,
+            stream: Some(&self.stream_id),
+            position: Some(self.position),
+            ..StoredPayload::new(
+                &self.event_type,
+                self.schema_version,
+                self.format,
+                &self.payload,
+                self.stream_version,
+            )
         }
     }
 }
 
 impl RecordedPayload {
     /// Decodes the payload as the typed event `E`, like
-    /// [`RecordedEvent::decode`].
+    /// [`RecordedEvent::decode`]; its errors name the stream version.
     pub fn decode<E: DomainEvent>(&self) -> Result<E> {
         self.stored().decode()
     }
 
     pub(crate) fn stored(&self) -> StoredPayload<'_> {
-        StoredPayload {
-            event_type: &self.event_type,
-            schema_version: self.schema_version,
-            format: self.format,
-            payload: &self.payload,
-        }
+        StoredPayload::new(
+            &self.event_type,
+            self.schema_version,
+            self.format,
+            &self.payload,
+            self.stream_version,
+        )
     }
 }
 
 /// What decoding needs of a stored event, borrowed from a [`RecordedEvent`]
-/// or a [`RecordedPayload`].
+/// or a [`RecordedPayload`], and where it is stored, for errors.
 #[derive(Clone, Copy)]
 pub(crate) struct StoredPayload<'a> {
     pub(crate) event_type: &'a str,
     pub(crate) schema_version: u32,
     pub(crate) format: PayloadFormat,
     pub(crate) payload: &'a [u8],
+    pub(crate) stream: Option<&'a StreamId>,
+    pub(crate) stream_version: u64,
+    pub(crate) position: Option<GlobalPosition>,
 }
 
-impl StoredPayload<'_> {
+impl<'a> StoredPayload<'a> {
+    /// A stored payload whose stream and position are not known.
+    fn new(
+        event_type: &'a str,
+        schema_version: u32,
+        format: PayloadFormat,
+        payload: &'a [u8],
+        stream_version: u64,
+    ) -> Self {
+        Self {
+            event_type,
+            schema_version,
+            format,
+            payload,
+            stream: None,
+            stream_version,
+            position: None,
+        }
+    }
+
     /// Decodes the payload as `E` (see [`RecordedEvent::decode`]).
     pub(crate) fn decode<E: DomainEvent>(self) -> Result<E> {
-        if !E::EVENT_TYPES.contains(&self.event_type) {
+        self.decode_from(
+            self.event_type,
+            self.schema_version,
+            Source::Bytes(self.format, self.payload),
+        )
+    }
+
+    /// Decodes `source`, the payload of this event as stored or as an
+    /// upcaster rewrote it (then under `event_type` at `schema_version`),
+    /// as `E`.
+    pub(crate) fn decode_from<E: DomainEvent>(
+        self,
+        event_type: &str,
+        schema_version: u32,
+        source: Source<'_>,
+    ) -> Result<E> {
+        if !E::EVENT_TYPES.contains(&event_type) {
             return Err(Error::UnknownEventType {
-                event_type: self.event_type.to_owned(),
-                schema_version: self.schema_version,
+                event_type: event_type.to_owned(),
+                schema_version,
                 known: E::EVENT_TYPES.join(", "),
             });
         }
-        from_bytes(self.format, self.payload).map_err(|source| Error::Codec {
-            action: "decode",
-            event_type: self.event_type.to_owned(),
+        source.decode(event_type).map_err(|source| Error::Decode {
+            event_type: event_type.to_owned(),
+            schema_version,
+            stream: self.stream.cloned(),
+            stream_version: Some(self.stream_version),
+            position: self.position,
             source,
         })
     }

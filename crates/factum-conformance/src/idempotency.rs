@@ -3,7 +3,7 @@
 //! is.
 
 use super::support::{append_ok, event, stream, versions, whole_feed};
-use factum_core::{EventOutcome, EventStore, ExpectedVersion};
+use factum_core::{AppendResult, Error, EventOutcome, EventStore, ExpectedVersion, StreamAppend};
 
 /// The same key appended again is a duplicate naming the original.
 pub async fn duplicate_key_is_not_written_again(store: &dyn EventStore) {
@@ -88,9 +88,10 @@ pub async fn retry_with_stale_version_reports_duplicate(store: &dyn EventStore) 
     assert_eq!(whole_feed(store, 10).await.len(), 2);
 }
 
-/// A batch mixing a stored key with new events writes only the new ones,
-/// and checks the expected version because something is written.
-pub async fn mixed_batch_writes_only_new_events(store: &dyn EventStore) {
+/// A batch mixing a stored key with new events, when it allows that
+/// (`skipping_duplicates`), writes only the new ones, and checks the
+/// expected version because something is written.
+pub async fn skipping_duplicates_writes_only_new_events(store: &dyn EventStore) {
     let s = stream("idem-mixed");
     append_ok(
         store,
@@ -99,28 +100,31 @@ pub async fn mixed_batch_writes_only_new_events(store: &dyn EventStore) {
         vec![event("A", 1).with_idempotency_key("mixed-a")],
     )
     .await;
+    let skipping = |expected, events| {
+        vec![StreamAppend::new(s.clone(), expected, events).skipping_duplicates()]
+    };
     let stale = store
-        .append(
-            &s,
+        .append_many(skipping(
             ExpectedVersion::NoStream,
             vec![event("A", 1).with_idempotency_key("mixed-a"), event("B", 2)],
-        )
+        ))
         .await;
     assert!(
         stale.as_ref().is_err_and(|e| e.is_version_conflict()),
         "a batch that writes must check its expected version: {stale:?}"
     );
-    let result = append_ok(
-        store,
-        &s,
-        ExpectedVersion::Exact(1),
-        vec![
-            event("A", 1).with_idempotency_key("mixed-a"),
-            event("B", 2).with_idempotency_key("mixed-b"),
-            event("C", 3),
-        ],
-    )
-    .await;
+    let results = store
+        .append_many(skipping(
+            ExpectedVersion::Exact(1),
+            vec![
+                event("A", 1).with_idempotency_key("mixed-a"),
+                event("B", 2).with_idempotency_key("mixed-b"),
+                event("C", 3),
+            ],
+        ))
+        .await
+        .expect("a batch that skips duplicates appends");
+    let result = &results[0];
     assert!(result.events[0].is_duplicate());
     assert!(matches!(
         result.events[1],
@@ -145,4 +149,85 @@ pub async fn mixed_batch_writes_only_new_events(store: &dyn EventStore) {
         .map(|e| e.event_type)
         .collect();
     assert_eq!(types, ["A", "B", "C"]);
+}
+
+/// A transfer reuses the key of an earlier transfer's debit by mistake,
+/// with a new credit: the call mixes a stored event with a new one and is
+/// refused, naming the stored key and the stream that would have been
+/// credited; nothing is written. So is a mix within one stream, and a
+/// call in which only one append allows skipping. A retry of the whole
+/// earlier transfer is all duplicates and still reported as such.
+pub async fn mixing_stored_and_new_events_is_refused(store: &dyn EventStore) {
+    let (from, to) = (stream("idem-acct-a"), stream("idem-acct-b"));
+    let transfer = |debit: &str, credit: &str| {
+        vec![
+            StreamAppend::new(
+                from.clone(),
+                ExpectedVersion::Any,
+                vec![event("Debited", 10).with_idempotency_key(debit)],
+            ),
+            StreamAppend::new(
+                to.clone(),
+                ExpectedVersion::Any,
+                vec![event("Credited", 10).with_idempotency_key(credit)],
+            ),
+        ]
+    };
+    store
+        .append_many(transfer("t1-debit", "t1-credit"))
+        .await
+        .expect("the first transfer");
+    let before = whole_feed(store, 10).await.len();
+
+    let refused = store.append_many(transfer("t1-debit", "t2-credit")).await;
+    match &refused {
+        Err(Error::MixedDuplicates {
+            duplicate_keys,
+            new_in,
+        }) => {
+            assert_eq!(duplicate_keys, &["t1-debit".to_owned()]);
+            assert_eq!(new_in, std::slice::from_ref(&to));
+        }
+        other => panic!("a half-duplicate transfer was not refused: {other:?}"),
+    }
+    let text = refused.expect_err("refused").to_string();
+    assert!(
+        text.contains("t1-debit") && text.contains("idem-acct-b"),
+        "{text}"
+    );
+    assert_eq!(store.stream_version(&to).await.expect("version"), Some(1));
+
+    let one_stream = store
+        .append(
+            &from,
+            ExpectedVersion::Any,
+            vec![
+                event("Debited", 10).with_idempotency_key("t1-debit"),
+                event("Noted", 0),
+            ],
+        )
+        .await;
+    assert!(
+        matches!(one_stream, Err(Error::MixedDuplicates { .. })),
+        "{one_stream:?}"
+    );
+    let mut half = transfer("t1-debit", "t3-credit");
+    half[1] = half[1].clone().skipping_duplicates();
+    let half = store.append_many(half).await;
+    assert!(
+        matches!(half, Err(Error::MixedDuplicates { .. })),
+        "{half:?}"
+    );
+    assert_eq!(
+        whole_feed(store, 10).await.len(),
+        before,
+        "a refused call wrote"
+    );
+
+    let retry = store
+        .append_many(transfer("t1-debit", "t1-credit"))
+        .await
+        .expect("a retry of the whole transfer");
+    assert!(retry.iter().all(AppendResult::is_duplicate));
+    assert_eq!(whole_feed(store, 10).await.len(), before);
 }

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 use super::Fixture;
-use factum_core::backend::validate_appends;
+use factum_core::backend::{check_duplicates, validate_appends};
 use factum_core::{
     AppendResult, Direction, Error, EventData, EventOutcome, EventStore, ExpectedVersion,
     GlobalPosition, ReadOptions, RecordedEvent, StreamAppend, StreamId,
@@ -20,7 +20,7 @@ const STREAMS: usize = 4;
 #[derive(Debug, Clone)]
 enum Op {
     /// Per stream: which stream, the expectation, and per event an optional key.
-    Append(Vec<(usize, ExpectedVersion, Vec<Option<u8>>)>),
+    Append(Vec<(usize, ExpectedVersion, Vec<Option<u8>>, bool)>),
     ReadStream(usize, ReadOptions),
     /// Read after the n-th known position (0: the start), modulo the count.
     ReadAll(usize, usize),
@@ -68,6 +68,8 @@ fn op() -> impl Strategy<Value = Op> {
         0..STREAMS,
         expected_version(),
         proptest::collection::vec(key, 0..4),
+        // Whether the append lets the call mix stored and new events.
+        proptest::bool::weighted(0.3),
     );
     prop_oneof![
         5 => proptest::collection::vec(stream_append, 0..3).prop_map(Op::Append),
@@ -110,6 +112,7 @@ impl Model {
     /// `Err(feed index)` for a duplicate.
     fn predict(&self, appends: &[StreamAppend]) -> Result<Vec<Vec<Result<u64, usize>>>, Error> {
         validate_appends(appends)?;
+        check_duplicates(appends, |k| self.keys.contains_key(k))?;
         for a in appends {
             let all_dup = a.events.iter().all(|e| {
                 e.idempotency_key
@@ -178,6 +181,16 @@ impl Model {
                         actual: a2,
                     },
                 ) => assert_eq!((s1, e1, a1), (s2, e2, a2)),
+                (
+                    Error::MixedDuplicates {
+                        duplicate_keys: k1,
+                        new_in: n1,
+                    },
+                    Error::MixedDuplicates {
+                        duplicate_keys: k2,
+                        new_in: n2,
+                    },
+                ) => assert_eq!((k1, n1), (k2, n2)),
                 _ => panic!("model expected error {expected}, backend gave {got}"),
             },
             (Ok(_), Err(got)) => panic!("model expected success, backend failed: {got}"),
@@ -280,7 +293,7 @@ async fn run_case(store: &dyn EventStore, ops: Vec<Op>) {
                 let appends: Vec<StreamAppend> = spec
                     .into_iter()
                     .enumerate()
-                    .map(|(n, (s, expected, keys))| {
+                    .map(|(n, (s, expected, keys, skip))| {
                         let events = keys
                             .into_iter()
                             .enumerate()
@@ -293,7 +306,12 @@ async fn run_case(store: &dyn EventStore, ops: Vec<Op>) {
                                 }
                             })
                             .collect();
-                        StreamAppend::new(stream_name(s), expected, events)
+                        let append = StreamAppend::new(stream_name(s), expected, events);
+                        if skip {
+                            append.skipping_duplicates()
+                        } else {
+                            append
+                        }
                     })
                     .collect();
                 let got = store.append_many(appends.clone()).await;

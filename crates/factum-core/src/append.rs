@@ -17,17 +17,85 @@ pub struct StreamAppend {
     pub expected: ExpectedVersion,
     /// The events, in order.
     pub events: Vec<EventData>,
+    /// What a call may do when some of its events are stored already (by
+    /// idempotency key) and others are not.
+    pub duplicates: Duplicates,
 }
 
 impl StreamAppend {
-    /// Bundles the three parts.
+    /// Bundles the three parts; a call that mixes stored and new events is
+    /// refused ([`Duplicates::AllOrNone`]).
     pub fn new(stream_id: StreamId, expected: ExpectedVersion, events: Vec<EventData>) -> Self {
         Self {
             stream_id,
             expected,
             events,
+            duplicates: Duplicates::AllOrNone,
         }
     }
+
+    /// Lets the call skip this append's events that are stored already
+    /// and write the others ([`Duplicates::SkipEach`]), e.g. to import a
+    /// batch some of which got in before.
+    pub fn skipping_duplicates(mut self) -> Self {
+        self.duplicates = Duplicates::SkipEach;
+        self
+    }
+}
+
+/// What an append call may do when some of its events carry an
+/// idempotency key that is stored already and others do not.
+///
+/// A retry of a call that went through is all duplicates, and reports
+/// them; a call in which only some events are stored reuses a key by
+/// mistake (the other side of a transfer would be written again), so by
+/// default it is refused with [`Error::MixedDuplicates`] and writes
+/// nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Duplicates {
+    /// A call whose events are either all stored already (reported as
+    /// duplicates) or all new. The default.
+    #[default]
+    AllOrNone,
+    /// Events stored already are reported as duplicates and the others are
+    /// written. A call mixes only if every one of its appends allows it.
+    SkipEach,
+}
+
+/// Refuses a call that mixes events stored already (`is_stored(key)`)
+/// with new ones, unless every append of the call skips duplicates
+/// ([`Duplicates::SkipEach`]). Backends call it with what they found
+/// stored, before any version check or write.
+pub fn check_duplicates(
+    appends: &[StreamAppend],
+    is_stored: impl Fn(&str) -> bool,
+) -> Result<(), Error> {
+    if appends.iter().all(|a| a.duplicates == Duplicates::SkipEach) {
+        return Ok(());
+    }
+    let stored = |e: &EventData| e.idempotency_key.as_deref().is_some_and(&is_stored);
+    let events = || {
+        appends
+            .iter()
+            .flat_map(|a| a.events.iter().map(move |e| (a, e)))
+    };
+    if !events().any(|(_, e)| stored(e)) || events().all(|(_, e)| stored(e)) {
+        return Ok(());
+    }
+    let duplicate_keys = events()
+        .filter(|(_, e)| stored(e))
+        .filter_map(|(_, e)| e.idempotency_key.clone())
+        .collect();
+    let mut new_in: Vec<StreamId> = Vec::new();
+    for (append, _) in events().filter(|(_, e)| !stored(e)) {
+        if !new_in.contains(&append.stream_id) {
+            new_in.push(append.stream_id.clone());
+        }
+    }
+    Err(Error::MixedDuplicates {
+        duplicate_keys,
+        new_in,
+    })
 }
 
 /// What became of one event of an append.

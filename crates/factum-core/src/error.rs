@@ -19,6 +19,20 @@ pub enum Error {
         /// The stream's actual version (`None`: the stream does not exist).
         actual: Option<u64>,
     },
+    /// An append call mixed events stored already (by idempotency key) with
+    /// new ones, which by default means a key was reused by mistake (see
+    /// [`Duplicates`](crate::Duplicates)). Nothing was written.
+    #[error(
+        "the append mixes events stored already (keys {}) with new events (in {}): nothing was written; a key reused by mistake? (StreamAppend::skipping_duplicates allows it)",
+        display_keys(.duplicate_keys),
+        display_streams(.new_in)
+    )]
+    MixedDuplicates {
+        /// The keys of the events stored already.
+        duplicate_keys: Vec<String>,
+        /// The streams that would have got new events.
+        new_in: Vec<StreamId>,
+    },
     /// A stream id was invalid. Its text is the [`StreamIdError`]'s, which
     /// names the id.
     #[error(transparent)]
@@ -177,6 +191,16 @@ fn display_group(events: Option<u64>) -> String {
         Some(1) => "exists with 1 event".to_owned(),
         Some(n) => format!("exists with {n} events"),
     }
+}
+
+fn display_keys(keys: &[String]) -> String {
+    let quoted: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+    quoted.join(", ")
+}
+
+fn display_streams(streams: &[StreamId]) -> String {
+    let names: Vec<&str> = streams.iter().map(StreamId::as_str).collect();
+    names.join(", ")
 }
 
 fn display_actual(version: Option<u64>) -> String {

@@ -27,7 +27,7 @@ mod upcast;
 mod version;
 mod wait;
 
-pub use append::{AppendResult, EventOutcome, StreamAppend};
+pub use append::{AppendResult, Duplicates, EventOutcome, StreamAppend};
 #[cfg(feature = "msgpack")]
 pub use codec::MessagePack;
 pub use codec::{BoxError, Codec, DomainEvent, Json, PayloadShape};

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
+use factum_core::backend::check_duplicates;
 use factum_core::{
     AppendResult, Direction, Error, EventOutcome, GlobalPosition, ReadOptions, RecordedEvent,
     Snapshot, StreamAppend, StreamId,
@@ -50,6 +51,7 @@ impl State {
         &mut self,
         appends: Vec<StreamAppend>,
     ) -> Result<Vec<AppendResult>, Error> {
+        check_duplicates(&appends, |key| self.keys.contains_key(key))?;
         for append in &appends {
             let all_duplicates = append.events.iter().all(|e| {
                 e.idempotency_key

@@ -3,7 +3,7 @@
 //! them, and an expected version as one integer code.
 
 use factum_core::backend::saturating_i64;
-use factum_core::{Error, ExpectedVersion, InvalidAppend, PayloadFormat, StreamAppend};
+use factum_core::{Duplicates, Error, ExpectedVersion, InvalidAppend, PayloadFormat, StreamAppend};
 use uuid::Uuid;
 
 use crate::error::backend;
@@ -21,6 +21,8 @@ pub(crate) struct Encoded<'a> {
     pub(crate) metadata: Vec<String>,
     pub(crate) keys: Option<Vec<Option<&'a str>>>,
     pub(crate) key_count: usize,
+    /// Whether every append lets the call mix stored and new events.
+    pub(crate) skip_each: bool,
 }
 
 /// The expected version as `append_events` and the fast path read it:
@@ -51,6 +53,7 @@ impl<'a> Encoded<'a> {
             metadata: Vec::with_capacity(count),
             keys: None,
             key_count: 0,
+            skip_each: appends.iter().all(|a| a.duplicates == Duplicates::SkipEach),
         };
         let mut keys = Vec::with_capacity(count);
         for (index, append) in appends.iter().enumerate() {

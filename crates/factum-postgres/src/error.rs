@@ -1,7 +1,7 @@
 //! Turning database failures into [`factum_core::Error`], and what a failed
 //! attempt of an append means: retry, or fail for good.
 
-use factum_core::backend::{NegativeStoredValue, describe_appends, stored_u64};
+use factum_core::backend::{NegativeStoredValue, check_duplicates, describe_appends, stored_u64};
 use factum_core::{BoxError, Error, StreamAppend};
 use sqlx::postgres::PgDatabaseError;
 
@@ -9,6 +9,9 @@ use sqlx::postgres::PgDatabaseError;
 const CONFLICT: &str = "FX409";
 /// SQLSTATE raised by `append_events` when a key was stored concurrently.
 const RETRY: &str = "FX40R";
+/// `append_events`: the call mixes stored and new events (DETAIL: the
+/// stored keys, a JSON array).
+const MIXED: &str = "FX40M";
 /// SQLSTATE of a unique violation.
 const UNIQUE_VIOLATION: &str = "23505";
 /// The unique index on idempotency keys.
@@ -132,6 +135,11 @@ pub(crate) fn classify(err: sqlx::Error, appends: &[StreamAppend]) -> Failure {
                     return Failure::Fatal(conflict);
                 }
             }
+            MIXED => {
+                if let Some(mixed) = mixed_error(db.detail(), appends) {
+                    return Failure::Fatal(mixed);
+                }
+            }
             _ => {}
         }
     }
@@ -151,6 +159,13 @@ fn conflict_error(detail: Option<&str>, appends: &[StreamAppend]) -> Option<Erro
         expected: append.expected,
         actual,
     })
+}
+
+/// Builds the `MixedDuplicates` from the DETAIL, the stored keys as a JSON
+/// array.
+fn mixed_error(detail: Option<&str>, appends: &[StreamAppend]) -> Option<Error> {
+    let stored: Vec<String> = serde_json::from_str(detail?).ok()?;
+    check_duplicates(appends, |key| stored.iter().any(|k| k == key)).err()
 }
 
 /// The error of an append that lost a race to concurrent appends more often

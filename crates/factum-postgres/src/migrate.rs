@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "feed waits for event writers",
         include_str!("../migrations/0006_feed_waits_for_event_writers.sql"),
     ),
+    (
+        7,
+        "mixed duplicates refused",
+        include_str!("../migrations/0007_mixed_duplicates_refused.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -30,21 +30,23 @@ async fn migrate_is_idempotent_and_recorded_in_the_schema() {
         .fetch_one(store.pool())
         .await
         .unwrap();
-    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-        .unwrap()
-        .filter(|f| {
-            f.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|e| e == "sql")
-        })
-        .count();
+    let files = migration_files().len();
     assert_eq!(applied, files as i64, "each migration file applied once");
 }
 
-/// The migration file applied by hand (as other tooling would, with the
-/// schema first on search_path) gives a schema the store works with, from
+/// The migration files, in the order they apply.
+fn migration_files() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The migration files applied by hand, in order (as other tooling would,
+/// with the schema first on search_path), gives a schema the store works with, from
 /// a pool whose search_path is the default.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schema_applied_by_other_tooling_works() {
@@ -57,11 +59,12 @@ async fn schema_applied_by_other_tooling_works() {
     )))
     .await
     .unwrap();
-    conn.execute(sqlx::raw_sql(include_str!(
-        "../migrations/0001_event_store.sql"
-    )))
-    .await
-    .unwrap();
+    for file in migration_files() {
+        let sql = std::fs::read_to_string(file).unwrap();
+        conn.execute(sqlx::raw_sql(AssertSqlSafe(sql)))
+            .await
+            .unwrap();
+    }
     drop(conn);
 
     let store = PostgresStore::with_options(

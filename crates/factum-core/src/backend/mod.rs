@@ -12,7 +12,7 @@ mod backoff;
 mod recovery;
 mod stored;
 
-pub use crate::append::validate_appends;
+pub use crate::append::{check_duplicates, validate_appends};
 pub use backoff::Backoff;
 pub use recovery::Recovery;
 pub use stored::{

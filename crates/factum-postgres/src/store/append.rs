@@ -147,6 +147,7 @@ impl PostgresStore {
         encoded
             .bind_events(query)
             .bind(&encoded.keys)
+            .bind(encoded.skip_each)
             .fetch_all(conn)
             .await
     }

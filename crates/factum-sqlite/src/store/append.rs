@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use factum_core::backend::{describe_appends, stored_u64, validate_appends};
+use factum_core::backend::{check_duplicates, describe_appends, stored_u64, validate_appends};
 use factum_core::{
     AppendResult, BoxError, EventAppender, EventData, EventOutcome, Result, StreamAppend, StreamId,
 };
@@ -131,6 +131,7 @@ async fn write(
         head = row.try_get::<Option<i64>, _>(2)?.unwrap_or(0);
     }
     let originals = find_originals(conn, prepared).await?;
+    check_duplicates(appends, |key| originals.contains_key(key)).map_err(Failure::Refused)?;
 
     for (append, &version) in appends.iter().zip(&versions) {
         let all_duplicates = append.events.iter().all(|e| {

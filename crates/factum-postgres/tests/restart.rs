@@ -31,11 +31,16 @@ use tokio::sync::Mutex;
 
 const STREAMS: u64 = 5;
 
-/// A store on `server` whose pool gives up on a connection after 2 s.
+/// A store on `server` whose pool gives up on a connection after 2 s, and
+/// hands out its idle connections without pinging them first: after a
+/// restart, an append on a connection from before it fails (as it does
+/// with any pool when the append was under way), so every restart meets
+/// appends that must be retried.
 async fn store_on(server: &OwnServer) -> PostgresStore {
     let options = PgConnectOptions::from_str(server.url()).unwrap();
     let pool = PgPoolOptions::new()
         .max_connections(8)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(2))
         .connect_with(options)
         .await

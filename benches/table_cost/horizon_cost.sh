@@ -17,15 +17,13 @@
 # The script creates schemas factum_hc_h5 and factum_hc_h6 and drops them
 # when it ends.
 set -euo pipefail
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 url=${1:?usage: horizon_cost.sh DATABASE_URL [rounds] [seconds]}
 rounds=${2:-3}
 seconds=${3:-10}
-here=$(cd "$(dirname "$0")" && pwd)
-migrations="$here/../../migrations/postgres"
+# shellcheck source=common.sh
+source "$(dirname "$0")/common.sh"
 work=$(mktemp -d)
 rules="h5 h6"
-sql() { psql -qAtX -v ON_ERROR_STOP=1 "$url" "$@"; }
 cleanup() {
   [ -s "$work/errors" ] && grep -v "^pgbench (" "$work/errors" | sort | uniq -c | head -5 >&2
   for r in $rules; do sql -c "DROP SCHEMA IF EXISTS factum_hc_$r CASCADE" 2>/dev/null || true; done
@@ -34,20 +32,17 @@ cleanup() {
 trap cleanup EXIT
 
 for r in $rules; do
-  sql -c "DROP SCHEMA IF EXISTS factum_hc_$r CASCADE; CREATE SCHEMA factum_hc_$r"
-  if [ "$r" = h5 ]; then files=$(ls "$migrations"/000[1-5]_*.sql); else files=$(ls "$migrations"/0*.sql); fi
-  # shellcheck disable=SC2086
-  # Each round starts from an empty table; the trigger that forbids
-  # TRUNCATE fires on TRUNCATE only, never on INSERT.
-  (echo "SET search_path TO factum_hc_$r;"; cat $files
-   echo "ALTER TABLE events DISABLE TRIGGER events_are_not_truncated;") | sql >/dev/null
+  if [ "$r" = h5 ]; then
+    migrate "factum_hc_$r" "$migrations"/000[1-5]_*.sql
+  else
+    migrate "factum_hc_$r" "$migrations"/0*.sql
+  fi
   sed -e "s/{table}/factum_hc_$r.events/" \
       -e "s/{columns}/stream_id, stream_version, event_id, event_type, payload_json, metadata, schema_version/" \
       -e "s/{extra}/, 1/" "$here/insert_one.sql" > "$work/insert-$r.sql"
   echo "SELECT factum_hc_$r.feed_horizon(pg_current_snapshot());" > "$work/horizon-$r.sql"
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 tps() { awk '/^tps/ {print int($3)}'; }
 
 for round in $(seq "$rounds"); do

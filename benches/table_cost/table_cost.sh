@@ -13,15 +13,13 @@
 # benches/README.md for a throwaway cluster that has it). The script creates
 # schemas named factum_tc_* and drops them when it ends.
 set -euo pipefail
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 url=${1:?usage: table_cost.sh DATABASE_URL [rounds] [seconds]}
 rounds=${2:-3}
 seconds=${3:-5}
-here=$(cd "$(dirname "$0")" && pwd)
-migrations="$here/../../migrations/postgres"
+# shellcheck source=common.sh
+source "$(dirname "$0")/common.sh"
 work=$(mktemp -d)
 variants="plain full own_commit_id no_type_index no_position_index no_checks bare"
-sql() { psql -qAtX -v ON_ERROR_STOP=1 "$url" "$@"; }
 cleanup() {
   for v in $variants; do sql -c "DROP SCHEMA IF EXISTS factum_tc_$v CASCADE" 2>/dev/null || true; done
   rm -rf "$work"
@@ -30,14 +28,11 @@ trap cleanup EXIT
 
 sql -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 for v in $variants; do
-  sql -c "DROP SCHEMA IF EXISTS factum_tc_$v CASCADE; CREATE SCHEMA factum_tc_$v" 2>/dev/null
   if [ "$v" = plain ]; then
+    sql -c "DROP SCHEMA IF EXISTS factum_tc_plain CASCADE; CREATE SCHEMA factum_tc_plain"
     sed "s/{schema}/factum_tc_plain/g" "$here/../workloads/baseline/plain_tables.sql" | sql
   else
-    # Each round starts from an empty table; the trigger that forbids
-    # TRUNCATE fires on TRUNCATE only, never on INSERT.
-    (echo "SET search_path TO factum_tc_$v;"; cat "$migrations"/*.sql
-     echo "ALTER TABLE events DISABLE TRIGGER events_are_not_truncated;") | sql >/dev/null
+    migrate "factum_tc_$v" "$migrations"/*.sql
   fi
 done
 sql -f "$here/variants.sql" >/dev/null
@@ -62,7 +57,6 @@ script() {
   echo "$work/$shape-$v.sql"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 for shape in insert_one insert_ten; do
   for round in $(seq "$rounds"); do

@@ -11,20 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use factum_core::{EventAppender, EventReader, ExpectedVersion, GlobalPosition, StreamAppend};
 use factum_postgres::PostgresStore;
 use factum_postgres::testing::OwnServer;
+use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{AssertSqlSafe, Executor};
 
 mod common;
 
-use common::feed::{event, impatient, patient, stream};
-
-/// A table beside the events that bystanders write.
-async fn unrelated_table(store: &PostgresStore) -> String {
-    let table = format!("{}.unrelated", store.schema().quoted());
-    let sql = format!("CREATE TABLE {table} (n int)");
-    store.pool().execute(AssertSqlSafe(sql)).await.unwrap();
-    table
-}
+use common::feed::{create_unrelated, event, impatient, patient, stream, write_unrelated};
 
 /// Bystanders (transactions on another table) begin before an event is
 /// appended, so their ids are older than the event's; the head moves to
@@ -34,14 +26,13 @@ async fn unrelated_table(store: &PostgresStore) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bystanders_ending_never_move_the_head_back() {
     let (store, _schema) = impatient().await;
-    let table = unrelated_table(&store).await;
+    create_unrelated(&store).await;
     let mut moved = Vec::new();
     for round in 0..50 {
         let mut bystanders = Vec::new();
         for _ in 0..4 {
             let mut tx = store.pool().begin().await.unwrap();
-            let sql = format!("INSERT INTO {table} VALUES (1)");
-            tx.execute(AssertSqlSafe(sql)).await.unwrap();
+            write_unrelated(&store, &mut tx).await;
             bystanders.push(tx);
         }
         let written = store
@@ -95,13 +86,12 @@ async fn drawn_commit_ids_leave_no_lasting_rows() {
         .unwrap();
     let store = PostgresStore::new(pool);
     store.migrate().await.unwrap();
-    let table = unrelated_table(&store).await;
+    create_unrelated(&store).await;
 
     let mut last = GlobalPosition::START;
     for n in 0..200 {
         let mut tx = store.pool().begin().await.unwrap();
-        let sql = format!("INSERT INTO {table} VALUES (1)");
-        tx.execute(AssertSqlSafe(sql)).await.unwrap();
+        write_unrelated(&store, &mut tx).await;
         let append = vec![StreamAppend::new(
             stream("late"),
             ExpectedVersion::Any,

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::feed::{event, patient, stream};
+use common::feed::{create_unrelated, event, patient, stream, write_unrelated};
 
 fn one(name: &str, n: u64) -> Vec<StreamAppend> {
     vec![StreamAppend::new(
@@ -37,18 +37,8 @@ fn one(name: &str, n: u64) -> Vec<StreamAppend> {
 /// A store that never waits, with a table `unrelated` beside its events.
 async fn impatient() -> (PostgresStore, TestSchema) {
     let (store, schema) = common::feed::impatient().await;
-    let sql = format!("CREATE TABLE {}.unrelated (n int)", store.schema().quoted());
-    store.pool().execute(AssertSqlSafe(sql)).await.unwrap();
+    create_unrelated(&store).await;
     (store, schema)
-}
-
-/// Writes a row of `unrelated` on `conn`: its transaction gets an id.
-async fn write_unrelated(store: &PostgresStore, conn: &mut PgConnection) {
-    let sql = format!(
-        "INSERT INTO {}.unrelated VALUES (1)",
-        store.schema().quoted()
-    );
-    conn.execute(AssertSqlSafe(sql)).await.unwrap();
 }
 
 /// Every event of the feed, read patiently.

@@ -1,11 +1,13 @@
-//! What the feed tests share: named streams, small events, and stores on
-//! one schema that read the feed without waiting or patiently.
+//! What the feed tests share: named streams, small events, stores on one
+//! schema that read the feed without waiting or patiently, and a table
+//! for bystanders.
 
 use std::time::Duration;
 
 use factum_core::{EventData, StreamId};
 use factum_postgres::testing::TestSchema;
 use factum_postgres::{PostgresOptions, PostgresStore};
+use sqlx::{AssertSqlSafe, Executor, PgConnection};
 
 /// The stream `name`.
 pub fn stream(name: &str) -> StreamId {
@@ -33,4 +35,20 @@ pub fn patient(store: &PostgresStore) -> PostgresStore {
         .with_schema(store.schema().clone())
         .with_feed_wait(Duration::from_secs(30));
     PostgresStore::with_options(store.pool().clone(), options)
+}
+
+/// Creates the table `unrelated` beside `store`'s events, which
+/// bystanders (transactions that write no events) write.
+pub async fn create_unrelated(store: &PostgresStore) {
+    let sql = format!("CREATE TABLE {}.unrelated (n int)", store.schema().quoted());
+    store.pool().execute(AssertSqlSafe(sql)).await.unwrap();
+}
+
+/// Writes a row of `unrelated` on `conn`: its transaction gets an id.
+pub async fn write_unrelated(store: &PostgresStore, conn: &mut PgConnection) {
+    let sql = format!(
+        "INSERT INTO {}.unrelated VALUES (1)",
+        store.schema().quoted()
+    );
+    conn.execute(AssertSqlSafe(sql)).await.unwrap();
 }

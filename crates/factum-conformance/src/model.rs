@@ -114,12 +114,7 @@ impl Model {
         validate_appends(appends)?;
         check_duplicates(appends, |k| self.keys.contains_key(k))?;
         for a in appends {
-            let all_dup = a.events.iter().all(|e| {
-                e.idempotency_key
-                    .as_ref()
-                    .is_some_and(|k| self.keys.contains_key(k))
-            });
-            if !all_dup {
+            if !a.is_all_stored(|k| self.keys.contains_key(k)) {
                 a.expected.check(&a.stream_id, self.version(&a.stream_id))?;
             }
         }

@@ -34,6 +34,15 @@ impl StreamAppend {
         }
     }
 
+    /// Whether every event of this append is stored already (by its key,
+    /// `is_stored(key)`): then it writes nothing, and its expected version
+    /// is not checked.
+    pub fn is_all_stored(&self, is_stored: impl Fn(&str) -> bool) -> bool {
+        self.events
+            .iter()
+            .all(|e| e.idempotency_key.as_deref().is_some_and(&is_stored))
+    }
+
     /// Lets the call skip this append's events that are stored already
     /// and write the others ([`Duplicates::SkipEach`]), e.g. to import a
     /// batch some of which got in before.

@@ -53,12 +53,7 @@ impl State {
     ) -> Result<Vec<AppendResult>, Error> {
         check_duplicates(&appends, |key| self.keys.contains_key(key))?;
         for append in &appends {
-            let all_duplicates = append.events.iter().all(|e| {
-                e.idempotency_key
-                    .as_ref()
-                    .is_some_and(|k| self.keys.contains_key(k))
-            });
-            if !all_duplicates {
+            if !append.is_all_stored(|key| self.keys.contains_key(key)) {
                 let actual = self.stream_version(&append.stream_id);
                 append.expected.check(&append.stream_id, actual)?;
             }

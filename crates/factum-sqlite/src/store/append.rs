@@ -134,12 +134,7 @@ async fn write(
     check_duplicates(appends, |key| originals.contains_key(key)).map_err(Failure::Refused)?;
 
     for (append, &version) in appends.iter().zip(&versions) {
-        let all_duplicates = append.events.iter().all(|e| {
-            e.idempotency_key
-                .as_ref()
-                .is_some_and(|k| originals.contains_key(k))
-        });
-        if !all_duplicates {
+        if !append.is_all_stored(|key| originals.contains_key(key)) {
             let actual = (version > 0)
                 .then(|| stored_u64(version, "a stream version"))
                 .transpose()?;

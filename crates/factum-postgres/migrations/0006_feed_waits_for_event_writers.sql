@@ -12,10 +12,10 @@
 --   a fresh id instead, drawn after its lock (see draw_commit_id()): newer
 --   than every id a reader may have passed while it was not a writer.
 -- * The reader's side: a transaction of the reader's snapshot is passed
---   over when pg_locks shows that it holds no write lock on events, and a
---   look taken after that shows it still running (it cannot have committed
---   events meanwhile). Every other transaction of the snapshot counts,
---   except one that aborted.
+--   over when a look taken after pg_locks shows it still running and
+--   pg_locks showed it holding no write lock on events (it cannot have
+--   committed events meanwhile), or shows it ended having aborted or
+--   written no event (feed_writers()).
 --
 -- docs/design.md ("The feed: transaction ids") gives the argument.
 

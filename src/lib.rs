@@ -7,8 +7,20 @@ pub use factum_core::*;
 pub struct ReadmeDoctests;
 
 mod open;
+mod store;
 
-pub use open::{OpenOptions, open, open_with};
+/// The attribute that implementations of factum's async traits
+/// ([`Projection`], [`TransactionalProjection`], [`EventAppender`], ...)
+/// carry: `#[factum::async_trait]`, with no dependency of your own.
+pub use async_trait::async_trait;
+
+/// The extension traits that the streams of [`Subscribe::subscribe`] and
+/// [`EventReader::read_stream_events`] are used through (`next().await`,
+/// `try_collect()`), with no dependency of your own.
+pub use futures::{StreamExt, TryStreamExt};
+
+pub use open::{OpenOptions, open, open_store_with, open_with};
+pub use store::Store;
 
 /// The in-memory backend.
 #[cfg(feature = "memory")]

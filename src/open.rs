@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Error, EventStore, Result};
+use crate::{Error, EventStore, Result, Store};
 
 /// How [`open_with`] opens a store: set with `with_*`, read with the
 /// option's bare name. Each option applies where it means something:
@@ -133,6 +133,24 @@ pub async fn open(url: &str) -> Result<Arc<dyn EventStore>> {
 /// # Ok(()) }
 /// ```
 pub async fn open_with(url: &str, options: OpenOptions) -> Result<Arc<dyn EventStore>> {
+    open_store_with(url, options).await.map(Store::into_shared)
+}
+
+/// Opens the store a URL names, like [`open_with`], as its backend's own
+/// type ([`Store`]): what the backends' exactly-once projection runners
+/// take.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> factum::Result<()> {
+/// use factum::{OpenOptions, Store};
+///
+/// let store = factum::open_store_with("sqlite::memory:", OpenOptions::default()).await?;
+/// assert!(matches!(store, Store::Sqlite(_)));
+/// let shared = store.into_shared(); // the same store, as `Arc<dyn EventStore>`
+/// assert_eq!(shared.head_position().await?, None);
+/// # Ok(()) }
+/// ```
+pub async fn open_store_with(url: &str, options: OpenOptions) -> Result<Store> {
     let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
     match scheme {
         "memory" => memory(url),
@@ -161,12 +179,12 @@ fn unsupported(url: &str, reason: &str) -> Error {
 }
 
 #[cfg(feature = "memory")]
-fn memory(_url: &str) -> Result<Arc<dyn EventStore>> {
-    Ok(Arc::new(factum_memory::MemoryStore::new()))
+fn memory(_url: &str) -> Result<Store> {
+    Ok(Store::Memory(Arc::new(factum_memory::MemoryStore::new())))
 }
 
 #[cfg(not(feature = "memory"))]
-fn memory(url: &str) -> Result<Arc<dyn EventStore>> {
+fn memory(url: &str) -> Result<Store> {
     Err(unsupported(
         url,
         "factum was built without the `memory` feature",
@@ -174,7 +192,7 @@ fn memory(url: &str) -> Result<Arc<dyn EventStore>> {
 }
 
 #[cfg(feature = "sqlite")]
-async fn sqlite(url: &str, options: &OpenOptions) -> Result<Arc<dyn EventStore>> {
+async fn sqlite(url: &str, options: &OpenOptions) -> Result<Store> {
     if let Some(schema) = options.schema() {
         return Err(unsupported(
             url,
@@ -191,11 +209,11 @@ async fn sqlite(url: &str, options: &OpenOptions) -> Result<Arc<dyn EventStore>>
         }
         None => factum_sqlite::SqliteStore::connect(url).await?,
     };
-    Ok(Arc::new(store))
+    Ok(Store::Sqlite(store))
 }
 
 #[cfg(not(feature = "sqlite"))]
-async fn sqlite(url: &str, _options: &OpenOptions) -> Result<Arc<dyn EventStore>> {
+async fn sqlite(url: &str, _options: &OpenOptions) -> Result<Store> {
     Err(unsupported(
         url,
         "factum was built without the `sqlite` feature",
@@ -203,7 +221,7 @@ async fn sqlite(url: &str, _options: &OpenOptions) -> Result<Arc<dyn EventStore>
 }
 
 #[cfg(feature = "postgres")]
-async fn postgres(url: &str, options: OpenOptions) -> Result<Arc<dyn EventStore>> {
+async fn postgres(url: &str, options: OpenOptions) -> Result<Store> {
     let mut postgres =
         factum_postgres::PostgresOptions::default().with_connect_timeout(options.connect_timeout());
     if let Some(size) = options.pool_size() {
@@ -215,13 +233,13 @@ async fn postgres(url: &str, options: OpenOptions) -> Result<Arc<dyn EventStore>
         postgres = postgres.with_schema(schema);
     }
     // `connect_with` applies the schema, reading only when it is current.
-    Ok(Arc::new(
+    Ok(Store::Postgres(
         factum_postgres::PostgresStore::connect_with(url, postgres).await?,
     ))
 }
 
 #[cfg(not(feature = "postgres"))]
-async fn postgres(url: &str, _options: OpenOptions) -> Result<Arc<dyn EventStore>> {
+async fn postgres(url: &str, _options: OpenOptions) -> Result<Store> {
     Err(unsupported(
         url,
         "factum was built without the `postgres` feature",

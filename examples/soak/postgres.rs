@@ -158,7 +158,7 @@ struct Payload {
 }
 
 #[async_trait]
-impl TransactionalProjection for TotalsTable {
+impl TransactionalProjection<PgConnection> for TotalsTable {
     fn name(&self) -> &str {
         "soak-totals"
     }

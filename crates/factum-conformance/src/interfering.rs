@@ -8,8 +8,8 @@ use futures::stream::BoxStream;
 
 use factum_core::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventReader, EventStore,
-    ExpectedVersion, GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot,
-    SnapshotStore, StreamAppend, StreamId,
+    ExpectedVersion, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload,
+    Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
 };
 
 /// Forwards every call to the store underneath, but first appends an event
@@ -88,5 +88,17 @@ impl CheckpointStore for Interfering {
 
     async fn delete_checkpoint(&self, name: &str) -> Result<()> {
         self.inner.delete_checkpoint(name).await
+    }
+
+    async fn park_event(&self, parked: &ParkedEvent) -> Result<()> {
+        self.inner.park_event(parked).await
+    }
+
+    async fn parked_events(&self, name: &str) -> Result<Vec<ParkedEvent>> {
+        self.inner.parked_events(name).await
+    }
+
+    async fn unpark_event(&self, name: &str, position: GlobalPosition) -> Result<bool> {
+        self.inner.unpark_event(name, position).await
     }
 }

@@ -28,6 +28,7 @@ mod inject;
 mod interfering;
 mod invalid;
 mod model;
+mod poison;
 mod projection;
 mod read;
 mod repository;
@@ -142,6 +143,9 @@ macro_rules! __checks {
             projection::projection_failure_stops_at_the_failing_event,
             projection::projection_rebuild_under_load_is_exact,
             projection::projection_runs_live,
+            poison::poison_event_is_parked_and_replayed,
+            poison::rebuild_without_reset_is_refused,
+            poison::parked_events_are_kept_per_projection,
         );
     };
     (@expand reexport (); $($module:ident::$name:ident,)*) => {

@@ -15,28 +15,28 @@ use factum_core::{
 
 /// Counts events per stream into a shared map; can be told to fail.
 #[derive(Clone, Default)]
-struct Counter {
+pub(crate) struct Counter {
     name: String,
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
     seen: Arc<Mutex<Vec<GlobalPosition>>>,
     /// Fail on the event at this position this many more times.
-    fail_at: Arc<Mutex<Option<(GlobalPosition, u32)>>>,
+    pub(crate) fail_at: Arc<Mutex<Option<(GlobalPosition, u32)>>>,
     live: Option<tokio::sync::mpsc::UnboundedSender<GlobalPosition>>,
 }
 
 impl Counter {
-    fn named(name: &str) -> Self {
+    pub(crate) fn named(name: &str) -> Self {
         Self {
             name: name.into(),
             ..Self::default()
         }
     }
 
-    fn counts(&self) -> BTreeMap<String, u64> {
+    pub(crate) fn counts(&self) -> BTreeMap<String, u64> {
         self.counts.lock().expect("lock").clone()
     }
 
-    fn seen(&self) -> Vec<GlobalPosition> {
+    pub(crate) fn seen(&self) -> Vec<GlobalPosition> {
         self.seen.lock().expect("lock").clone()
     }
 }
@@ -79,7 +79,7 @@ impl Projection for Counter {
     }
 }
 
-fn quick_retry(max_attempts: u32) -> RetryPolicy {
+pub(crate) fn quick_retry(max_attempts: u32) -> RetryPolicy {
     RetryPolicy {
         max_attempts,
         first_backoff: Duration::from_millis(1),
@@ -130,7 +130,8 @@ pub async fn projection_resumes_from_checkpoint(store: &dyn EventStore) {
 }
 
 /// A handler that fails briefly is retried; one that keeps failing stops
-/// the runner with the event's position, and the checkpoint stays before it.
+/// the runner with the event's position, and the checkpoint covers the
+/// events before it, even those of its own page.
 pub async fn projection_failure_stops_at_the_failing_event(store: &dyn EventStore) {
     let written = append_ok(
         store,
@@ -178,8 +179,8 @@ pub async fn projection_failure_stops_at_the_failing_event(store: &dyn EventStor
     );
     assert_eq!(
         runner.checkpoint().await.expect("checkpoint"),
-        Some(positions[1]),
-        "checkpoint before the failing page"
+        Some(positions[2]),
+        "the checkpoint covers the events before the failing one, not the event"
     );
 }
 

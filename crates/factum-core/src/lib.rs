@@ -43,7 +43,10 @@ pub use invalid::{
 };
 pub use metadata::Metadata;
 pub use position::{GlobalPosition, ParsePositionError};
-pub use projection::{Lag, Projection, ProjectionError, ProjectionRunner, RetryPolicy};
+pub use projection::{
+    FailurePolicy, Lag, ParkedEvent, ParkedReplay, Projection, ProjectionError, ProjectionRunner,
+    ResetNotWritten, RetryPolicy, TransactionalProjection,
+};
 pub use read::{Direction, ReadOptions};
 pub use signal::{FeedNotifier, FeedSignal};
 pub use snapshot::Snapshot;

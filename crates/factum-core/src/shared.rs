@@ -8,8 +8,8 @@ use futures::stream::BoxStream;
 
 use crate::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventReader, ExpectedVersion,
-    FeedSignal, GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot,
-    SnapshotStore, StreamAppend, StreamId,
+    FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload, Result,
+    Snapshot, SnapshotStore, StreamAppend, StreamId,
 };
 
 macro_rules! forward_store_traits {
@@ -100,6 +100,18 @@ macro_rules! forward_store_traits {
 
             async fn delete_checkpoint(&self, name: &str) -> Result<()> {
                 (**self).delete_checkpoint(name).await
+            }
+
+            async fn park_event(&self, parked: &ParkedEvent) -> Result<()> {
+                (**self).park_event(parked).await
+            }
+
+            async fn parked_events(&self, name: &str) -> Result<Vec<ParkedEvent>> {
+                (**self).parked_events(name).await
+            }
+
+            async fn unpark_event(&self, name: &str, position: GlobalPosition) -> Result<bool> {
+                (**self).unpark_event(name, position).await
             }
         }
     };

@@ -6,8 +6,8 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::{
-    AppendResult, Error, EventData, ExpectedVersion, FeedSignal, GlobalPosition, ReadOptions,
-    RecordedEvent, RecordedPayload, Result, Snapshot, StreamAppend, StreamId,
+    AppendResult, Error, EventData, ExpectedVersion, FeedSignal, GlobalPosition, ParkedEvent,
+    ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot, StreamAppend, StreamId,
 };
 
 /// Writes events.
@@ -124,7 +124,8 @@ pub trait SnapshotStore: Send + Sync {
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>>;
 }
 
-/// Keeps each projection's checkpoint: the last global position it handled.
+/// Keeps each projection's checkpoint (the last global position it
+/// handled) and the events it [parked](crate::FailurePolicy::Park).
 #[async_trait]
 pub trait CheckpointStore: Send + Sync {
     /// The checkpoint saved under `name`, if any.
@@ -135,6 +136,17 @@ pub trait CheckpointStore: Send + Sync {
 
     /// Forgets the checkpoint of `name`, so the projection starts over.
     async fn delete_checkpoint(&self, name: &str) -> Result<()>;
+
+    /// Stores `parked` under its projection's name, replacing what was
+    /// parked there for the same position (a replay that failed again).
+    async fn park_event(&self, parked: &ParkedEvent) -> Result<()>;
+
+    /// The events parked under `name`, by position, oldest first.
+    async fn parked_events(&self, name: &str) -> Result<Vec<ParkedEvent>>;
+
+    /// Forgets the event at `position` as parked under `name`; false when
+    /// none was parked there.
+    async fn unpark_event(&self, name: &str, position: GlobalPosition) -> Result<bool>;
 }
 
 /// A whole event store: appending, reading, snapshots and checkpoints.

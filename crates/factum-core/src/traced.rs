@@ -11,8 +11,8 @@ use tracing::{Instrument, Span, info_span};
 
 use crate::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventReader, ExpectedVersion,
-    GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot, SnapshotStore,
-    StreamAppend, StreamId,
+    GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot,
+    SnapshotStore, StreamAppend, StreamId,
 };
 
 /// Wraps a store and opens a `tracing` span (level INFO, target
@@ -289,6 +289,31 @@ impl<S: CheckpointStore> CheckpointStore for TracingStore<S> {
     async fn delete_checkpoint(&self, name: &str) -> Result<()> {
         let span = info_span!("factum.delete_checkpoint", name, error = Empty);
         in_span(span, self.inner.delete_checkpoint(name)).await
+    }
+
+    async fn park_event(&self, parked: &ParkedEvent) -> Result<()> {
+        let span = info_span!(
+            "factum.park_event",
+            name = parked.projection.as_str(),
+            position = %parked.position,
+            error = Empty
+        );
+        in_span(span, self.inner.park_event(parked)).await
+    }
+
+    async fn parked_events(&self, name: &str) -> Result<Vec<ParkedEvent>> {
+        let span = info_span!("factum.parked_events", name, error = Empty);
+        in_span(span, self.inner.parked_events(name)).await
+    }
+
+    async fn unpark_event(&self, name: &str, position: GlobalPosition) -> Result<bool> {
+        let span = info_span!(
+            "factum.unpark_event",
+            name,
+            position = %position,
+            error = Empty
+        );
+        in_span(span, self.inner.unpark_event(name, position)).await
     }
 }
 

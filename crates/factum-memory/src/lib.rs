@@ -26,8 +26,8 @@ use async_trait::async_trait;
 use factum_core::backend::{describe_appends, validate_appends};
 use factum_core::{
     AppendResult, CheckpointStore, EventAppender, EventReader, FeedNotifier, FeedSignal,
-    GlobalPosition, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore, StreamAppend,
-    StreamId,
+    GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore,
+    StreamAppend, StreamId,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 
@@ -201,5 +201,43 @@ impl CheckpointStore for MemoryStore {
             .await?;
         self.state().checkpoints.remove(name);
         Ok(())
+    }
+
+    async fn park_event(&self, parked: &ParkedEvent) -> Result<()> {
+        self.before(|| {
+            format!(
+                "parking event {} of {:?}",
+                parked.position, parked.projection
+            )
+        })
+        .await?;
+        self.state()
+            .parked
+            .entry(parked.projection.clone())
+            .or_default()
+            .insert(parked.position, parked.clone());
+        Ok(())
+    }
+
+    async fn parked_events(&self, name: &str) -> Result<Vec<ParkedEvent>> {
+        self.before(|| format!("listing the parked events of {name:?}"))
+            .await?;
+        let state = self.state();
+        Ok(state
+            .parked
+            .get(name)
+            .map(|parked| parked.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn unpark_event(&self, name: &str, position: GlobalPosition) -> Result<bool> {
+        self.before(|| format!("unparking event {position} of {name:?}"))
+            .await?;
+        let mut state = self.state();
+        Ok(state
+            .parked
+            .get_mut(name)
+            .and_then(|parked| parked.remove(&position))
+            .is_some())
     }
 }

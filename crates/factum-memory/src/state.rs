@@ -2,13 +2,13 @@
 //! hold the store's lock around each call, which serializes writers: a plain
 //! counter is then a final global position.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
 use factum_core::backend::check_duplicates;
 use factum_core::{
-    AppendResult, Direction, Error, EventOutcome, GlobalPosition, ReadOptions, RecordedEvent,
-    Snapshot, StreamAppend, StreamId,
+    AppendResult, Direction, Error, EventOutcome, GlobalPosition, ParkedEvent, ReadOptions,
+    RecordedEvent, Snapshot, StreamAppend, StreamId,
 };
 
 #[derive(Debug, Default)]
@@ -21,6 +21,8 @@ pub(crate) struct State {
     keys: HashMap<String, usize>,
     pub(crate) snapshots: HashMap<StreamId, Snapshot>,
     pub(crate) checkpoints: HashMap<String, GlobalPosition>,
+    /// Parked events by projection name, then position.
+    pub(crate) parked: HashMap<String, BTreeMap<GlobalPosition, ParkedEvent>>,
 }
 
 fn position_of(index: usize) -> GlobalPosition {

@@ -31,7 +31,7 @@ const SCHEMA: &str = "factum_balances_example";
 struct Balances;
 
 #[async_trait]
-impl TransactionalProjection for Balances {
+impl TransactionalProjection<PgConnection> for Balances {
     fn name(&self) -> &str {
         "account_balances"
     }

@@ -45,6 +45,10 @@ GRANT SELECT, INSERT, UPDATE ON :"schema".snapshots TO :"role";
 -- `delete_checkpoint` and by a projection's rebuild.
 GRANT SELECT, INSERT, UPDATE, DELETE ON :"schema".checkpoints TO :"role";
 
+-- Events a projection parked (FailurePolicy::Park): parked, listed, updated
+-- by a failed replay, forgotten by a successful one.
+GRANT SELECT, INSERT, UPDATE, DELETE ON :"schema".parked_events TO :"role";
+
 -- Leases: taken by upsert, renewed and released by UPDATE, locked FOR SHARE
 -- by every page's fence (which needs UPDATE too); never deleted.
 GRANT SELECT, INSERT, UPDATE ON :"schema".projection_leases TO :"role";

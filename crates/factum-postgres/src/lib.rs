@@ -107,3 +107,9 @@ pub use projection::{
 };
 pub use schema::{InvalidSchemaName, SchemaName};
 pub use store::PostgresStore;
+
+/// The sqlx this backend is built on. A [`TransactionalProjection`](factum_core::TransactionalProjection)
+/// takes its `PgConnection` from here (or from an sqlx dependency of the very
+/// same version): the one of another sqlx version is another type, and the
+/// compiler then says "expected `PgConnection`, found `PgConnection`".
+pub use sqlx;

@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "mixed duplicates refused",
         include_str!("../migrations/0007_mixed_duplicates_refused.sql"),
     ),
+    (
+        8,
+        "parked events",
+        include_str!("../migrations/0008_parked_events.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -27,6 +27,9 @@ pub(crate) struct Queries {
     pub(crate) save_checkpoint: Arc<str>,
     pub(crate) load_checkpoint: Arc<str>,
     pub(crate) delete_checkpoint: Arc<str>,
+    pub(crate) park_event: Arc<str>,
+    pub(crate) parked_events: Arc<str>,
+    pub(crate) unpark_event: Arc<str>,
     pub(crate) notify_feed: Arc<str>,
 }
 
@@ -54,6 +57,9 @@ impl Queries {
             save_checkpoint: bind(include_str!("sql/save_checkpoint.sql")),
             load_checkpoint: bind(include_str!("sql/load_checkpoint.sql")),
             delete_checkpoint: bind(include_str!("sql/delete_checkpoint.sql")),
+            park_event: bind(include_str!("sql/park_event.sql")),
+            parked_events: bind(include_str!("sql/parked_events.sql")),
+            unpark_event: bind(include_str!("sql/unpark_event.sql")),
             // Names a channel, not a table: no schema in it.
             notify_feed: bind(include_str!("sql/notify_feed.sql")),
         }
@@ -110,6 +116,9 @@ mod tests {
             &queries.save_checkpoint,
             &queries.load_checkpoint,
             &queries.delete_checkpoint,
+            &queries.park_event,
+            &queries.parked_events,
+            &queries.unpark_event,
         ] {
             assert!(!sql.contains('{'), "unfilled placeholder in {sql}");
             assert!(sql.contains("\"s1\"."), "no schema in {sql}");

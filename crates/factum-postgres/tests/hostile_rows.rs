@@ -123,7 +123,7 @@ async fn a_message_pack_payload_that_does_not_decode() {
 struct Decoding;
 
 #[async_trait]
-impl TransactionalProjection for Decoding {
+impl TransactionalProjection<PgConnection> for Decoding {
     fn name(&self) -> &str {
         "hostile-rows"
     }

@@ -53,7 +53,7 @@ fn main() {
 struct Slow(TotalsProjection);
 
 #[async_trait]
-impl TransactionalProjection for Slow {
+impl TransactionalProjection<PgConnection> for Slow {
     fn name(&self) -> &str {
         self.0.name()
     }

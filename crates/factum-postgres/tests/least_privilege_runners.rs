@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use common::restricted::{Restricted, count};
 use common::{TotalsProjection, actual, deposit, expected};
-use factum_core::{BoxError, EventReader, Projection, ProjectionRunner, RecordedEvent};
+use factum_core::{
+    BoxError, EventReader, FailurePolicy, Projection, ProjectionRunner, RecordedEvent, RetryPolicy,
+};
 use factum_postgres::{Lease, PostgresProjectionRunner};
 use sqlx::AssertSqlSafe;
 
@@ -56,6 +58,57 @@ async fn core_projection_runner_works_under_the_role() {
     assert_eq!(runner.rebuild().await.unwrap(), 5);
     assert_eq!(runner.projection().0, 15);
     assert!(runner.lag().await.unwrap().caught_up());
+}
+
+/// Fails on amount 3 until `fixed`.
+struct Picky {
+    sum: i64,
+    fixed: bool,
+}
+
+#[async_trait]
+impl Projection for Picky {
+    fn name(&self) -> &str {
+        "picky"
+    }
+
+    async fn handle(&mut self, event: &RecordedEvent) -> Result<(), BoxError> {
+        let amount = common::amount(event);
+        if amount == 3 && !self.fixed {
+            return Err("three is not bookable".into());
+        }
+        self.sum += amount;
+        Ok(())
+    }
+}
+
+/// Parking, listing, a failed replay (which updates the parked row) and a
+/// successful one (which deletes it) work under the role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parking_and_replaying_work_under_the_role() {
+    let r = Restricted::new().await;
+    for n in 1..=5 {
+        deposit(&r.app, "acct-p", n).await;
+    }
+    let quick = RetryPolicy {
+        max_attempts: 2,
+        first_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(1),
+    };
+    let picky = Picky {
+        sum: 0,
+        fixed: false,
+    };
+    let mut runner = ProjectionRunner::new(r.app.clone(), picky)
+        .with_retry(quick)
+        .with_failure_policy(FailurePolicy::Park);
+    assert_eq!(runner.catch_up().await.unwrap(), 4);
+    assert_eq!(runner.parked().await.unwrap().len(), 1);
+    assert_eq!(runner.replay_parked().await.unwrap().still_parked.len(), 1);
+    runner.projection_mut().fixed = true;
+    assert_eq!(runner.replay_parked().await.unwrap().replayed, 1);
+    assert_eq!(runner.projection().sum, 15);
+    assert_eq!(runner.parked().await.unwrap(), vec![]);
 }
 
 /// The exactly-once runner with a lease, under the role: pages commit

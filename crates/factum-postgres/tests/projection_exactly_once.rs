@@ -135,7 +135,7 @@ struct Flaky {
 }
 
 #[async_trait]
-impl TransactionalProjection for Flaky {
+impl TransactionalProjection<PgConnection> for Flaky {
     fn name(&self) -> &str {
         self.inner.name()
     }

@@ -52,9 +52,17 @@ mod decode;
 mod encode;
 mod error;
 mod migrate;
+mod projection;
 mod sql;
 mod store;
 
 pub use connections::ReadConnection;
+pub use projection::SqliteProjectionRunner;
 pub use sqlx::sqlite::SqliteConnectOptions;
 pub use store::SqliteStore;
+
+/// The sqlx this backend is built on. A [`TransactionalProjection`](factum_core::TransactionalProjection)
+/// takes its `SqliteConnection` from here (or from an sqlx dependency of the very
+/// same version): the one of another sqlx version is another type, and the
+/// compiler then says "expected `SqliteConnection`, found `SqliteConnection`".
+pub use sqlx;

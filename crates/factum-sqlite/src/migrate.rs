@@ -18,11 +18,18 @@ const MIGRATIONS_TABLE: &str = "_factum_migrations";
 
 /// Every migration, oldest first: version, description, SQL. A test checks
 /// that this lists exactly the files of the crate's `migrations/`.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "factum schema",
-    include_str!("../migrations/0001_factum_schema.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "factum schema",
+        include_str!("../migrations/0001_factum_schema.sql"),
+    ),
+    (
+        2,
+        "parked events",
+        include_str!("../migrations/0002_parked_events.sql"),
+    ),
+];
 
 /// The migrator over [`MIGRATIONS`], bookkeeping in [`MIGRATIONS_TABLE`].
 fn migrator() -> Migrator {

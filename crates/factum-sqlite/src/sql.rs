@@ -32,6 +32,19 @@ pub(crate) const LOAD_CHECKPOINT: &str = include_str!("sql/load_checkpoint.sql")
 /// Deletes a checkpoint.
 pub(crate) const DELETE_CHECKPOINT: &str = include_str!("sql/delete_checkpoint.sql");
 
+/// Parks an event (or updates a parked one's error and attempts).
+pub(crate) const PARK_EVENT: &str = include_str!("sql/park_event.sql");
+/// The events parked under a projection's name, oldest first.
+pub(crate) const PARKED_EVENTS: &str = include_str!("sql/parked_events.sql");
+/// Forgets a parked event.
+pub(crate) const UNPARK_EVENT: &str = include_str!("sql/unpark_event.sql");
+/// Creates a projection's checkpoint unless one exists; returns a row when
+/// it did.
+pub(crate) const CHECKPOINT_CREATE: &str = include_str!("sql/checkpoint_create.sql");
+/// Moves a projection's checkpoint from where the runner found it; returns
+/// a row when it was still there.
+pub(crate) const CHECKPOINT_ADVANCE: &str = include_str!("sql/checkpoint_advance.sql");
+
 /// Starts a write transaction that takes SQLite's write lock at once, so the
 /// reads that check versions and keys already run under the lock.
 pub(crate) const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";

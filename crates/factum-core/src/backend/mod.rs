@@ -13,6 +13,9 @@ mod recovery;
 mod stored;
 
 pub use crate::append::{check_duplicates, validate_appends};
+pub use crate::projection::{
+    HandlerRetries, PageCommit, PageFailure, PageOutcome, commit_page, replay_parked,
+};
 pub use backoff::Backoff;
 pub use recovery::Recovery;
 pub use stored::{

@@ -1,15 +1,16 @@
 //! Projections whose read model lives in the store's database, handled
-//! exactly once: [`TransactionalProjection`] and [`PostgresProjectionRunner`],
-//! optionally scaled out over processes with a [`Lease`].
+//! exactly once: [`PostgresProjectionRunner`] feeds a
+//! [`TransactionalProjection`] over `PgConnection`, optionally scaled out
+//! over processes with a [`Lease`].
 
 mod lease;
 mod page;
 mod partition;
+mod rebuild;
 mod runner;
 mod sql;
-mod transactional;
 
+pub use factum_core::TransactionalProjection;
 pub use lease::Lease;
 pub use partition::{InvalidPartition, Partition};
 pub use runner::PostgresProjectionRunner;
-pub use transactional::TransactionalProjection;

@@ -1,93 +1,85 @@
 //! One page of the feed in one transaction: the lease fence (when leased),
 //! the checkpoint moved from where this runner found it to the page's last
 //! position, and the handler's writes for each wanted event, committed
-//! together or not at all.
+//! together or not at all. Parking an event and replaying a parked one are
+//! single transactions too.
 
-use factum_core::backend::to_stored_bits;
-use factum_core::{BoxError, Error, GlobalPosition, ProjectionError, RecordedEvent, RetryPolicy};
-use sqlx::{Connection, PgConnection};
+use async_trait::async_trait;
+use factum_core::backend::{PageCommit, PageFailure, PageOutcome, to_stored_bits};
+use factum_core::{
+    BoxError, Error, GlobalPosition, ParkedEvent, RecordedEvent, TransactionalProjection,
+};
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
-use super::runner::{PageOutcome, PostgresProjectionRunner};
-use super::transactional::TransactionalProjection;
+use super::lease::LeaseSql;
+use super::runner::PostgresProjectionRunner;
+use super::sql::ProjectionQueries;
 use crate::error::{backend, is_unavailable};
 use crate::sql::statement;
+use crate::store::{park, unpark};
 
-/// Why one try of a page failed.
-enum Failure {
-    /// The handler failed on `page[index]`.
-    Handler { index: usize, source: BoxError },
-    /// The database failed.
-    Store(Error),
+/// A runner's single tries, each one transaction. `from` is where this
+/// runner last found (or left) the checkpoint; `token` its lease, if any.
+pub(super) struct Pages<'a, P> {
+    pub(super) runner: &'a mut PostgresProjectionRunner<P>,
+    pub(super) token: Option<i64>,
+    pub(super) from: Option<GlobalPosition>,
 }
 
-impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
-    /// Commits `page` (read after `from`), retrying a failing handler by the
-    /// retry policy (the whole transaction again, after a pause).
-    pub(super) async fn commit_page(
+/// What a step does inside its transaction, once fenced.
+enum Step<'e> {
+    /// Handle a page, moving the checkpoint to its end.
+    Page(&'e [RecordedEvent]),
+    /// Park an event, moving the checkpoint to it.
+    Park(&'e ParkedEvent, &'e RecordedEvent),
+    /// Handle a parked event again and unpark it; the checkpoint stays.
+    Replay(&'e RecordedEvent),
+}
+
+#[async_trait]
+impl<P: TransactionalProjection<PgConnection>> PageCommit for Pages<'_, P> {
+    fn projection_name(&self) -> &str {
+        self.runner.projection.name()
+    }
+
+    fn checkpoint_name(&self) -> String {
+        self.runner.checkpoint_name()
+    }
+
+    async fn try_commit(&mut self, page: &[RecordedEvent]) -> Result<PageOutcome, PageFailure> {
+        self.run(Step::Page(page)).await
+    }
+
+    async fn try_park(
         &mut self,
-        token: Option<i64>,
-        from: Option<GlobalPosition>,
-        page: &[RecordedEvent],
-    ) -> Result<PageOutcome, ProjectionError> {
-        let retry: RetryPolicy = self.retry;
-        let mut backoff = retry.first_backoff;
-        let mut failing: Option<(GlobalPosition, u32)> = None;
-        loop {
-            match self.try_page(token, from, page).await {
-                Ok(outcome) => return Ok(outcome),
-                Err(Failure::Store(source)) => return Err(self.store_error(source)),
-                Err(Failure::Handler { index, source }) => {
-                    let Some(event) = page.get(index) else {
-                        return Err(self.store_error(backend(
-                            "handling a page",
-                            "the handler failed on an event outside the page",
-                        )));
-                    };
-                    let attempts = match failing {
-                        Some((position, n)) if position == event.position => n + 1,
-                        _ => 1,
-                    };
-                    if attempts == 1 {
-                        backoff = retry.first_backoff;
-                    }
-                    failing = Some((event.position, attempts));
-                    if attempts >= retry.max_attempts {
-                        return Err(ProjectionError::Handler {
-                            projection: self.projection.name().to_owned(),
-                            position: event.position,
-                            stream: event.stream_id.to_string(),
-                            event_type: event.event_type.clone(),
-                            attempts,
-                            source,
-                        });
-                    }
-                    tracing::warn!(projection = self.projection.name(), position = %event.position, error = %source, attempts, "projection handler failed; retrying the page");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(retry.max_backoff);
-                }
-            }
+        parked: &ParkedEvent,
+        event: &RecordedEvent,
+    ) -> Result<PageOutcome, Error> {
+        match self.run(Step::Park(parked, event)).await {
+            Ok(outcome) => Ok(outcome),
+            Err(PageFailure::Store(e)) => Err(e),
+            Err(PageFailure::Handler { source, .. }) => Err(backend("parking an event", source)),
         }
     }
 
-    /// One try: begin, fence, move the checkpoint, handle, commit. The
-    /// transaction rolls back when it is dropped unfinished (on any error,
-    /// and when the task is aborted).
-    async fn try_page(
-        &mut self,
-        token: Option<i64>,
-        from: Option<GlobalPosition>,
-        page: &[RecordedEvent],
-    ) -> Result<PageOutcome, Failure> {
-        let Some(last) = page.last() else {
-            return Ok(PageOutcome::Committed(0));
-        };
-        let name = self.projection.name().to_owned();
+    async fn try_replay(&mut self, event: &RecordedEvent) -> Result<(), PageFailure> {
+        self.run(Step::Replay(event)).await.map(|_| ())
+    }
+}
+
+impl<P: TransactionalProjection<PgConnection>> Pages<'_, P> {
+    /// One try of `step`: begin, fence, do it, commit. The transaction
+    /// rolls back when it is dropped unfinished (on any error, and when the
+    /// task is aborted); a clean end puts the connection back.
+    async fn run(&mut self, step: Step<'_>) -> Result<PageOutcome, PageFailure> {
+        let name = self.runner.projection.name().to_owned();
         let fail = |what: &str, e: sqlx::Error| {
-            Failure::Store(backend(format!("{what} of projection {name:?}"), e))
+            PageFailure::Store(backend(format!("{what} of projection {name:?}"), e))
         };
         // Dropped unless the transaction ends cleanly (see the runner's
         // `conn`).
         let mut conn = self
+            .runner
             .take_connection()
             .await
             .map_err(|e| fail("connecting", e))?;
@@ -95,103 +87,176 @@ impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
             .begin()
             .await
             .map_err(|e| fail("beginning a page", e))?;
-        let fenced_in = match token {
-            Some(token) => self
-                .fence(&mut tx, token)
+        let fenced_in = match self.token {
+            Some(token) => fence(&self.runner.lease, &self.runner.sql, &name, &mut tx, token)
                 .await
                 .map_err(|e| fail("checking the lease", e))?,
             None => true,
         };
-        if !fenced_in
-            || !self
-                .move_checkpoint(&mut tx, from, last.position)
-                .await
-                .map_err(|e| fail("moving the checkpoint", e))?
-        {
+        let moved_to = match step {
+            Step::Page(page) => page.last().map(|e| e.position),
+            Step::Park(_, event) => Some(event.position),
+            Step::Replay(_) => None,
+        };
+        let moved = match moved_to {
+            Some(to) => {
+                let checkpoint = self.runner.checkpoint_name();
+                let sql = &self.runner.sql;
+                fenced_in
+                    && move_checkpoint(sql, &checkpoint, &mut tx, self.from, to)
+                        .await
+                        .map_err(|e| fail("moving the checkpoint", e))?
+            }
+            _ => fenced_in,
+        };
+        if !moved {
             tx.rollback()
                 .await
                 .map_err(|e| fail("rolling back a page", e))?;
-            self.conn = Some(conn);
+            self.runner.conn = Some(conn);
             return Ok(PageOutcome::Moved);
         }
-        let filter = self.projection.filter();
-        let mut handled = 0;
-        for (index, event) in page.iter().enumerate() {
-            if !filter.matches(event)
-                || self
-                    .partition
-                    .is_some_and(|p| !p.owns(event.stream_id.as_str()))
-            {
-                continue;
-            }
-            if let Err(source) = self.projection.handle(&mut tx, event).await {
+        let handled = match self.step(&mut tx, step).await {
+            Ok(handled) => handled,
+            Err(failure) => {
                 // A clean rollback keeps the connection; otherwise it closes.
                 if tx.rollback().await.is_ok() {
-                    self.conn = Some(conn);
+                    self.runner.conn = Some(conn);
                 }
-                // The handler's own statement met a lost connection: the
-                // database failed, not the handler.
-                if source
-                    .downcast_ref::<sqlx::Error>()
-                    .is_some_and(is_unavailable)
-                {
-                    let what = format!("handling event {} of projection {name:?}", event.position);
-                    return Err(Failure::Store(backend(what, source)));
-                }
-                return Err(Failure::Handler { index, source });
+                return Err(failure);
             }
-            handled += 1;
-        }
+        };
         tx.commit()
             .await
             .map_err(|e| fail("committing a page", e))?;
-        self.conn = Some(conn);
+        self.runner.conn = Some(conn);
+        if moved_to.is_some() {
+            self.from = moved_to;
+        }
         Ok(PageOutcome::Committed(handled))
     }
 
-    /// Locks the lease row; true while this runner holds it with `token`.
-    pub(super) async fn fence(
-        &self,
-        conn: &mut PgConnection,
-        token: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let Some(lease) = &self.lease else {
-            return Ok(true);
-        };
-        let row: Option<i64> = sqlx::query_scalar(statement(&self.sql.lease_fence))
-            .bind(self.projection.name())
-            .bind(lease.partition)
-            .bind(lease.lease.holder())
-            .bind(token)
-            .fetch_optional(conn)
-            .await?;
-        Ok(row.is_some())
+    /// Does `step` inside `tx`; the number of events handed to the handler.
+    async fn step(
+        &mut self,
+        tx: &mut Transaction<'_, Postgres>,
+        step: Step<'_>,
+    ) -> Result<u64, PageFailure> {
+        let name = self.runner.checkpoint_name();
+        let store = self.runner.store.clone();
+        let fail = |e: sqlx::Error| PageFailure::Store(backend(format!("projection {name:?}"), e));
+        match step {
+            Step::Page(page) => {
+                let filter = self.runner.projection.filter();
+                let partition = self.runner.partition;
+                let mut handled = 0;
+                for (index, event) in page.iter().enumerate() {
+                    if !filter.matches(event)
+                        || partition.is_some_and(|p| !p.owns(event.stream_id.as_str()))
+                    {
+                        continue;
+                    }
+                    self.handle(tx, event, index).await?;
+                    handled += 1;
+                }
+                Ok(handled)
+            }
+            Step::Park(parked, _) => {
+                park(&store, &mut **tx, parked).await.map_err(fail)?;
+                Ok(0)
+            }
+            Step::Replay(event) => {
+                self.handle(tx, event, 0).await?;
+                unpark(&store, &mut **tx, &name, event.position)
+                    .await
+                    .map_err(fail)?;
+                Ok(1)
+            }
+        }
     }
 
-    /// Moves the checkpoint from `from` to `to`; false when it is no longer
-    /// at `from`.
-    async fn move_checkpoint(
-        &self,
-        conn: &mut PgConnection,
-        from: Option<GlobalPosition>,
-        to: GlobalPosition,
-    ) -> Result<bool, sqlx::Error> {
-        let (commit, seq) = to.to_parts();
-        let sql = match from {
-            None => &self.sql.checkpoint_create,
-            Some(_) => &self.sql.checkpoint_advance,
+    /// Hands `event` (`page[index]`) to the handler inside `tx`.
+    async fn handle(
+        &mut self,
+        tx: &mut Transaction<'_, Postgres>,
+        event: &RecordedEvent,
+        index: usize,
+    ) -> Result<(), PageFailure> {
+        let Err(source) = self.runner.projection.handle(&mut **tx, event).await else {
+            return Ok(());
         };
-        let mut query = sqlx::query(statement(sql))
-            .bind(self.checkpoint_name())
-            .bind(to_stored_bits(commit))
-            .bind(to_stored_bits(seq));
-        if let Some(from) = from {
-            let (from_commit, from_seq) = from.to_parts();
-            query = query
-                .bind(to_stored_bits(from_commit))
-                .bind(to_stored_bits(from_seq));
+        // The handler's own statement met a lost connection: the database
+        // failed, not the handler.
+        if source
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(is_unavailable)
+        {
+            let what = format!(
+                "handling event {} of projection {:?}",
+                event.position,
+                self.runner.projection.name()
+            );
+            return Err(PageFailure::Store(backend(what, source)));
         }
-        let row = query.fetch_optional(conn).await?;
-        Ok(row.is_some())
+        Err(handler_failure(index, source))
     }
+}
+
+/// Moves checkpoint `name` from `from` to `to`; false when it is no longer
+/// at `from`.
+async fn move_checkpoint(
+    sql: &ProjectionQueries,
+    name: &str,
+    conn: &mut PgConnection,
+    from: Option<GlobalPosition>,
+    to: GlobalPosition,
+) -> Result<bool, sqlx::Error> {
+    let (commit, seq) = to.to_parts();
+    let statement_sql = match from {
+        None => &sql.checkpoint_create,
+        Some(_) => &sql.checkpoint_advance,
+    };
+    let mut query = sqlx::query(statement(statement_sql))
+        .bind(name)
+        .bind(to_stored_bits(commit))
+        .bind(to_stored_bits(seq));
+    if let Some(from) = from {
+        let (from_commit, from_seq) = from.to_parts();
+        query = query
+            .bind(to_stored_bits(from_commit))
+            .bind(to_stored_bits(from_seq));
+    }
+    let row = query.fetch_optional(conn).await?;
+    Ok(row.is_some())
+}
+
+fn handler_failure(index: usize, source: BoxError) -> PageFailure {
+    PageFailure::Handler {
+        index,
+        kept: 0,
+        handled: 0,
+        source,
+    }
+}
+
+/// Locks the lease row of `projection`; true while this runner holds
+/// `lease` (if any) with `token`.
+pub(super) async fn fence(
+    lease: &Option<LeaseSql>,
+    sql: &ProjectionQueries,
+    projection: &str,
+    conn: &mut PgConnection,
+    token: i64,
+) -> Result<bool, sqlx::Error> {
+    let Some(lease) = lease else {
+        return Ok(true);
+    };
+    let row: Option<i64> = sqlx::query_scalar(statement(&sql.lease_fence))
+        .bind(projection)
+        .bind(lease.partition)
+        .bind(lease.lease.holder())
+        .bind(token)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
 }

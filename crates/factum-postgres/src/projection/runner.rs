@@ -5,29 +5,20 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use factum_core::backend::Recovery;
+use factum_core::backend::{PageOutcome, Recovery, commit_page, replay_parked};
 use factum_core::{
-    CheckpointStore, Error, FeedCursor, GlobalPosition, Lag, ProjectionError, RecordedEvent,
-    RetryPolicy, SubscriptionOptions,
+    CheckpointStore, Error, FailurePolicy, FeedCursor, GlobalPosition, Lag, ParkedEvent,
+    ParkedReplay, ProjectionError, RecordedEvent, RetryPolicy, SubscriptionOptions,
+    TransactionalProjection,
 };
 use sqlx::{Connection, PgConnection};
 
 use super::lease::{Lease, LeaseSql, Renewal};
+use super::page::Pages;
 use super::partition::Partition;
 use super::sql::ProjectionQueries;
-use super::transactional::TransactionalProjection;
 use crate::PostgresStore;
 use crate::error::backend;
-use crate::sql::statement;
-
-/// What became of a page.
-pub(crate) enum PageOutcome {
-    /// Committed; this many events were handed to the handler.
-    Committed(u64),
-    /// Not committed: the lease is lost, or the checkpoint is no longer
-    /// where this runner found it. Read it again (take the lease again).
-    Moved,
-}
 
 /// Feeds a [`TransactionalProjection`] from a [`PostgresStore`]'s global
 /// feed, in order, exactly once: each page of events is handled in one
@@ -42,17 +33,22 @@ pub(crate) enum PageOutcome {
 /// runner works and the others stand by.
 ///
 /// Handler failures are retried by the [`RetryPolicy`]: the page's
-/// transaction is rolled back and the whole page tried again after the
-/// pause (so the handler sees the events before the failing one again, in a
-/// fresh transaction). After the last attempt the runner stops with
-/// [`ProjectionError::Handler`]; a database failure stops it with
-/// [`ProjectionError::Store`], except in [`run`](Self::run), which rides
-/// out transient ones. Either way the checkpoint and the read model stay as
-/// the last committed page left them: restart the runner.
+/// transaction is rolled back and the page's remaining events tried again
+/// after the pause (so the handler sees the events before the failing one
+/// again, in a fresh transaction). After the last attempt, the events
+/// before the failing one are committed on their own, then the
+/// [`FailurePolicy`] decides: stop with [`ProjectionError::Handler`] (the
+/// default), or park the event (stored in `parked_events` in the
+/// transaction that moves the checkpoint past it) and go on. A database
+/// failure stops it with [`ProjectionError::Store`], except in
+/// [`run`](Self::run), which rides out transient ones. Either way the
+/// checkpoint and the read model stay as the last committed page left
+/// them: restart the runner.
 pub struct PostgresProjectionRunner<P> {
     pub(super) store: PostgresStore,
     pub(super) projection: P,
-    pub(super) retry: RetryPolicy,
+    retry: RetryPolicy,
+    on_failure: FailurePolicy,
     batch_size: usize,
     poll_interval: Duration,
     pub(super) lease: Option<LeaseSql>,
@@ -68,12 +64,12 @@ pub struct PostgresProjectionRunner<P> {
 }
 
 /// A lease this runner holds: its token, renewed in the background.
-struct Held {
-    token: i64,
+pub(super) struct Held {
+    pub(super) token: i64,
     renewal: Renewal,
 }
 
-impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
+impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
     /// A runner without a lease, with the default retry policy, pages of
     /// 500 events and a poll interval of 250 ms (the feed signal usually
     /// wakes it sooner).
@@ -83,6 +79,7 @@ impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
             store,
             projection,
             retry: RetryPolicy::default(),
+            on_failure: FailurePolicy::default(),
             batch_size: 500,
             poll_interval: Duration::from_millis(250),
             lease: None,
@@ -95,6 +92,13 @@ impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
     /// Retries a failing handler by `retry`.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// What to do with an event once retries run out: stop (the default) or
+    /// park it and go on.
+    pub fn with_failure_policy(mut self, policy: FailurePolicy) -> Self {
+        self.on_failure = policy;
         self
     }
 
@@ -171,6 +175,32 @@ impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
             .map_err(|e| self.store_error(e))
     }
 
+    /// The events parked under this runner's checkpoint name, oldest first.
+    pub async fn parked(&self) -> Result<Vec<ParkedEvent>, ProjectionError> {
+        self.store
+            .parked_events(&self.checkpoint_name())
+            .await
+            .map_err(|e| self.store_error(e))
+    }
+
+    /// Hands each parked event to the handler again, once, oldest first
+    /// (after a fix), each in a transaction that also forgets it as parked;
+    /// those that fail again stay parked with their new error. The
+    /// checkpoint does not move. With a lease, waits for the lease first.
+    pub async fn replay_parked(&mut self) -> Result<ParkedReplay, ProjectionError> {
+        let held = self.acquire().await?;
+        let token = held.as_ref().map(|h| h.token);
+        let store = self.store.clone();
+        let mut pages = Pages {
+            runner: self,
+            token,
+            from: None,
+        };
+        let result = replay_parked(&mut pages, &store).await;
+        self.release(held).await;
+        result
+    }
+
     /// Handles every event after the checkpoint up to the end of the feed,
     /// then returns how many events it handed to the handler. With a lease,
     /// waits for the lease first and lets it go at the end.
@@ -221,45 +251,30 @@ impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
                 let Some(page) = self.next_page(&mut cursor, from, held.as_ref()).await? else {
                     break;
                 };
-                match self.commit_page(token, from, &page).await? {
-                    PageOutcome::Committed(_) => from = page.last().map(|e| e.position),
-                    PageOutcome::Moved => break,
+                if self.commit(token, &mut from, &page).await? == PageOutcome::Moved {
+                    break;
                 }
             }
         }
     }
 
-    /// Forgets the checkpoint and clears the read model
-    /// ([`TransactionalProjection::reset`]) in one transaction, then replays
-    /// the feed from the start up to its end. Returns how many events it
-    /// handed to the handler. With a lease, waits for the lease first. With
-    /// a [`Partition`], the checkpoints of all partitions are forgotten
-    /// (the read model is theirs too): each partition's runner replays its
-    /// share when it runs.
-    /// Runners of this projection elsewhere notice the moved checkpoint and
-    /// start over too.
-    pub async fn rebuild(&mut self) -> Result<u64, ProjectionError> {
-        let mut reset = false;
-        let mut handled = 0;
-        loop {
-            let held = self.acquire().await?;
-            let token = held.as_ref().map(|h| h.token);
-            let result = async {
-                if !reset {
-                    reset = self.reset(token).await?;
-                    if !reset {
-                        return Ok(None);
-                    }
-                }
-                self.catch_up_holding(token, held.as_ref(), &mut handled)
-                    .await
-            }
-            .await;
-            self.release(held).await;
-            if result?.is_some() {
-                return Ok(handled);
-            }
-        }
+    /// Commits `page` (read after `from`) by the runner's policies, moving
+    /// `from` along.
+    async fn commit(
+        &mut self,
+        token: Option<i64>,
+        from: &mut Option<GlobalPosition>,
+        page: &[RecordedEvent],
+    ) -> Result<PageOutcome, ProjectionError> {
+        let (retry, on_failure) = (self.retry, self.on_failure);
+        let mut pages = Pages {
+            runner: self,
+            token,
+            from: *from,
+        };
+        let outcome = commit_page(&mut pages, retry, on_failure, page).await;
+        *from = pages.from;
+        outcome
     }
 
     /// A feed cursor after `from`, with this runner's page size and poll
@@ -315,7 +330,7 @@ impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
     /// Pages until the end of the feed, adding the events handed to the
     /// handler to `handled`; `None` when the lease was lost or the
     /// checkpoint moved under this runner (then call again).
-    async fn catch_up_holding(
+    pub(super) async fn catch_up_holding(
         &mut self,
         token: Option<i64>,
         held: Option<&Held>,
@@ -330,63 +345,11 @@ impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
             if page.is_empty() {
                 return Ok(Some(()));
             }
-            match self.commit_page(token, from, &page).await? {
-                PageOutcome::Committed(n) => {
-                    *handled += n;
-                    from = page.last().map(|e| e.position);
-                }
+            match self.commit(token, &mut from, &page).await? {
+                PageOutcome::Committed(n) => *handled += n,
                 PageOutcome::Moved => return Ok(None),
             }
         }
-    }
-
-    /// Deletes the checkpoint and resets the read model in one
-    /// transaction; false when the lease was lost first.
-    async fn reset(&mut self, token: Option<i64>) -> Result<bool, ProjectionError> {
-        let name = self.projection.name().to_owned();
-        let fail = |e: sqlx::Error| ProjectionError::Store {
-            projection: name.clone(),
-            source: backend(format!("resetting projection {name:?}"), e),
-        };
-        let mut conn = self.take_connection().await.map_err(fail)?;
-        let mut tx = conn.begin().await.map_err(fail)?;
-        if let Some(token) = token
-            && !self.fence(&mut tx, token).await.map_err(fail)?
-        {
-            tx.rollback().await.map_err(fail)?;
-            self.conn = Some(conn);
-            return Ok(false);
-        }
-        // The checkpoint first: its row lock waits for a page in flight
-        // elsewhere, whose rows the reset below then sees and clears.
-        // A partitioned projection's read model is shared by every
-        // partition: all their checkpoints go, in index order (one lock
-        // order for concurrent rebuilds), and each partition's runner
-        // replays its share when it notices.
-        let names = match self.partition {
-            Some(p) => (0..p.count())
-                .filter_map(|i| Partition::new(i, p.count()).ok())
-                .map(|q| q.checkpoint_name(&name))
-                .collect(),
-            None => vec![name.clone()],
-        };
-        for checkpoint in names {
-            sqlx::query(statement(&self.store.sql().delete_checkpoint))
-                .bind(checkpoint)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-        }
-        self.projection
-            .reset(&mut tx)
-            .await
-            .map_err(|source| ProjectionError::Reset {
-                projection: name.clone(),
-                source,
-            })?;
-        tx.commit().await.map_err(fail)?;
-        self.conn = Some(conn);
-        Ok(true)
     }
 
     /// The runner's connection, taken out of the runner (see `conn`), or a
@@ -410,7 +373,7 @@ impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
 
     /// Without a lease: nothing. With one: waits until this runner holds
     /// it, trying every quarter of its time to live.
-    async fn acquire(&self) -> Result<Option<Held>, ProjectionError> {
+    pub(super) async fn acquire(&self) -> Result<Option<Held>, ProjectionError> {
         let Some(lease) = &self.lease else {
             return Ok(None);
         };
@@ -442,7 +405,7 @@ impl<P: TransactionalProjection> PostgresProjectionRunner<P> {
 
     /// Lets a held lease go, so that another runner need not wait for it
     /// to expire. A failure only delays the others until it expires.
-    async fn release(&self, held: Option<Held>) {
+    pub(super) async fn release(&self, held: Option<Held>) {
         if let (Some(lease), Some(held)) = (&self.lease, held) {
             drop(held.renewal);
             if let Err(e) = lease.release(held.token).await {

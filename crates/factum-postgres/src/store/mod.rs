@@ -5,8 +5,11 @@
 mod append;
 mod append_one;
 mod feed;
+mod parked;
 mod read;
 mod state;
+
+pub(crate) use parked::{park, unpark};
 
 use std::sync::Arc;
 

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use factum_core::{
-    CheckpointStore, GlobalPosition, PayloadFormat, Result, Snapshot, SnapshotStore, StreamId,
+    CheckpointStore, GlobalPosition, ParkedEvent, PayloadFormat, Result, Snapshot, SnapshotStore,
+    StreamId,
 };
 use sqlx::Row;
 
@@ -101,5 +102,17 @@ impl CheckpointStore for PostgresStore {
             .await
             .map_err(|e| backend(format!("deleting checkpoint {name:?}"), e))?;
         Ok(())
+    }
+
+    async fn park_event(&self, parked: &ParkedEvent) -> Result<()> {
+        self.park(parked).await
+    }
+
+    async fn parked_events(&self, name: &str) -> Result<Vec<ParkedEvent>> {
+        self.parked(name).await
+    }
+
+    async fn unpark_event(&self, name: &str, position: GlobalPosition) -> Result<bool> {
+        self.unpark(name, position).await
     }
 }

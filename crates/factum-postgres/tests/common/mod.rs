@@ -60,7 +60,7 @@ impl TotalsProjection {
 }
 
 #[async_trait]
-impl TransactionalProjection for TotalsProjection {
+impl TransactionalProjection<PgConnection> for TotalsProjection {
     fn name(&self) -> &str {
         &self.name
     }

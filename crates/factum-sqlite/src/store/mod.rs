@@ -6,8 +6,11 @@
 mod append;
 mod append_one;
 mod feed;
+mod parked;
 mod read;
 mod state;
+
+pub(crate) use parked::{park, unpark};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -108,6 +111,12 @@ impl SqliteStore {
             .acquire()
             .await
             .map_err(|e| backend("lending a reader connection", e))
+    }
+
+    /// The writer connection, for a projection runner's page transactions
+    /// (which must hold SQLite's write lock like an append).
+    pub(crate) async fn write_connection(&self) -> Result<ReadConnection<'_>, sqlx::Error> {
+        self.writer.acquire().await
     }
 
     /// Closes every connection, waiting for running operations to finish;

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use factum_core::backend::{from_stored_bits, to_stored_bits};
 use factum_core::{
-    BoxError, CheckpointStore, GlobalPosition, Result, Snapshot, SnapshotStore, StreamId,
+    BoxError, CheckpointStore, GlobalPosition, ParkedEvent, Result, Snapshot, SnapshotStore,
+    StreamId,
 };
 use sqlx::Row;
 
@@ -38,6 +39,18 @@ impl CheckpointStore for SqliteStore {
 
     async fn delete_checkpoint(&self, name: &str) -> Result<()> {
         delete_checkpoint(&self.writer, name).await
+    }
+
+    async fn park_event(&self, parked: &ParkedEvent) -> Result<()> {
+        self.park(parked).await
+    }
+
+    async fn parked_events(&self, name: &str) -> Result<Vec<ParkedEvent>> {
+        self.parked(name).await
+    }
+
+    async fn unpark_event(&self, name: &str, position: GlobalPosition) -> Result<bool> {
+        self.unpark(name, position).await
     }
 }
 

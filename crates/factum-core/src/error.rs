@@ -92,7 +92,10 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// The backend failed: connection lost, database error, injected fault.
+    /// The backend failed for a reason that retrying the same call cannot
+    /// be expected to fix: a database error, a broken invariant. (A lost
+    /// connection, and a fault injected into a memory store, is
+    /// [`Error::Unavailable`].)
     #[error("{backend} backend failed while {operation}: {source}")]
     Backend {
         /// Which backend (`"memory"`, `"postgres"`, `"sqlite"`).
@@ -114,7 +117,8 @@ pub enum Error {
     /// retry of a stored append harmless.
     #[error("{backend} backend unavailable while {operation}: {source}")]
     Unavailable {
-        /// Which backend (`"postgres"`, `"sqlite"`).
+        /// Which backend (`"postgres"`, `"sqlite"`; `"memory"` for a fault
+        /// its `Faults` injected).
         backend: &'static str,
         /// What it was doing, e.g. `"appending to stream account-1"`.
         operation: String,

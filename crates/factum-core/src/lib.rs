@@ -22,6 +22,7 @@ mod snapshot;
 mod store;
 mod stream_id;
 mod subscription;
+pub mod testing;
 mod traced;
 mod upcast;
 mod version;

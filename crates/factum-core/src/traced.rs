@@ -11,8 +11,8 @@ use tracing::{Instrument, Span, info_span};
 
 use crate::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventReader, ExpectedVersion,
-    GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot,
-    SnapshotStore, StreamAppend, StreamId,
+    FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload, Result,
+    Snapshot, SnapshotStore, StreamAppend, StreamId,
 };
 
 /// Wraps a store and opens a `tracing` span (level INFO, target
@@ -22,7 +22,10 @@ use crate::{
 /// the stream id and, when done, the number of events read; `factum.read_all`
 /// with the start position, limit and count; and one span for each other
 /// call. A failed call records its error in the span's `error` field.
-/// Everything else is forwarded unchanged.
+/// Everything else is forwarded unchanged, the store's
+/// [`feed_signal`](EventReader::feed_signal) too, so subscriptions and
+/// projection runners through a traced store wake on its commits as they
+/// would without it.
 ///
 /// ```
 /// use factum_core::{EventStore, TracingStore};
@@ -244,6 +247,10 @@ impl<S: EventReader> EventReader for TracingStore<S> {
     async fn head_position(&self) -> Result<Option<GlobalPosition>> {
         let span = info_span!("factum.head_position", error = Empty);
         in_span(span, self.inner.head_position()).await
+    }
+
+    fn feed_signal(&self) -> Option<FeedSignal> {
+        self.inner.feed_signal()
     }
 }
 

@@ -1,6 +1,7 @@
 //! In-memory backend of factum: the seven guarantees of `docs/design.md`
 //! (section 4), no persistence. For tests and prototypes; [`Faults`] make
-//! it fail and lag on purpose.
+//! it fail (before an operation, or after a write: an ambiguous outcome)
+//! and lag on purpose.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> factum_core::Result<()> {
@@ -31,7 +32,7 @@ use factum_core::{
 };
 use futures::stream::{self, BoxStream, StreamExt};
 
-use faults::FaultInjector;
+use faults::{Answer, FaultInjector};
 pub use faults::{Faults, InjectedFault};
 use state::State;
 
@@ -67,10 +68,19 @@ impl MemoryStore {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The faults before a read.
     async fn before(&self, operation: impl FnOnce() -> String) -> Result<()> {
         match &self.faults {
             Some(faults) => faults.before(operation).await,
             None => Ok(()),
+        }
+    }
+
+    /// The faults before a write, and what it answers once done.
+    async fn before_write(&self, operation: impl Fn() -> String) -> Result<Answer> {
+        match &self.faults {
+            Some(faults) => faults.before_write(operation).await,
+            None => Ok(Answer::default()),
         }
     }
 }
@@ -79,10 +89,10 @@ impl MemoryStore {
 impl EventAppender for MemoryStore {
     async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
         validate_appends(&appends)?;
-        self.before(|| describe_appends(&appends)).await?;
+        let answer = self.before_write(|| describe_appends(&appends)).await?;
         let results = self.state().append(appends)?;
         self.notifier.notify();
-        Ok(results)
+        answer.deliver(results)
     }
 }
 
@@ -161,7 +171,8 @@ impl EventReader for MemoryStore {
 #[async_trait]
 impl SnapshotStore for MemoryStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
-        self.before(|| format!("saving a snapshot of stream {}", snapshot.stream_id))
+        let answer = self
+            .before_write(|| format!("saving a snapshot of stream {}", snapshot.stream_id))
             .await?;
         let mut state = self.state();
         let newer_exists = state
@@ -171,7 +182,7 @@ impl SnapshotStore for MemoryStore {
         if !newer_exists {
             state.snapshots.insert(snapshot.stream_id.clone(), snapshot);
         }
-        Ok(())
+        answer.deliver(())
     }
 
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
@@ -190,17 +201,19 @@ impl CheckpointStore for MemoryStore {
     }
 
     async fn save_checkpoint(&self, name: &str, position: GlobalPosition) -> Result<()> {
-        self.before(|| format!("saving checkpoint {name:?}"))
+        let answer = self
+            .before_write(|| format!("saving checkpoint {name:?}"))
             .await?;
         self.state().checkpoints.insert(name.to_owned(), position);
-        Ok(())
+        answer.deliver(())
     }
 
     async fn delete_checkpoint(&self, name: &str) -> Result<()> {
-        self.before(|| format!("deleting checkpoint {name:?}"))
+        let answer = self
+            .before_write(|| format!("deleting checkpoint {name:?}"))
             .await?;
         self.state().checkpoints.remove(name);
-        Ok(())
+        answer.deliver(())
     }
 
     async fn park_event(&self, parked: &ParkedEvent) -> Result<()> {

@@ -8,6 +8,8 @@ pub struct ReadmeDoctests;
 
 mod open;
 
+pub mod porting;
+
 pub use open::{OpenOptions, open, open_with};
 
 /// The in-memory backend.

@@ -4,3 +4,6 @@
 
 #[doc = include_str!("eventcore.md")]
 pub mod eventcore {}
+
+#[doc = include_str!("cqrs_es.md")]
+pub mod cqrs_es {}

@@ -7,3 +7,6 @@ pub mod eventcore {}
 
 #[doc = include_str!("cqrs_es.md")]
 pub mod cqrs_es {}
+
+#[doc = include_str!("es_postgres.md")]
+pub mod es_postgres {}

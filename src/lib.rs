@@ -9,6 +9,8 @@ pub struct ReadmeDoctests;
 mod open;
 mod store;
 
+pub mod porting;
+
 /// The attribute that implementations of factum's async traits
 /// ([`Projection`], [`TransactionalProjection`], [`EventAppender`], ...)
 /// carry: `#[factum::async_trait]`, with no dependency of your own.

@@ -454,3 +454,68 @@ async fn the_same_projection_builds_the_same_read_model_on_both_backends() {
         "one projection, one read model"
     );
 }
+
+/// Splits each stored `Doubled` into two `Deposited` of its amount and
+/// drops `Ignored`.
+fn doubling() -> factum::Upcasters {
+    factum::Upcasters::new()
+        .register_split("Doubled", 1, |payload| {
+            let deposit = factum::Upcasted {
+                event_type: "Deposited".into(),
+                schema_version: 1,
+                payload,
+            };
+            Ok(vec![deposit.clone(), deposit])
+        })
+        .register_drop("Ignored", 1)
+}
+
+/// Both transactional runners hand the projection today's events: a split
+/// event part by part, in the page's transaction, a dropped one not at
+/// all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactional_runners_hand_over_upcasted_events() {
+    let (sqlite_store, _dir) = sqlite().await;
+    let (pg_store, _schema) = postgres().await;
+    let stream = StreamId::new("account-9").unwrap();
+    let events = || {
+        vec![
+            EventData::json("Deposited", br#"{"amount":1}"#.to_vec()),
+            EventData::json("Doubled", br#"{"amount":5}"#.to_vec()),
+            EventData::json("Ignored", br#"{"amount":1000}"#.to_vec()),
+        ]
+    };
+    sqlite_store
+        .append(&stream, ExpectedVersion::NoStream, events())
+        .await
+        .unwrap();
+    pg_store
+        .append(&stream, ExpectedVersion::NoStream, events())
+        .await
+        .unwrap();
+    let expected = BTreeMap::from([("account-9".to_owned(), 11)]);
+
+    let runner = SqliteProjectionRunner::new(sqlite_store.clone(), Totals::new("doubling"))
+        .with_upcasters(doubling());
+    let mut on_sqlite = OnSqlite(runner, sqlite_store.clone());
+    assert_eq!(on_sqlite.catch_up().await.unwrap(), 3);
+    let (totals, handled) = on_sqlite.model().await;
+    assert_eq!(totals, expected);
+    assert_eq!(
+        handled.values().copied().collect::<Vec<_>>(),
+        [1, 2],
+        "the split event twice"
+    );
+
+    let runner = PostgresProjectionRunner::new(pg_store.clone(), Totals::new("doubling"))
+        .with_upcasters(doubling());
+    let mut on_postgres = OnPostgres(runner, pg_store.clone());
+    assert_eq!(on_postgres.catch_up().await.unwrap(), 3);
+    let (totals, handled) = on_postgres.model().await;
+    assert_eq!(totals, expected);
+    assert_eq!(
+        handled.values().copied().collect::<Vec<_>>(),
+        [1, 2],
+        "the split event twice"
+    );
+}

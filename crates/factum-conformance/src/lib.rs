@@ -21,6 +21,7 @@ mod account;
 mod append;
 mod concurrency;
 mod contention;
+mod evolution;
 pub mod harness;
 pub mod hostile;
 mod idempotency;
@@ -146,6 +147,8 @@ macro_rules! __checks {
             poison::poison_event_is_parked_and_replayed,
             poison::rebuild_without_reset_is_refused,
             poison::parked_events_are_kept_per_projection,
+            evolution::upcasters_split_and_drop_events_for_every_reader,
+            evolution::newer_schema_versions_are_refused,
         );
     };
     (@expand reexport (); $($module:ident::$name:ident,)*) => {

@@ -189,10 +189,11 @@ pub async fn repository_loads_from_snapshots(store: &dyn EventStore) {
 /// upcast to version 2 before decoding.
 pub async fn repository_upcasts_old_events(store: &dyn EventStore) {
     let s = stream("account-legacy");
+    // Version 1, in serde's enum form as earlier versions stored it.
     let v1 = |kind: &str, cents: u64| {
         EventData::json(
             kind,
-            format!(r#"{{"Deposited":{{"cents":{cents}}}}}"#).into_bytes(),
+            format!(r#"{{"{kind}":{{"cents":{cents}}}}}"#).into_bytes(),
         )
     };
     let opened = Json.encode(&AccountEvent::Opened).expect("encode");
@@ -210,12 +211,14 @@ pub async fn repository_upcasts_old_events(store: &dyn EventStore) {
         .expect_err("v1 payloads do not decode as v2");
     assert!(err.to_string().contains("Deposited"), "{err}");
 
+    // Upcasters see the variant's content, whatever form it was stored in,
+    // and hand content back.
     let to_v2 = |payload: serde_json::Value| -> Result<Upcasted, factum_core::BoxError> {
-        let cents = payload["Deposited"]["cents"].as_u64().ok_or("no cents")?;
+        let cents = payload["cents"].as_u64().ok_or("no cents")?;
         Ok(Upcasted {
             event_type: "Deposited".into(),
             schema_version: 2,
-            payload: serde_json::json!({ "Deposited": { "amount": cents / 100 } }),
+            payload: serde_json::json!({ "amount": cents / 100 }),
         })
     };
     let rename = |payload| {

@@ -215,6 +215,29 @@ fn display_actual(version: Option<u64>) -> String {
 }
 
 impl Error {
+    /// This error, with `stream` filled in where a [`Decode`](Self::Decode)
+    /// error of a payload read (which has no stream) lacks it.
+    pub(crate) fn in_stream(self, stream: &StreamId) -> Self {
+        match self {
+            Self::Decode {
+                event_type,
+                schema_version,
+                stream: None,
+                stream_version,
+                position,
+                source,
+            } => Self::Decode {
+                event_type,
+                schema_version,
+                stream: Some(stream.clone()),
+                stream_version,
+                position,
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// A [`Error::Backend`]: `backend` failed while doing `operation` (see
     /// [`describe_appends`](crate::backend::describe_appends)).
     pub fn backend(

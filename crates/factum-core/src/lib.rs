@@ -31,7 +31,7 @@ mod wait;
 pub use append::{AppendResult, Duplicates, EventOutcome, StreamAppend};
 #[cfg(feature = "msgpack")]
 pub use codec::MessagePack;
-pub use codec::{BoxError, Codec, DomainEvent, Json, PayloadShape};
+pub use codec::{BoxError, Codec, DomainEvent, Json, PayloadShape, SchemaTooNew};
 pub use correlation::CorrelationStatus;
 pub use error::{Error, Result};
 pub use event::{EventData, PayloadFormat, RecordedEvent, RecordedPayload};

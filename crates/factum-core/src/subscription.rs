@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::stream::{self, BoxStream, StreamExt};
 
-use crate::{EventReader, FeedSignal, GlobalPosition, RecordedEvent, Result};
+use crate::{EventReader, FeedSignal, GlobalPosition, RecordedEvent, Result, Upcasters};
 
 /// Which events a subscriber wants: by stream category, by event type, or
 /// all. Both lists set means an event must match both.
@@ -62,10 +62,11 @@ impl EventFilter {
 /// Where a subscription starts and how it reads: set with `with_*`, read
 /// with the option's bare name. The batch size is at least 1, however it is
 /// set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SubscriptionOptions {
     after: GlobalPosition,
     filter: EventFilter,
+    upcasters: Upcasters,
     batch_size: usize,
     poll_interval: Duration,
 }
@@ -75,6 +76,7 @@ impl Default for SubscriptionOptions {
         Self {
             after: GlobalPosition::START,
             filter: EventFilter::all(),
+            upcasters: Upcasters::new(),
             batch_size: 500,
             poll_interval: Duration::from_millis(250),
         }
@@ -93,9 +95,18 @@ impl SubscriptionOptions {
         self
     }
 
-    /// Only events `filter` lets through.
+    /// Only events `filter` lets through (matched against today's events,
+    /// after the upcasters).
     pub fn with_filter(mut self, filter: EventFilter) -> Self {
         self.filter = filter;
+        self
+    }
+
+    /// Delivers today's events: each stored event as `upcasters` rewrite it
+    /// (as the repository decodes it), an event they split as several
+    /// items, one they drop as none.
+    pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
+        self.upcasters = upcasters;
         self
     }
 
@@ -120,6 +131,11 @@ impl SubscriptionOptions {
     /// Which events to deliver.
     pub fn filter(&self) -> &EventFilter {
         &self.filter
+    }
+
+    /// The upcasters events pass through before the filter.
+    pub fn upcasters(&self) -> &Upcasters {
+        &self.upcasters
     }
 
     /// Events read per query (at least 1).
@@ -251,15 +267,13 @@ pub trait Subscribe: EventReader {
     /// ```
     fn subscribe(&self, options: SubscriptionOptions) -> BoxStream<'_, Result<RecordedEvent>> {
         let filter = options.filter.clone();
+        let upcasters = options.upcasters.clone();
         stream::unfold(FeedCursor::new(self, &options), move |mut cursor| {
             let filter = filter.clone();
+            let upcasters = upcasters.clone();
             async move {
                 let items = match cursor.next_page(self).await {
-                    Ok(page) => page
-                        .into_iter()
-                        .filter(|e| filter.matches(e))
-                        .map(Ok)
-                        .collect(),
+                    Ok(page) => today(page, &upcasters, &filter),
                     Err(e) => {
                         // Wait before the retry, as after an empty page.
                         cursor.caught_up = true;
@@ -275,3 +289,33 @@ pub trait Subscribe: EventReader {
 }
 
 impl<S: EventReader + ?Sized> Subscribe for S {}
+
+/// The items a page of stored events yields: today's events (by
+/// `upcasters`) that `filter` lets through, and an error for each event the
+/// upcasters fail on.
+fn today(
+    page: Vec<RecordedEvent>,
+    upcasters: &Upcasters,
+    filter: &EventFilter,
+) -> Vec<Result<RecordedEvent>> {
+    let mut items = Vec::with_capacity(page.len());
+    for stored in page {
+        if !upcasters.handles(&stored.event_type, stored.schema_version) {
+            if filter.matches(&stored) {
+                items.push(Ok(stored));
+            }
+            continue;
+        }
+        match upcasters.upcast(&stored) {
+            Ok(today) => items.extend(
+                today
+                    .into_owned()
+                    .into_iter()
+                    .filter(|e| filter.matches(e))
+                    .map(Ok),
+            ),
+            Err(e) => items.push(Err(e)),
+        }
+    }
+    items
+}

@@ -73,15 +73,21 @@ fn injectable_check(input: &DeriveInput) -> TokenStream {
 /// The `DomainEvent` implementation of the type.
 pub(crate) fn implementation(input: &DeriveInput, attrs: &ItemAttrs) -> Result<TokenStream> {
     let default_version = attrs.item.schema_version.as_ref().map_or(1, |v| v.value);
-    let (event_types, event_type, schema_version, shape) = match &input.data {
+    let (event_types, versions, event_type, schema_version, shape) = match &input.data {
         Data::Struct(_) => {
             let event = event(&attrs.item, &input.ident, default_version);
             let name = &event.name;
             let version = event.version;
-            (quote!(#name), quote!(#name), quote!(#version), None)
+            (
+                quote!(#name),
+                quote!(#version),
+                quote!(#name),
+                quote!(#version),
+                None,
+            )
         }
         Data::Enum(data) => {
-            let (names, event_type, schema_version) =
+            let (names, versions, event_type, schema_version) =
                 enum_bodies(data, &attrs.variants, default_version)?;
             let shape = serde_attrs::variant_indexes(&input.attrs, data).map(|indexes| {
                 let indexes = indexes.iter().map(|index| match index {
@@ -93,7 +99,7 @@ pub(crate) fn implementation(input: &DeriveInput, attrs: &ItemAttrs) -> Result<T
                         ::factum::PayloadShape::Variant { indexes: &[#(#indexes),*] };
                 }
             });
-            (names, event_type, schema_version, shape)
+            (names, versions, event_type, schema_version, shape)
         }
         Data::Union(data) => {
             return Err(Error::new_spanned(
@@ -108,6 +114,8 @@ pub(crate) fn implementation(input: &DeriveInput, attrs: &ItemAttrs) -> Result<T
         #[automatically_derived]
         impl #impl_generics ::factum::DomainEvent for #name #type_generics #where_clause {
             const EVENT_TYPES: &'static [&'static str] = &[#event_types];
+
+            const SCHEMA_VERSIONS: &'static [u32] = &[#versions];
 
             #shape
 
@@ -138,13 +146,14 @@ fn event(args: &Args, ident: &syn::Ident, default_version: u32) -> Event {
     }
 }
 
-/// The list of names, the `event_type` body and the `schema_version` body
-/// of an enum: one match arm per variant. Two variants may not share a name.
+/// The list of names, the list of their schema versions, the `event_type`
+/// body and the `schema_version` body of an enum: one match arm per
+/// variant. Two variants may not share a name.
 fn enum_bodies(
     data: &DataEnum,
     variant_args: &[Args],
     default_version: u32,
-) -> Result<(TokenStream, TokenStream, TokenStream)> {
+) -> Result<(TokenStream, TokenStream, TokenStream, TokenStream)> {
     let mut errors = Errors::default();
     let mut events: Vec<Event> = Vec::new();
     for (variant, args) in data.variants.iter().zip(variant_args) {
@@ -166,6 +175,7 @@ fn enum_bodies(
     let variants: Vec<&syn::Ident> = data.variants.iter().map(|v| &v.ident).collect();
     let versions: Vec<u32> = events.iter().map(|e| e.version).collect();
     let list = quote!(#(#names),*);
+    let version_list = quote!(#(#versions),*);
     let event_type = quote! {
         match *self {
             #(Self::#variants { .. } => #names,)*
@@ -180,5 +190,5 @@ fn enum_bodies(
             }
         }
     };
-    Ok((list, event_type, schema_version))
+    Ok((list, version_list, event_type, schema_version))
 }

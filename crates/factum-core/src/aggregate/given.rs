@@ -61,6 +61,88 @@ impl<A: Aggregate> AggregateTest<A> {
         }
     }
 
+    /// Asserts that the state the given events fold into survives a
+    /// snapshot: serialized as the repository stores snapshots (JSON) and
+    /// loaded back, it equals the folded state. A field left out of the
+    /// snapshot (`#[serde(skip)]`) or a lossy `Serialize` fails here,
+    /// before a repository with snapshots loads wrong states. Returns the
+    /// state.
+    ///
+    /// ```
+    /// # use factum_core::aggregate::*;
+    /// # use factum_core::*;
+    /// # #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    /// # struct Added(u64);
+    /// # impl DomainEvent for Added {
+    /// #     const EVENT_TYPES: &'static [&'static str] = &["Added"];
+    /// #     fn event_type(&self) -> &'static str { "Added" }
+    /// # }
+    /// #[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    /// struct Counter { n: u64 }
+    /// # impl Aggregate for Counter {
+    /// #     const CATEGORY: &'static str = "counter";
+    /// #     type Event = Added; type Command = u64; type Error = std::convert::Infallible;
+    /// #     fn apply(&mut self, e: &Added) { self.n += e.0 }
+    /// #     fn handle(&self, by: u64) -> Result<Vec<Added>, Self::Error> { Ok(vec![Added(by)]) }
+    /// # }
+    /// AggregateTest::<Counter>::given([Added(4)]).then_snapshot_loads_back();
+    /// // Its shape, pinned: change `Counter` without bumping SNAPSHOT_VERSION and this fails.
+    /// AggregateTest::<Counter>::given([Added(4)]).then_snapshot_is(1, serde_json::json!({ "n": 4 }));
+    /// ```
+    #[track_caller]
+    pub fn then_snapshot_loads_back(self) -> A
+    where
+        A: PartialEq + Debug,
+    {
+        let stored = match serde_json::to_value(&self.state) {
+            Ok(stored) => stored,
+            Err(e) => panic!(
+                "the state {:?} cannot be stored as a snapshot: {e}",
+                self.state
+            ),
+        };
+        let loaded: A = match serde_json::from_value(stored.clone()) {
+            Ok(loaded) => loaded,
+            Err(e) => panic!("the snapshot {stored} does not load back: {e}"),
+        };
+        assert!(
+            loaded == self.state,
+            "a snapshot does not load back to the state it was taken of:\n  state  {:?}\n  loaded {loaded:?}\n  (stored as {stored})",
+            self.state
+        );
+        self.state
+    }
+
+    /// Pins the shape of the state's snapshots: asserts that the
+    /// aggregate's [`SNAPSHOT_VERSION`](Aggregate::SNAPSHOT_VERSION) is
+    /// `version` and that the state the given events fold into is stored
+    /// as `expected`. A change of the state's shape without a bump of
+    /// `SNAPSHOT_VERSION` (which would load old snapshots into the new
+    /// shape) fails here, saying so. Returns the state.
+    #[track_caller]
+    pub fn then_snapshot_is(self, version: u32, expected: serde_json::Value) -> A
+    where
+        A: Debug,
+    {
+        let stored = match serde_json::to_value(&self.state) {
+            Ok(stored) => stored,
+            Err(e) => panic!(
+                "the state {:?} cannot be stored as a snapshot: {e}",
+                self.state
+            ),
+        };
+        assert!(
+            A::SNAPSHOT_VERSION == version,
+            "SNAPSHOT_VERSION is {}, the pinned snapshot is of version {version}: update the pin to the new shape ({stored})",
+            A::SNAPSHOT_VERSION
+        );
+        assert!(
+            stored == expected,
+            "the snapshot's shape changed while SNAPSHOT_VERSION stayed {version}: bump SNAPSHOT_VERSION (old snapshots would load into the new shape) and pin the new shape\n  pinned {expected}\n  now    {stored}"
+        );
+        self.state
+    }
+
     /// Handles `command` against the state.
     pub fn when(self, command: A::Command) -> AggregateOutcome<A> {
         let result = self.state.handle(command);

@@ -213,7 +213,9 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
             if recorded.recorded_at > at {
                 break;
             }
-            loaded.state.apply(&self.upcasters.decode(&recorded)?);
+            for event in self.upcasters.decode_all(&recorded)? {
+                loaded.state.apply(&event);
+            }
             loaded.version = Some(recorded.stream_version);
         }
         Ok(loaded)
@@ -315,9 +317,13 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
         }
         let mut events = self.store.read_stream_payloads(stream, options);
         while let Some(recorded) = events.try_next().await? {
-            loaded
-                .state
-                .apply(&self.upcasters.decode_payload(&recorded)?);
+            let events = self
+                .upcasters
+                .decode_payload_all(&recorded)
+                .map_err(|e| e.in_stream(stream))?;
+            for event in events {
+                loaded.state.apply(&event);
+            }
             loaded.version = Some(recorded.stream_version);
         }
         Ok(loaded)

@@ -52,6 +52,15 @@ pub trait DomainEvent: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// is not listed fails with [`Error::UnknownEventType`].
     const EVENT_TYPES: &'static [&'static str];
 
+    /// For each entry of [`EVENT_TYPES`](Self::EVENT_TYPES), in the same
+    /// order, the schema version this code writes it in: a stored event of
+    /// a higher version (written by newer code) fails to decode with
+    /// [`Error::Decode`] whose source is [`SchemaTooNew`], instead of
+    /// silently dropping the fields this code does not know. Empty (the
+    /// default for hand-written implementations): no check. The derive
+    /// fills it in.
+    const SCHEMA_VERSIONS: &'static [u32] = &[];
+
     /// How values are laid out in stored payloads:
     /// [`PayloadShape::Value`] (serde's own form) unless overridden. The
     /// derive stores an enum's variants as their content
@@ -119,6 +128,23 @@ impl Codec for MessagePack {
 
     fn to_bytes<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, BoxError> {
         Ok(rmp_serde::to_vec_named(value)?)
+    }
+}
+
+/// Serializes `value` in `format` (an upcaster's output, stored again in
+/// its event's format).
+pub(crate) fn to_bytes(
+    format: PayloadFormat,
+    value: &serde_json::Value,
+) -> Result<Vec<u8>, BoxError> {
+    match format {
+        PayloadFormat::Json => Json.to_bytes(value),
+        #[cfg(feature = "msgpack")]
+        PayloadFormat::MessagePack => MessagePack.to_bytes(value),
+        #[cfg(not(feature = "msgpack"))]
+        PayloadFormat::MessagePack => {
+            Err("payload is MessagePack, but factum was built without the `msgpack` feature".into())
+        }
     }
 }
 
@@ -206,8 +232,22 @@ impl<'a> StoredPayload<'a> {
         }
     }
 
-    /// Decodes the payload as `E` (see [`RecordedEvent::decode`]).
+    /// Decodes the payload as `E` (see [`RecordedEvent::decode`]), refusing
+    /// a schema version newer than `E` knows ([`SchemaTooNew`]). (What an
+    /// upcaster returns is this code's own doing, and is not checked.)
     pub(crate) fn decode<E: DomainEvent>(self) -> Result<E> {
+        let index = E::EVENT_TYPES
+            .iter()
+            .position(|known| *known == self.event_type);
+        if let Some(&known) = index.and_then(|i| E::SCHEMA_VERSIONS.get(i))
+            && self.schema_version > known
+        {
+            let too_new = SchemaTooNew {
+                stored: self.schema_version,
+                known,
+            };
+            return Err(self.error(self.event_type, self.schema_version, too_new.into()));
+        }
         self.decode_from(
             self.event_type,
             self.schema_version,
@@ -231,13 +271,56 @@ impl<'a> StoredPayload<'a> {
                 known: E::EVENT_TYPES.join(", "),
             });
         }
-        source.decode(event_type).map_err(|source| Error::Decode {
+        source
+            .decode(event_type)
+            .map_err(|source| self.error(event_type, schema_version, source))
+    }
+
+    /// An [`Error::Decode`] of this event, under `event_type` at
+    /// `schema_version` (as stored, or as an upcaster left it).
+    pub(crate) fn error(self, event_type: &str, schema_version: u32, source: BoxError) -> Error {
+        Error::Decode {
             event_type: event_type.to_owned(),
             schema_version,
             stream: self.stream.cloned(),
             stream_version: Some(self.stream_version),
             position: self.position,
             source,
-        })
+        }
     }
+}
+
+/// Why a stored event did not decode: it was written in a schema version
+/// newer than the one this code writes (see
+/// [`DomainEvent::SCHEMA_VERSIONS`]), by code deployed after this code.
+/// Decoding it would silently drop the fields this code does not know.
+///
+/// ```
+/// use factum_core::{DomainEvent, EventData, GlobalPosition, RecordedEvent, SchemaTooNew, StreamId};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Debug, Serialize, Deserialize)]
+/// struct Deposited { amount: u64 }
+///
+/// impl DomainEvent for Deposited {
+///     const EVENT_TYPES: &'static [&'static str] = &["Deposited"];
+///     const SCHEMA_VERSIONS: &'static [u32] = &[1];
+///     fn event_type(&self) -> &'static str { "Deposited" }
+/// }
+///
+/// let newer = EventData::json("Deposited", br#"{"amount":5,"currency":"EUR"}"#.to_vec()).with_schema_version(2);
+/// let stream = StreamId::new("account-1").unwrap();
+/// let stored = RecordedEvent::from_data(newer, stream, 1, GlobalPosition::from_parts(0, 1), chrono::Utc::now());
+/// let error = stored.decode::<Deposited>().unwrap_err();
+/// assert!(error.to_string().contains("schema version 2 is newer than 1"), "{error}");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "schema version {stored} is newer than {known}, the newest this code knows: it was written by newer code (deploy it here too, or roll that back)"
+)]
+pub struct SchemaTooNew {
+    /// The stored event's schema version.
+    pub stored: u32,
+    /// The newest version this code writes for its type.
+    pub known: u32,
 }

@@ -101,7 +101,9 @@ impl<'a> Source<'a> {
     /// `E::EVENT_TYPES`) as `E`, by `E`'s [`PayloadShape`].
     pub(crate) fn decode<E: DomainEvent>(self, event_type: &str) -> Result<E, BoxError> {
         let PayloadShape::Variant { indexes } = E::PAYLOAD_SHAPE else {
-            return self.plain();
+            return self
+                .plain()
+                .or_else(|error| self.wrapped(event_type, error));
         };
         let index = E::EVENT_TYPES
             .iter()
@@ -128,5 +130,30 @@ impl<'a> Source<'a> {
             index,
             event: PhantomData,
         })
+    }
+
+    /// A serde-shaped enum `E` ([`PayloadShape::Value`]) from a payload in
+    /// its variant's content alone, as upcasters hand payloads over: the
+    /// payload wrapped in serde's form for the variant named `event_type`
+    /// (a unit variant's `{}` as its name), or `error`, the plain decode's,
+    /// when that does not decode either.
+    fn wrapped<E: DomainEvent>(self, event_type: &str, error: BoxError) -> Result<E, BoxError> {
+        if E::EVENT_TYPES.len() < 2 {
+            return Err(error);
+        }
+        let Ok(content) = self.plain::<Value>() else {
+            return Err(error);
+        };
+        let wrapped = match content {
+            Value::Object(map) if map.is_empty() => Value::String(event_type.to_owned()),
+            content => Value::Object(serde_json::Map::from_iter([(
+                event_type.to_owned(),
+                content,
+            )])),
+        };
+        match serde_json::from_value::<E>(wrapped) {
+            Ok(event) if event.event_type() == event_type => Ok(event),
+            _ => Err(error),
+        }
     }
 }

@@ -11,7 +11,7 @@ use super::{FailurePolicy, Lag, ParkedEvent, ProjectionError, ResetNotWritten, R
 use crate::backend::Recovery;
 use crate::{
     BoxError, Error, EventFilter, EventStore, FeedCursor, GlobalPosition, RecordedEvent,
-    SubscriptionOptions,
+    SubscriptionOptions, Upcasters,
 };
 
 /// A named consumer of events that builds a read model. Its checkpoint (the
@@ -85,6 +85,16 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
         self
     }
 
+    /// Hands the projection today's events: each stored event as
+    /// `upcasters` rewrite it (the repository's upcasters, so that the
+    /// projection sees the event types the aggregates do); an event they
+    /// split is handed over part by part, one they drop not at all. The
+    /// filter sees today's events.
+    pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
+        self.options = self.options.with_upcasters(upcasters);
+        self
+    }
+
     /// Reads the feed in pages of `size` events (one checkpoint per page).
     pub fn with_batch_size(mut self, size: usize) -> Self {
         self.options = self.options.with_batch_size(size);
@@ -137,6 +147,7 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
         let mut committer = Committer {
             store: &self.store,
             projection: &mut self.projection,
+            upcasters: self.options.upcasters(),
         };
         replay_parked(&mut committer, &self.store).await
     }
@@ -215,6 +226,7 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
         let mut committer = Committer {
             store: &self.store,
             projection: &mut self.projection,
+            upcasters: self.options.upcasters(),
         };
         match commit_page(&mut committer, self.retry, self.on_failure, page).await? {
             PageOutcome::Committed(n) => Ok(n),
@@ -242,6 +254,7 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
 struct Committer<'a, S, P> {
     store: &'a S,
     projection: &'a mut P,
+    upcasters: &'a Upcasters,
 }
 
 #[async_trait]
@@ -257,11 +270,16 @@ impl<S: EventStore, P: Projection> PageCommit for Committer<'_, S, P> {
     async fn try_commit(&mut self, page: &[RecordedEvent]) -> Result<PageOutcome, PageFailure> {
         let filter = self.projection.filter();
         let mut handled = 0;
-        for (index, event) in page.iter().enumerate() {
-            if !filter.matches(event) {
-                continue;
-            }
-            if let Err(source) = self.projection.handle(event).await {
+        for (index, stored) in page.iter().enumerate() {
+            let handling = async {
+                let today = self.upcasters.upcast(stored)?;
+                for event in today.iter().filter(|e| filter.matches(e)) {
+                    self.projection.handle(event).await?;
+                    handled += 1;
+                }
+                Ok::<_, BoxError>(())
+            };
+            if let Err(source) = handling.await {
                 // What was handled stays handled: the checkpoint covers it.
                 if let Some(before) = index.checked_sub(1).and_then(|i| page.get(i)) {
                     save_checkpoint(self.store, self.projection.name(), before).await?;
@@ -273,7 +291,6 @@ impl<S: EventStore, P: Projection> PageCommit for Committer<'_, S, P> {
                     source,
                 });
             }
-            handled += 1;
         }
         if let Some(last) = page.last() {
             save_checkpoint(self.store, self.projection.name(), last).await?;
@@ -293,16 +310,26 @@ impl<S: EventStore, P: Projection> PageCommit for Committer<'_, S, P> {
         Ok(PageOutcome::Committed(0))
     }
 
-    async fn try_replay(&mut self, event: &RecordedEvent) -> Result<(), PageFailure> {
-        self.projection
-            .handle(event)
-            .await
-            .map_err(|source| PageFailure::Handler {
-                index: 0,
-                kept: 0,
-                handled: 0,
-                source,
-            })?;
+    async fn try_replay(&mut self, stored: &RecordedEvent) -> Result<(), PageFailure> {
+        let filter = self.projection.filter();
+        let handling = async {
+            for event in self
+                .upcasters
+                .upcast(stored)?
+                .iter()
+                .filter(|e| filter.matches(e))
+            {
+                self.projection.handle(event).await?;
+            }
+            Ok::<_, BoxError>(())
+        };
+        handling.await.map_err(|source| PageFailure::Handler {
+            index: 0,
+            kept: 0,
+            handled: 0,
+            source,
+        })?;
+        let event = stored;
         self.store
             .unpark_event(self.projection.name(), event.position)
             .await

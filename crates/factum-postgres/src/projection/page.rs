@@ -149,15 +149,19 @@ impl<P: TransactionalProjection<PgConnection>> Pages<'_, P> {
             Step::Page(page) => {
                 let filter = self.runner.projection.filter();
                 let partition = self.runner.partition;
+                let upcasters = self.runner.upcasters.clone();
                 let mut handled = 0;
-                for (index, event) in page.iter().enumerate() {
-                    if !filter.matches(event)
-                        || partition.is_some_and(|p| !p.owns(event.stream_id.as_str()))
-                    {
+                for (index, stored) in page.iter().enumerate() {
+                    if partition.is_some_and(|p| !p.owns(stored.stream_id.as_str())) {
                         continue;
                     }
-                    self.handle(tx, event, index).await?;
-                    handled += 1;
+                    let today = upcasters
+                        .upcast(stored)
+                        .map_err(|e| handler_failure(index, e.into()))?;
+                    for event in today.iter().filter(|e| filter.matches(e)) {
+                        self.handle(tx, event, index).await?;
+                        handled += 1;
+                    }
                 }
                 Ok(handled)
             }
@@ -166,7 +170,14 @@ impl<P: TransactionalProjection<PgConnection>> Pages<'_, P> {
                 Ok(0)
             }
             Step::Replay(event) => {
-                self.handle(tx, event, 0).await?;
+                let filter = self.runner.projection.filter();
+                let upcasters = self.runner.upcasters.clone();
+                let today = upcasters
+                    .upcast(event)
+                    .map_err(|e| handler_failure(0, e.into()))?;
+                for part in today.iter().filter(|e| filter.matches(e)) {
+                    self.handle(tx, part, 0).await?;
+                }
                 unpark(&store, &mut **tx, &name, event.position)
                     .await
                     .map_err(fail)?;

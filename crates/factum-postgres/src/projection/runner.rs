@@ -9,7 +9,7 @@ use factum_core::backend::{PageOutcome, Recovery, commit_page, replay_parked};
 use factum_core::{
     CheckpointStore, Error, FailurePolicy, FeedCursor, GlobalPosition, Lag, ParkedEvent,
     ParkedReplay, ProjectionError, RecordedEvent, RetryPolicy, SubscriptionOptions,
-    TransactionalProjection,
+    TransactionalProjection, Upcasters,
 };
 use sqlx::{Connection, PgConnection};
 
@@ -49,6 +49,7 @@ pub struct PostgresProjectionRunner<P> {
     pub(super) projection: P,
     retry: RetryPolicy,
     on_failure: FailurePolicy,
+    pub(super) upcasters: Upcasters,
     batch_size: usize,
     poll_interval: Duration,
     pub(super) lease: Option<LeaseSql>,
@@ -80,6 +81,7 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
             projection,
             retry: RetryPolicy::default(),
             on_failure: FailurePolicy::default(),
+            upcasters: Upcasters::new(),
             batch_size: 500,
             poll_interval: Duration::from_millis(250),
             lease: None,
@@ -99,6 +101,15 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
     /// park it and go on.
     pub fn with_failure_policy(mut self, policy: FailurePolicy) -> Self {
         self.on_failure = policy;
+        self
+    }
+
+    /// Hands the projection today's events: each stored event as
+    /// `upcasters` rewrite it (the repository's upcasters); an event they
+    /// split is handed over part by part (in the page's transaction), one
+    /// they drop not at all. The filter sees today's events.
+    pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
+        self.upcasters = upcasters;
         self
     }
 

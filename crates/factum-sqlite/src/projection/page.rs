@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 use factum_core::backend::{PageCommit, PageFailure, PageOutcome, to_stored_bits};
-use factum_core::{Error, GlobalPosition, ParkedEvent, RecordedEvent, TransactionalProjection};
+use factum_core::{
+    BoxError, Error, GlobalPosition, ParkedEvent, RecordedEvent, TransactionalProjection, Upcasters,
+};
 use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
 
@@ -19,6 +21,7 @@ use crate::store::{park, unpark};
 pub(super) struct Pages<'a, P> {
     pub(super) store: &'a SqliteStore,
     pub(super) projection: &'a mut P,
+    pub(super) upcasters: &'a Upcasters,
     pub(super) from: Option<GlobalPosition>,
 }
 
@@ -60,11 +63,16 @@ impl<P: TransactionalProjection<SqliteConnection>> PageCommit for Pages<'_, P> {
         }
         let filter = self.projection.filter();
         let mut handled = 0;
-        for (index, event) in page.iter().enumerate() {
-            if !filter.matches(event) {
-                continue;
-            }
-            if let Err(source) = self.projection.handle(&mut tx, event).await {
+        for (index, stored) in page.iter().enumerate() {
+            let handling = async {
+                let today = self.upcasters.upcast(stored)?;
+                for event in today.iter().filter(|e| filter.matches(e)) {
+                    self.projection.handle(&mut tx, event).await?;
+                    handled += 1;
+                }
+                Ok::<_, BoxError>(())
+            };
+            if let Err(source) = handling.await {
                 // Dropping `tx` unfinished queues the rollback ahead of the
                 // connection's next user; roll back now all the same.
                 let _ = tx.rollback().await;
@@ -75,7 +83,6 @@ impl<P: TransactionalProjection<SqliteConnection>> PageCommit for Pages<'_, P> {
                     source,
                 });
             }
-            handled += 1;
         }
         tx.commit()
             .await
@@ -124,7 +131,15 @@ impl<P: TransactionalProjection<SqliteConnection>> PageCommit for Pages<'_, P> {
         };
         let mut conn = self.store.write_connection().await.map_err(fail)?;
         let mut tx = conn.begin_with(sql::BEGIN_IMMEDIATE).await.map_err(fail)?;
-        if let Err(source) = self.projection.handle(&mut tx, event).await {
+        let filter = self.projection.filter();
+        let handling = async {
+            let today = self.upcasters.upcast(event)?;
+            for event in today.iter().filter(|e| filter.matches(e)) {
+                self.projection.handle(&mut tx, event).await?;
+            }
+            Ok::<_, BoxError>(())
+        };
+        if let Err(source) = handling.await {
             let _ = tx.rollback().await;
             return Err(PageFailure::Handler {
                 index: 0,

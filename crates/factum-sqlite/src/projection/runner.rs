@@ -8,7 +8,7 @@ use factum_core::backend::{PageOutcome, Recovery, commit_page, replay_parked};
 use factum_core::{
     CheckpointStore, Error, FailurePolicy, FeedCursor, GlobalPosition, Lag, ParkedEvent,
     ParkedReplay, ProjectionError, RecordedEvent, RetryPolicy, SubscriptionOptions,
-    TransactionalProjection,
+    TransactionalProjection, Upcasters,
 };
 use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
@@ -96,6 +96,7 @@ pub struct SqliteProjectionRunner<P> {
     projection: P,
     retry: RetryPolicy,
     on_failure: FailurePolicy,
+    upcasters: Upcasters,
     batch_size: usize,
     poll_interval: Duration,
 }
@@ -110,6 +111,7 @@ impl<P: TransactionalProjection<SqliteConnection>> SqliteProjectionRunner<P> {
             projection,
             retry: RetryPolicy::default(),
             on_failure: FailurePolicy::default(),
+            upcasters: Upcasters::new(),
             batch_size: 500,
             poll_interval: Duration::from_millis(250),
         }
@@ -125,6 +127,15 @@ impl<P: TransactionalProjection<SqliteConnection>> SqliteProjectionRunner<P> {
     /// park it and go on.
     pub fn with_failure_policy(mut self, policy: FailurePolicy) -> Self {
         self.on_failure = policy;
+        self
+    }
+
+    /// Hands the projection today's events: each stored event as
+    /// `upcasters` rewrite it (the repository's upcasters); an event they
+    /// split is handed over part by part (in the page's transaction), one
+    /// they drop not at all. The filter sees today's events.
+    pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
+        self.upcasters = upcasters;
         self
     }
 
@@ -181,6 +192,7 @@ impl<P: TransactionalProjection<SqliteConnection>> SqliteProjectionRunner<P> {
         let mut pages = Pages {
             store: &self.store,
             projection: &mut self.projection,
+            upcasters: &self.upcasters,
             from: None,
         };
         replay_parked(&mut pages, &self.store).await
@@ -285,6 +297,7 @@ impl<P: TransactionalProjection<SqliteConnection>> SqliteProjectionRunner<P> {
         let mut pages = Pages {
             store: &self.store,
             projection: &mut self.projection,
+            upcasters: &self.upcasters,
             from: *from,
         };
         let outcome = commit_page(&mut pages, self.retry, self.on_failure, page).await;

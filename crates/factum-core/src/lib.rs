@@ -6,6 +6,7 @@
 pub mod aggregate;
 mod append;
 pub mod backend;
+mod category;
 mod codec;
 mod correlation;
 mod error;
@@ -28,6 +29,7 @@ mod version;
 mod wait;
 
 pub use append::{AppendResult, Duplicates, EventOutcome, StreamAppend};
+pub use category::CategoryUser;
 #[cfg(feature = "msgpack")]
 pub use codec::MessagePack;
 pub use codec::{BoxError, Codec, DomainEvent, Json, PayloadShape};

@@ -11,10 +11,11 @@ use futures::TryStreamExt;
 use super::logic::Aggregate;
 use super::outcome::{ExecuteError, Executed, Loaded};
 use crate::backend::Backoff;
+use crate::category::{AggregateCategory, CategoryUser};
 use crate::codec::from_bytes;
 use crate::{
-    Codec, Error, EventStore, ExpectedVersion, Json, Metadata, ReadOptions, Result, Snapshot,
-    StreamId, Upcasters,
+    Codec, Error, EventStore, ExpectedVersion, Json, Metadata, ReadOptions, RecordedEvent, Result,
+    Snapshot, StreamId, Upcasters,
 };
 
 /// Retries of a command after version conflicts, by default.
@@ -120,7 +121,12 @@ impl<A: Aggregate, S: EventStore> Repository<A, S, Json> {
     /// A repository writing JSON, without snapshots, retrying a conflicting
     /// command up to 24 times after pauses with jitter (see the type's
     /// documentation).
+    ///
+    /// Building it checks `A::CATEGORY` at compile time (see
+    /// [`Aggregate::CATEGORY`]): an empty category, or one holding `-`,
+    /// fails the build.
     pub fn new(store: S) -> Self {
+        let _checked = AggregateCategory::<A>::CHECKED;
         Self {
             store,
             codec: Json,
@@ -185,7 +191,19 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
 
     /// The stream of the aggregate `id`: `"{CATEGORY}-{id}"`.
     pub fn stream_id(&self, id: &str) -> Result<StreamId> {
-        Ok(StreamId::new(format!("{}-{id}", A::CATEGORY))?)
+        Ok(StreamId::new(format!(
+            "{}-{id}",
+            AggregateCategory::<A>::CHECKED
+        ))?)
+    }
+
+    /// The aggregate id of `stream`, back from [`stream_id`](Self::stream_id):
+    /// `"42"` for `"account-42"` when the category is `"account"`; `None`
+    /// for a stream of another category (or with no id).
+    pub fn aggregate_id<'s>(&self, stream: &'s StreamId) -> Option<&'s str> {
+        (stream.category() == AggregateCategory::<A>::CHECKED)
+            .then(|| stream.id())
+            .flatten()
     }
 
     /// The current state of aggregate `id` (the default state when it has
@@ -213,7 +231,11 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
             if recorded.recorded_at > at {
                 break;
             }
-            loaded.state.apply(&self.upcasters.decode(&recorded)?);
+            let event = self
+                .upcasters
+                .decode(&recorded)
+                .map_err(|error| undecodable::<A>(error, &recorded))?;
+            loaded.state.apply(&event);
             loaded.version = Some(recorded.stream_version);
         }
         Ok(loaded)
@@ -314,13 +336,31 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
             options = options.with_to_version(until);
         }
         let mut events = self.store.read_stream_payloads(stream, options);
-        while let Some(recorded) = events.try_next().await? {
-            loaded
-                .state
-                .apply(&self.upcasters.decode_payload(&recorded)?);
+        let failed = loop {
+            let Some(recorded) = events.try_next().await? else {
+                break None;
+            };
+            match self.upcasters.decode_payload(&recorded) {
+                Ok(event) => loaded.state.apply(&event),
+                Err(error) => break Some((recorded.stream_version, error)),
+            }
             loaded.version = Some(recorded.stream_version);
+        };
+        drop(events);
+        match failed {
+            None => Ok(loaded),
+            Some((version, error)) => {
+                // Payloads do not say who wrote them: read the whole event.
+                let options = ReadOptions::all().with_from_version(version).with_limit(1);
+                Err(match self.store.read_stream(stream, options).await {
+                    Ok(events) => match events.first() {
+                        Some(recorded) => undecodable::<A>(error, recorded),
+                        None => error,
+                    },
+                    Err(_) => error,
+                })
+            }
         }
-        Ok(loaded)
     }
 
     /// The stream's snapshot when snapshots are on, its schema version is
@@ -394,4 +434,13 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
             taken_at: Utc::now(),
         })
     }
+}
+
+/// `error`, the failure to decode `recorded` as an event of `A`; or, when
+/// `recorded` was injected into a correlation group whose prefix is `A`'s
+/// category, [`Error::CategoryShared`], which says why.
+fn undecodable<A: Aggregate>(error: Error, recorded: &RecordedEvent) -> Error {
+    CategoryUser::aggregate::<A>()
+        .refused_by(recorded)
+        .unwrap_or(error)
 }

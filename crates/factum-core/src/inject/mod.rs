@@ -3,16 +3,15 @@
 //! store methods of [`InjectEvents`].
 
 mod wait;
+mod write;
 
 use std::future::Future;
 
 use crate::correlation::CorrelationStatus;
-use crate::{
-    Codec, DomainEvent, Error, EventData, EventOutcome, EventStore, GlobalPosition, Json, Metadata,
-    Result, StreamId,
-};
+use crate::{DomainEvent, EventStore, GlobalPosition, Result};
 
 pub use wait::{AwaitResponse, InjectAndWait};
+use write::{Prepared, Written};
 
 /// A family of correlated events (a transfer's request and its response):
 /// each correlation group of the family is one stream, named
@@ -99,12 +98,18 @@ pub trait InjectEvents: EventStore {
     /// key, after checking the group's status. Injecting the same event
     /// again writes nothing and returns [`InjectStatus::Duplicate`]; a
     /// failed status check writes nothing and fails with
-    /// [`Error::CorrelationStatus`].
+    /// [`Error::CorrelationStatus`](crate::Error::CorrelationStatus).
+    ///
+    /// A group whose stream holds an aggregate's events (the
+    /// set's prefix is also an aggregate's category) is refused with
+    /// [`Error::CategoryShared`](crate::Error::CategoryShared), writing
+    /// nothing. Building code that injects into the set `S` checks
+    /// `S::PREFIX` at compile time, as [`Aggregate::CATEGORY`](crate::aggregate::Aggregate::CATEGORY) is.
     fn idempotent_inject_event<E: InjectableEvent>(
         &self,
         event: impl EventOrRef<E>,
     ) -> impl Future<Output = Result<InjectStatus>> + Send + '_ {
-        let prepared = Prepared::of(event.event());
+        let prepared = Prepared::of(&event);
         async move { Ok(prepared?.write(self).await?.status) }
     }
 
@@ -132,93 +137,8 @@ pub trait InjectEvents: EventStore {
         Set: CorrelatedSet,
         E: InjectableEvent<Set = Set>,
     {
-        InjectAndWait::start(self.clone(), Prepared::of(event.event()))
+        InjectAndWait::start(self.clone(), Prepared::of(&event))
     }
 }
 
 impl<S: EventStore + ?Sized> InjectEvents for S {}
-
-/// An injection encoded and ready to write: the event no longer needs to
-/// be borrowed.
-#[derive(Debug)]
-struct Prepared {
-    /// The correlation group.
-    group: StreamId,
-    /// The event, with its key and correlation id.
-    data: EventData,
-    /// What the group must look like.
-    status: CorrelationStatus,
-}
-
-/// What a written injection did: its status, its group and its version
-/// there.
-#[derive(Debug)]
-struct Written {
-    status: InjectStatus,
-    group: StreamId,
-    version: u64,
-}
-
-impl Prepared {
-    /// Encodes `event` (JSON, with its key, and its correlation id in the
-    /// metadata) for its group.
-    fn of<E: InjectableEvent>(event: &E) -> Result<Self> {
-        let correlation_id = event.correlation_id();
-        let group = StreamId::new(&correlation_id)?;
-        let data = Json
-            .encode(event)?
-            .with_idempotency_key(event.idempotency_key())
-            .with_metadata(Metadata::default().with_correlation_id(correlation_id));
-        Ok(Self {
-            group,
-            data,
-            status: E::STATUS,
-        })
-    }
-
-    /// Appends the event to its group, checking the group's status.
-    async fn write<S: EventStore + ?Sized>(self, store: &S) -> Result<Written> {
-        let Self {
-            group,
-            data,
-            status,
-        } = self;
-        let result = match store
-            .append(&group, status.expected_version(), vec![data])
-            .await
-        {
-            Err(Error::VersionConflict { stream, actual, .. }) => {
-                return Err(Error::CorrelationStatus {
-                    group: stream,
-                    expected: status,
-                    events: actual,
-                });
-            }
-            other => other?,
-        };
-        match result.events.into_iter().next() {
-            Some(EventOutcome::Written {
-                position,
-                stream_version,
-            }) => Ok(Written {
-                status: InjectStatus::Injected { position },
-                group,
-                version: stream_version,
-            }),
-            Some(EventOutcome::Duplicate {
-                position,
-                stream_version,
-                stream_id,
-            }) => Ok(Written {
-                status: InjectStatus::Duplicate { position },
-                group: stream_id,
-                version: stream_version,
-            }),
-            None => Err(Error::backend(
-                "core",
-                format!("injecting into correlation group {group}"),
-                "the backend reported no outcome for the event",
-            )),
-        }
-    }
-}

@@ -37,7 +37,7 @@ pub use correlation::CorrelationStatus;
 pub use error::{Error, Result};
 pub use event::{EventData, PayloadFormat, RecordedEvent, RecordedPayload};
 pub use inject::{
-    AwaitResponse, CorrelatedSet, EventOrRef, InjectAndWait, InjectEvents, InjectStatus,
+    AwaitResponse, CausedBy, CorrelatedSet, EventOrRef, InjectAndWait, InjectEvents, InjectStatus,
     InjectableEvent,
 };
 pub use invalid::{

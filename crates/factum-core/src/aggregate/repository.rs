@@ -268,6 +268,20 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
         self.execute_with(id, command, Metadata::default()).await
     }
 
+    /// [`execute`](Self::execute) for a command handled in response to
+    /// the event `cause` (by a process manager or a policy): every event
+    /// it causes carries [`Metadata::caused_by`]`(cause)`, the cause's
+    /// correlation id and the cause's event id as causation id.
+    pub async fn execute_caused_by(
+        &self,
+        id: &str,
+        command: A::Command,
+        cause: &RecordedEvent,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        self.execute_with(id, command, Metadata::caused_by(cause))
+            .await
+    }
+
     /// [`execute`](Self::execute), writing `metadata` (correlation,
     /// causation, actor) on every event.
     pub async fn execute_with(

@@ -7,8 +7,10 @@ mod write;
 
 use std::future::Future;
 
+use uuid::Uuid;
+
 use crate::correlation::CorrelationStatus;
-use crate::{DomainEvent, EventStore, GlobalPosition, Result};
+use crate::{DomainEvent, EventStore, GlobalPosition, RecordedEvent, Result};
 
 pub use wait::{AwaitResponse, InjectAndWait};
 use write::{Prepared, Written};
@@ -41,11 +43,43 @@ pub trait InjectableEvent: DomainEvent {
     fn idempotency_key(&self) -> String;
     /// `"{PREFIX}-{field}..."`: names the correlation group (its stream).
     fn correlation_id(&self) -> String;
+
+    /// This event, injected as caused by `cause`: it carries the cause's
+    /// event id as its causation id. Without it, an event joining an
+    /// existing group (a response) carries the event that opened the group
+    /// (its request); one opening a group carries none. Its correlation id
+    /// is its group's name either way.
+    ///
+    /// ```no_run
+    /// # use factum_core::*;
+    /// # async fn respond<E: InjectableEvent>(store: &dyn EventStore, credited: &RecordedEvent, answer: E) -> Result<()> {
+    /// store.idempotent_inject_event(answer.caused_by(credited)).await?;
+    /// # Ok(()) }
+    /// ```
+    fn caused_by(&self, cause: &RecordedEvent) -> CausedBy<&Self>
+    where
+        Self: Sized,
+    {
+        CausedBy {
+            event: self,
+            cause: cause.event_id,
+        }
+    }
 }
 
-/// An injectable event `E`, or a reference to one: what the methods of
-/// [`InjectEvents`] take, so that `inject(event)` and `inject(&event)` both
-/// compile.
+/// An injectable event (or a reference to one) with the id of the event
+/// that caused it, from [`InjectableEvent::caused_by`]: what the methods of
+/// [`InjectEvents`] take to write that id as the causation id.
+#[derive(Debug, Clone, Copy)]
+pub struct CausedBy<T> {
+    event: T,
+    cause: Uuid,
+}
+
+/// An injectable event `E`, or a reference to one, perhaps with its cause
+/// ([`CausedBy`]): what the methods of [`InjectEvents`] take, so that
+/// `inject(event)`, `inject(&event)` and `inject(event.caused_by(&cause))`
+/// all compile.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an injectable event, nor a reference to one",
     note = "derive `factum::InjectableEvent` on the event's type"
@@ -53,6 +87,11 @@ pub trait InjectableEvent: DomainEvent {
 pub trait EventOrRef<E> {
     /// The event.
     fn event(&self) -> &E;
+
+    /// The id of the event that caused it, when one was given.
+    fn causation_id(&self) -> Option<Uuid> {
+        None
+    }
 }
 
 impl<E: InjectableEvent> EventOrRef<E> for E {
@@ -64,6 +103,16 @@ impl<E: InjectableEvent> EventOrRef<E> for E {
 impl<E: InjectableEvent> EventOrRef<E> for &E {
     fn event(&self) -> &E {
         self
+    }
+}
+
+impl<E: InjectableEvent, T: EventOrRef<E>> EventOrRef<E> for CausedBy<T> {
+    fn event(&self) -> &E {
+        self.event.event()
+    }
+
+    fn causation_id(&self) -> Option<Uuid> {
+        Some(self.cause)
     }
 }
 
@@ -100,7 +149,11 @@ pub trait InjectEvents: EventStore {
     /// failed status check writes nothing and fails with
     /// [`Error::CorrelationStatus`](crate::Error::CorrelationStatus).
     ///
-    /// A group whose stream holds an aggregate's events (the
+    /// The event's metadata holds its group's name as correlation id and,
+    /// as causation id, the event given with
+    /// [`caused_by`](InjectableEvent::caused_by), else, when it joins an
+    /// existing group (a response), the event that opened the group (its
+    /// request). A group whose stream holds an aggregate's events (the
     /// set's prefix is also an aggregate's category) is refused with
     /// [`Error::CategoryShared`](crate::Error::CategoryShared), writing
     /// nothing. Building code that injects into the set `S` checks

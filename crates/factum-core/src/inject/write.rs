@@ -15,7 +15,8 @@ use crate::{
 pub(super) struct Prepared {
     /// The correlation group.
     pub(super) group: StreamId,
-    /// The event, with its key and correlation id.
+    /// The event, with its key, correlation id and (when given) causation
+    /// id.
     data: EventData,
     /// What the group must look like.
     status: CorrelationStatus,
@@ -33,14 +34,16 @@ pub(super) struct Written {
 }
 
 impl Prepared {
-    /// Encodes `event` (JSON, with its key, and its correlation id in the
-    /// metadata) for its group.
+    /// Encodes `event` (JSON, with its key, its correlation id and its
+    /// cause's id, if any, in the metadata) for its group.
     pub(super) fn of<E: InjectableEvent>(event: &impl EventOrRef<E>) -> Result<Self> {
         let _checked = CorrelationPrefix::<E::Set>::CHECKED;
+        let causation_id = event.causation_id();
         let event = event.event();
         let correlation_id = event.correlation_id();
         let group = StreamId::new(&correlation_id)?;
-        let metadata = Metadata::default().with_correlation_id(correlation_id);
+        let mut metadata = Metadata::default().with_correlation_id(correlation_id);
+        metadata.causation_id = causation_id.map(|id| id.to_string());
         let data = Json
             .encode(event)?
             .with_idempotency_key(event.idempotency_key())
@@ -58,17 +61,20 @@ impl Prepared {
     pub(super) async fn write<S: EventStore + ?Sized>(self, store: &S) -> Result<Written> {
         let Self {
             group,
-            data,
+            mut data,
             status,
             set,
         } = self;
         if status != CorrelationStatus::New {
             // Joining a group that may exist: its first event tells whose
-            // stream it is.
-            if let Some(opener) = first_event(store, &group).await?
-                && let Some(shared) = set.refused_by(&opener)
-            {
-                return Err(shared);
+            // stream it is, and is the request a response answers.
+            if let Some(opener) = first_event(store, &group).await? {
+                if let Some(shared) = set.refused_by(&opener) {
+                    return Err(shared);
+                }
+                data.metadata
+                    .causation_id
+                    .get_or_insert_with(|| opener.event_id.to_string());
             }
         }
         let result = match store

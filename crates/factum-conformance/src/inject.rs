@@ -11,21 +11,21 @@ use factum_core::{
     InjectableEvent, ReadOptions, StreamId, WaitForFeed,
 };
 
-struct Transfer;
+pub(super) struct Transfer;
 
 impl CorrelatedSet for Transfer {
     const PREFIX: &'static str = "Transfer";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct TransferRequested {
+pub(super) struct TransferRequested {
     request_id: u64,
     transfer_id: u64,
     amount: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct TransferAnswered {
+pub(super) struct TransferAnswered {
     request_id: u64,
     transfer_id: u64,
     accepted: bool,
@@ -67,7 +67,7 @@ impl InjectableEvent for TransferAnswered {
     }
 }
 
-fn request(request_id: u64, transfer_id: u64) -> TransferRequested {
+pub(super) fn request(request_id: u64, transfer_id: u64) -> TransferRequested {
     TransferRequested {
         request_id,
         transfer_id,
@@ -75,7 +75,7 @@ fn request(request_id: u64, transfer_id: u64) -> TransferRequested {
     }
 }
 
-fn answer(request_id: u64, transfer_id: u64) -> TransferAnswered {
+pub(super) fn answer(request_id: u64, transfer_id: u64) -> TransferAnswered {
     TransferAnswered {
         request_id,
         transfer_id,

@@ -19,6 +19,7 @@
 
 mod account;
 mod append;
+mod causation;
 mod concurrency;
 mod contention;
 mod evolution;
@@ -33,6 +34,7 @@ mod poison;
 mod projection;
 mod read;
 mod repository;
+mod shared_category;
 mod state;
 mod subscription;
 mod support;
@@ -138,6 +140,8 @@ macro_rules! __checks {
             inject::injection_is_idempotent_and_checks_status,
             inject::inject_and_wait_returns_the_response,
             inject::concurrent_injections_write_once,
+            causation::causation_flows_across_hops,
+            shared_category::category_shared_by_an_aggregate_and_a_correlation_set_is_refused,
             subscription::subscription_catches_up_then_follows_live,
             subscription::subscription_starts_after_position_and_filters,
             projection::projection_resumes_from_checkpoint,

@@ -1,7 +1,8 @@
 //! [`Error`]: everything that can go wrong, each case naming what was wrong.
 
 use crate::{
-    CorrelationStatus, ExpectedVersion, GlobalPosition, InvalidAppend, StreamId, StreamIdError,
+    CategoryUser, CorrelationStatus, ExpectedVersion, GlobalPosition, InvalidAppend, StreamId,
+    StreamIdError,
 };
 
 /// The error type of every factum operation.
@@ -74,6 +75,22 @@ pub enum Error {
         expected: CorrelationStatus,
         /// How many events the group holds (`None`: it does not exist).
         events: Option<u64>,
+    },
+    /// An aggregate and a correlation set both claim a stream: the
+    /// aggregate's `CATEGORY` is also the set's `PREFIX`, so that their
+    /// two kinds of event would share streams. The one that found the
+    /// other's event there is refused; nothing was written. Give one of
+    /// them another name.
+    #[error("{}", display_shared(.stream, .refused, .found))]
+    CategoryShared {
+        /// The stream both claim.
+        stream: StreamId,
+        /// Who was refused it: an aggregate, which found an event injected
+        /// into a correlation group there, or a correlation set, which
+        /// found an aggregate's event.
+        refused: CategoryUser,
+        /// The type of the other's event found in the stream.
+        found: String,
     },
     /// A wait ended before what it waited for happened.
     #[error("timed out after {timeout:?} waiting for {waiting_for}")]
@@ -194,6 +211,24 @@ fn display_group(events: Option<u64>) -> String {
         None => "does not exist".to_owned(),
         Some(1) => "exists with 1 event".to_owned(),
         Some(n) => format!("exists with {n} events"),
+    }
+}
+
+fn display_shared(stream: &StreamId, refused: &CategoryUser, found: &str) -> String {
+    let category = stream.category();
+    match refused {
+        CategoryUser::Aggregate(aggregate) => format!(
+            "aggregate {aggregate} cannot use stream {stream}: it is a correlation group \
+             (event {found:?} was injected there), because the category {category:?} is both \
+             the aggregate's CATEGORY and a correlation set's PREFIX; give one of them another \
+             name (nothing was written)"
+        ),
+        CategoryUser::CorrelationSet(set) => format!(
+            "correlation set {set} cannot inject into stream {stream}: it holds an aggregate's \
+             events (the first is {found:?}), because the category {category:?} is both the \
+             set's PREFIX and an aggregate's CATEGORY; give one of them another name (nothing \
+             was written)"
+        ),
     }
 }
 
@@ -337,6 +372,35 @@ mod tests {
         assert_eq!(
             status(CorrelationStatus::Exists, None),
             "correlation group Transfer-1 must exist, but it does not exist"
+        );
+    }
+
+    #[test]
+    fn a_shared_category_names_the_stream_the_refused_and_the_found() {
+        let stream = StreamId::new("order-7").unwrap();
+        let aggregate = Error::CategoryShared {
+            stream: stream.clone(),
+            refused: CategoryUser::Aggregate("shop::Order"),
+            found: "PaymentRequested".to_owned(),
+        };
+        assert_eq!(
+            aggregate.to_string(),
+            "aggregate shop::Order cannot use stream order-7: it is a correlation group \
+             (event \"PaymentRequested\" was injected there), because the category \"order\" is \
+             both the aggregate's CATEGORY and a correlation set's PREFIX; give one of them \
+             another name (nothing was written)"
+        );
+        let set = Error::CategoryShared {
+            stream,
+            refused: CategoryUser::CorrelationSet("shop::Payments"),
+            found: "OrderPlaced".to_owned(),
+        };
+        assert_eq!(
+            set.to_string(),
+            "correlation set shop::Payments cannot inject into stream order-7: it holds an \
+             aggregate's events (the first is \"OrderPlaced\"), because the category \"order\" is \
+             both the set's PREFIX and an aggregate's CATEGORY; give one of them another name \
+             (nothing was written)"
         );
     }
 

@@ -6,6 +6,7 @@
 pub mod aggregate;
 mod append;
 pub mod backend;
+mod category;
 mod codec;
 mod correlation;
 mod error;
@@ -29,6 +30,7 @@ mod version;
 mod wait;
 
 pub use append::{AppendResult, Duplicates, EventOutcome, StreamAppend};
+pub use category::CategoryUser;
 #[cfg(feature = "msgpack")]
 pub use codec::MessagePack;
 pub use codec::{BoxError, Codec, DomainEvent, Json, PayloadShape, SchemaTooNew};
@@ -36,7 +38,7 @@ pub use correlation::CorrelationStatus;
 pub use error::{Error, Result};
 pub use event::{EventData, PayloadFormat, RecordedEvent, RecordedPayload};
 pub use inject::{
-    AwaitResponse, CorrelatedSet, EventOrRef, InjectAndWait, InjectEvents, InjectStatus,
+    AwaitResponse, CausedBy, CorrelatedSet, EventOrRef, InjectAndWait, InjectEvents, InjectStatus,
     InjectableEvent,
 };
 pub use invalid::{

@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::RecordedEvent;
+
 /// Correlation, causation and actor of an event, plus free key/values.
 ///
 /// The correlation id ties together every event of one business flow (a
 /// transfer request and its response); the causation id names the event or
-/// command that directly caused this one.
+/// command that directly caused this one. [`Metadata::caused_by`] makes
+/// both flow from one event to the next.
 ///
 /// ```
 /// use factum_core::Metadata;
@@ -38,6 +41,41 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// The metadata of an event caused by `cause` (a command handled in
+    /// response to it, then the events that command causes): the cause's
+    /// correlation id, and the cause's event id as causation id. A cause
+    /// without a correlation id starts the flow, whose correlation id is
+    /// then its own event id, as event stores conventionally do. The
+    /// actor and custom values are the new event's own: set them with the
+    /// `with_*` methods.
+    ///
+    /// ```
+    /// use factum_core::{EventData, GlobalPosition, Metadata, RecordedEvent, StreamId};
+    ///
+    /// let placed = EventData::json("OrderPlaced", b"{}".to_vec())
+    ///     .with_metadata(Metadata::default().with_correlation_id("checkout-9"));
+    /// let placed = RecordedEvent::from_data(placed, StreamId::new("order-1")?, 1, GlobalPosition::START, chrono::Utc::now());
+    ///
+    /// let caused = Metadata::caused_by(&placed).with_actor("payments");
+    /// assert_eq!(caused.correlation_id.as_deref(), Some("checkout-9"));
+    /// assert_eq!(caused.causation_id, Some(placed.event_id.to_string()));
+    /// # Ok::<(), factum_core::StreamIdError>(())
+    /// ```
+    pub fn caused_by(cause: &RecordedEvent) -> Self {
+        let cause_id = cause.event_id.to_string();
+        Self {
+            correlation_id: Some(
+                cause
+                    .metadata
+                    .correlation_id
+                    .clone()
+                    .unwrap_or_else(|| cause_id.clone()),
+            ),
+            causation_id: Some(cause_id),
+            ..Self::default()
+        }
+    }
+
     /// Sets the correlation id.
     pub fn with_correlation_id(mut self, id: impl Into<String>) -> Self {
         self.correlation_id = Some(id.into());
@@ -100,3 +138,45 @@ impl Metadata {
 
 /// Metadata with nothing set, as JSON.
 const EMPTY_JSON: &str = "{}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EventData, GlobalPosition, StreamId};
+
+    fn recorded(metadata: Metadata) -> RecordedEvent {
+        let data = EventData::json("Placed", b"{}".to_vec()).with_metadata(metadata);
+        let stream = StreamId::new("order-1").unwrap();
+        RecordedEvent::from_data(data, stream, 1, GlobalPosition::START, chrono::Utc::now())
+    }
+
+    #[test]
+    fn a_caused_event_keeps_the_correlation_and_names_its_cause() {
+        let cause = recorded(
+            Metadata::default()
+                .with_correlation_id("flow-1")
+                .with_causation_id("earlier")
+                .with_actor("alice")
+                .with_custom("ip", "10.0.0.1"),
+        );
+        let caused = Metadata::caused_by(&cause);
+        assert_eq!(
+            caused,
+            Metadata::default()
+                .with_correlation_id("flow-1")
+                .with_causation_id(cause.event_id.to_string())
+        );
+    }
+
+    #[test]
+    fn a_cause_without_correlation_starts_the_flow() {
+        let cause = recorded(Metadata::default());
+        let caused = Metadata::caused_by(&cause);
+        let id = cause.event_id.to_string();
+        assert_eq!(caused.correlation_id.as_ref(), Some(&id));
+        assert_eq!(caused.causation_id.as_ref(), Some(&id));
+        // The next hop keeps the flow's correlation id.
+        let next = recorded(caused.clone());
+        assert_eq!(Metadata::caused_by(&next).correlation_id, Some(id));
+    }
+}

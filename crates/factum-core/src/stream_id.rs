@@ -88,11 +88,30 @@ impl StreamId {
     }
 
     /// The stream's category: the part before the first `-`, or the whole id
-    /// when it has none. `"account-42"` is in category `"account"`.
+    /// when it has none. `"account-42"` is in category `"account"`, and so
+    /// is `"account-2024-7"`. (So a category cannot hold `-`: an
+    /// aggregate's `CATEGORY` or a correlation set's `PREFIX` that does
+    /// fails the build.)
     pub fn category(&self) -> &str {
         self.0
             .split_once('-')
             .map_or(&self.0, |(category, _)| category)
+    }
+
+    /// The id within the category: the part after the first `-`, such as
+    /// the aggregate id `"42"` of `"account-42"` (`"2024-7"` of
+    /// `"account-2024-7"`); `None` when the stream id has no `-`.
+    ///
+    /// ```
+    /// use factum_core::StreamId;
+    ///
+    /// let stream = StreamId::new("account-2024-7")?;
+    /// assert_eq!((stream.category(), stream.id()), ("account", Some("2024-7")));
+    /// assert_eq!(StreamId::new("account")?.id(), None);
+    /// # Ok::<(), factum_core::StreamIdError>(())
+    /// ```
+    pub fn id(&self) -> Option<&str> {
+        self.0.split_once('-').map(|(_, id)| id)
     }
 }
 
@@ -162,7 +181,11 @@ mod tests {
     fn accepts_ordinary_ids_and_splits_category() {
         let id = StreamId::new("order-2024-7").unwrap();
         assert_eq!(id.category(), "order");
-        assert_eq!(StreamId::new("plain").unwrap().category(), "plain");
+        assert_eq!(id.id(), Some("2024-7"));
+        let plain = StreamId::new("plain").unwrap();
+        assert_eq!((plain.category(), plain.id()), ("plain", None));
+        let trailing = StreamId::new("order-").unwrap();
+        assert_eq!((trailing.category(), trailing.id()), ("order", Some("")));
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! | --- | --- | --- |
 //! | `event_type = "Name"` | struct, enum variant | `DomainEvent` |
 //! | `schema_version = 2` | struct, enum, enum variant | `DomainEvent` |
-//! | `prefix = "Name"` | type | `CorrelatedSet` |
+//! | `prefix = "Name"` (no `-`) | type | `CorrelatedSet` |
 //! | `idempotency = ["field", ...]` | struct | `InjectableEvent` |
 //! | `correlation = ["field", ...]` | struct | `InjectableEvent` |
 //! | `correlation_set = Type` | struct | `InjectableEvent` |
@@ -113,6 +113,13 @@ pub fn derive_domain_event(input: TokenStream) -> TokenStream {
 /// Derives `factum::CorrelatedSet` on a marker type naming a family of
 /// correlated events (a request and its response): its correlation ids start
 /// with the type's name, or with `#[es(prefix = "Name")]`.
+///
+/// The prefix is the category of the groups' streams (`"{prefix}-{key}"`),
+/// the part of a stream id before the first `-`: a prefix that is empty or
+/// holds `-` (`"sales-order"`, whose groups would be in category `sales`)
+/// is a compile error. It must not be an aggregate's `CATEGORY` either,
+/// which only the streams can tell: an injection into an aggregate's
+/// stream fails with `Error::CategoryShared`.
 ///
 /// ```
 /// use factum::CorrelatedSet;

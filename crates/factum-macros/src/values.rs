@@ -8,9 +8,15 @@ use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream};
 use syn::{Error, Ident, LitInt, LitStr, Result, Token, Type};
 
-/// Longest event type (and correlation prefix) accepted, in bytes; the
-/// store's limit (`factum::MAX_EVENT_TYPE_BYTES`).
-const MAX_NAME_BYTES: usize = 255;
+/// Longest event type accepted, in bytes; the store's limit
+/// (`factum::MAX_EVENT_TYPE_BYTES`).
+const MAX_EVENT_TYPE_BYTES: usize = 255;
+
+/// Longest correlation prefix accepted, in bytes: a group's stream id (at
+/// most 255 bytes) also holds the `-` and a key. The prefix is a stream
+/// category, which factum-core checks by the same rules where a set is
+/// used (`category.rs`); checking it here too points at the literal.
+const MAX_PREFIX_BYTES: usize = 253;
 
 /// A checked `schema_version` value.
 #[derive(Clone)]
@@ -81,14 +87,14 @@ fn rest_of_value(input: ParseStream<'_>) -> Result<TokenStream> {
 }
 
 /// Checks a name that ends up in the store (an event type, a prefix):
-/// non-empty, short enough, no control characters.
-fn check_name(lit: &LitStr, what: &str) -> Result<()> {
+/// non-empty, at most `max` bytes long, no control characters.
+fn check_name(lit: &LitStr, what: &str, max: usize) -> Result<()> {
     let value = lit.value();
     let problem = if value.is_empty() {
         format!("{what} is empty")
-    } else if value.len() > MAX_NAME_BYTES {
+    } else if value.len() > max {
         format!(
-            "{what} is {} bytes long; at most {MAX_NAME_BYTES} are allowed",
+            "{what} is {} bytes long; at most {max} are allowed",
             value.len()
         )
     } else if value.chars().any(char::is_control) {
@@ -107,7 +113,7 @@ pub(crate) fn event_type(input: ParseStream<'_>, key: &Ident) -> Result<LitStr> 
         <LitStr as Parse>::parse,
         "expected a string literal, e.g. `event_type = \"Deposited\"`",
     )?;
-    check_name(&lit, "the event type")?;
+    check_name(&lit, "the event type", MAX_EVENT_TYPE_BYTES)?;
     Ok(lit)
 }
 
@@ -119,7 +125,19 @@ pub(crate) fn prefix(input: ParseStream<'_>, key: &Ident) -> Result<LitStr> {
         <LitStr as Parse>::parse,
         "expected a string literal, e.g. `prefix = \"Transfer\"`",
     )?;
-    check_name(&lit, "the prefix")?;
+    check_name(&lit, "the prefix", MAX_PREFIX_BYTES)?;
+    let value = lit.value();
+    if let Some((category, _)) = value.split_once('-') {
+        return Err(Error::new_spanned(
+            &lit,
+            format!(
+                "the prefix must not contain '-': a correlation group is the stream \
+                 `{value}-{{key}}`, whose category is the part before the first '-' (`{category}`), \
+                 so a filter on `{value}` would see none of its events; write `{}` instead",
+                value.replace('-', "_")
+            ),
+        ));
+    }
     Ok(lit)
 }
 

@@ -4,6 +4,7 @@
 use std::fmt::Debug;
 
 use super::logic::Aggregate;
+use crate::category::AggregateCategory;
 
 /// A test of an aggregate's `handle`: start from the state the given events
 /// fold into, handle one command, and check what comes out. Each `then_*`
@@ -143,8 +144,11 @@ impl<A: Aggregate> AggregateTest<A> {
         self.state
     }
 
-    /// Handles `command` against the state.
+    /// Handles `command` against the state. Like the repository, it checks
+    /// `A::CATEGORY` at compile time, so a test of the aggregate's logic
+    /// already fails to build on a category holding `-`.
     pub fn when(self, command: A::Command) -> AggregateOutcome<A> {
+        let _checked = AggregateCategory::<A>::CHECKED;
         let result = self.state.handle(command);
         AggregateOutcome {
             state: self.state,

@@ -18,7 +18,23 @@ use crate::codec::DomainEvent;
 pub trait Aggregate:
     Default + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
 {
-    /// The stream category, e.g. `"account"`.
+    /// The stream category, e.g. `"account"`: instance `id` lives in the
+    /// stream `"{CATEGORY}-{id}"`, whose category (the part before the
+    /// first `-`) is this. So it must not be empty nor contain `-` (nor
+    /// control characters, nor pass 253 bytes): a [`Repository`] or an
+    /// [`AggregateTest`] of an aggregate whose category breaks that fails
+    /// to compile (when built: `cargo check` does not evaluate it),
+    /// "evaluation of `AggregateCategory::<SalesOrder>::CHECKED` failed",
+    /// rather than file its events where a filter on the category would
+    /// never see them.
+    ///
+    /// It must not be a [`CorrelatedSet`](crate::CorrelatedSet)'s prefix
+    /// either, or the aggregate and the correlation groups would share
+    /// streams: the repository and the injections refuse such a stream
+    /// with [`Error::CategoryShared`](crate::Error::CategoryShared).
+    ///
+    /// [`Repository`]: super::Repository
+    /// [`AggregateTest`]: super::AggregateTest
     const CATEGORY: &'static str;
     /// Version of the state's shape, for snapshots; 1 unless overridden.
     const SNAPSHOT_VERSION: u32 = 1;

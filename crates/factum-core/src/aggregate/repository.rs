@@ -11,10 +11,11 @@ use futures::TryStreamExt;
 use super::logic::Aggregate;
 use super::outcome::{ExecuteError, Executed, Loaded};
 use crate::backend::Backoff;
+use crate::category::{AggregateCategory, CategoryUser};
 use crate::codec::from_bytes;
 use crate::{
-    Codec, Error, EventStore, ExpectedVersion, Json, Metadata, ReadOptions, Result, Snapshot,
-    StreamId, Upcasters,
+    Codec, Error, EventStore, ExpectedVersion, Json, Metadata, ReadOptions, RecordedEvent, Result,
+    Snapshot, StreamId, Upcasters,
 };
 
 /// Retries of a command after version conflicts, by default.
@@ -120,7 +121,12 @@ impl<A: Aggregate, S: EventStore> Repository<A, S, Json> {
     /// A repository writing JSON, without snapshots, retrying a conflicting
     /// command up to 24 times after pauses with jitter (see the type's
     /// documentation).
+    ///
+    /// Building it checks `A::CATEGORY` at compile time (see
+    /// [`Aggregate::CATEGORY`]): an empty category, or one holding `-`,
+    /// fails the build.
     pub fn new(store: S) -> Self {
+        let _checked = AggregateCategory::<A>::CHECKED;
         Self {
             store,
             codec: Json,
@@ -185,7 +191,19 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
 
     /// The stream of the aggregate `id`: `"{CATEGORY}-{id}"`.
     pub fn stream_id(&self, id: &str) -> Result<StreamId> {
-        Ok(StreamId::new(format!("{}-{id}", A::CATEGORY))?)
+        Ok(StreamId::new(format!(
+            "{}-{id}",
+            AggregateCategory::<A>::CHECKED
+        ))?)
+    }
+
+    /// The aggregate id of `stream`, back from [`stream_id`](Self::stream_id):
+    /// `"42"` for `"account-42"` when the category is `"account"`; `None`
+    /// for a stream of another category (or with no id).
+    pub fn aggregate_id<'s>(&self, stream: &'s StreamId) -> Option<&'s str> {
+        (stream.category() == AggregateCategory::<A>::CHECKED)
+            .then(|| stream.id())
+            .flatten()
     }
 
     /// The current state of aggregate `id` (the default state when it has
@@ -213,7 +231,11 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
             if recorded.recorded_at > at {
                 break;
             }
-            for event in self.upcasters.decode_all(&recorded)? {
+            let events = self
+                .upcasters
+                .decode_all(&recorded)
+                .map_err(|error| undecodable::<A>(error, &recorded))?;
+            for event in events {
                 loaded.state.apply(&event);
             }
             loaded.version = Some(recorded.stream_version);
@@ -246,6 +268,20 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
         command: A::Command,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
         self.execute_with(id, command, Metadata::default()).await
+    }
+
+    /// [`execute`](Self::execute) for a command handled in response to
+    /// the event `cause` (by a process manager or a policy): every event
+    /// it causes carries [`Metadata::caused_by`]`(cause)`, the cause's
+    /// correlation id and the cause's event id as causation id.
+    pub async fn execute_caused_by(
+        &self,
+        id: &str,
+        command: A::Command,
+        cause: &RecordedEvent,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        self.execute_with(id, command, Metadata::caused_by(cause))
+            .await
     }
 
     /// [`execute`](Self::execute), writing `metadata` (correlation,
@@ -316,17 +352,31 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
             options = options.with_to_version(until);
         }
         let mut events = self.store.read_stream_payloads(stream, options);
-        while let Some(recorded) = events.try_next().await? {
-            let events = self
-                .upcasters
-                .decode_payload_all(&recorded)
-                .map_err(|e| e.in_stream(stream))?;
-            for event in events {
-                loaded.state.apply(&event);
+        let failed = loop {
+            let Some(recorded) = events.try_next().await? else {
+                break None;
+            };
+            match self.upcasters.decode_payload_all(&recorded) {
+                Ok(decoded) => decoded.iter().for_each(|event| loaded.state.apply(event)),
+                Err(error) => break Some((recorded.stream_version, error.in_stream(stream))),
             }
             loaded.version = Some(recorded.stream_version);
+        };
+        drop(events);
+        match failed {
+            None => Ok(loaded),
+            Some((version, error)) => {
+                // Payloads do not say who wrote them: read the whole event.
+                let options = ReadOptions::all().with_from_version(version).with_limit(1);
+                Err(match self.store.read_stream(stream, options).await {
+                    Ok(events) => match events.first() {
+                        Some(recorded) => undecodable::<A>(error, recorded),
+                        None => error,
+                    },
+                    Err(_) => error,
+                })
+            }
         }
-        Ok(loaded)
     }
 
     /// The stream's snapshot when snapshots are on, its schema version is
@@ -400,4 +450,13 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
             taken_at: Utc::now(),
         })
     }
+}
+
+/// `error`, the failure to decode `recorded` as an event of `A`; or, when
+/// `recorded` was injected into a correlation group whose prefix is `A`'s
+/// category, [`Error::CategoryShared`], which says why.
+fn undecodable<A: Aggregate>(error: Error, recorded: &RecordedEvent) -> Error {
+    CategoryUser::aggregate::<A>()
+        .refused_by(recorded)
+        .unwrap_or(error)
 }

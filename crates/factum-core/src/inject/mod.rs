@@ -3,16 +3,17 @@
 //! store methods of [`InjectEvents`].
 
 mod wait;
+mod write;
 
 use std::future::Future;
 
+use uuid::Uuid;
+
 use crate::correlation::CorrelationStatus;
-use crate::{
-    Codec, DomainEvent, Error, EventData, EventOutcome, EventStore, GlobalPosition, Json, Metadata,
-    Result, StreamId,
-};
+use crate::{DomainEvent, EventStore, GlobalPosition, RecordedEvent, Result};
 
 pub use wait::{AwaitResponse, InjectAndWait};
+use write::{Prepared, Written};
 
 /// A family of correlated events (a transfer's request and its response):
 /// each correlation group of the family is one stream, named
@@ -42,11 +43,43 @@ pub trait InjectableEvent: DomainEvent {
     fn idempotency_key(&self) -> String;
     /// `"{PREFIX}-{field}..."`: names the correlation group (its stream).
     fn correlation_id(&self) -> String;
+
+    /// This event, injected as caused by `cause`: it carries the cause's
+    /// event id as its causation id. Without it, an event joining an
+    /// existing group (a response) carries the event that opened the group
+    /// (its request); one opening a group carries none. Its correlation id
+    /// is its group's name either way.
+    ///
+    /// ```no_run
+    /// # use factum_core::*;
+    /// # async fn respond<E: InjectableEvent>(store: &dyn EventStore, credited: &RecordedEvent, answer: E) -> Result<()> {
+    /// store.idempotent_inject_event(answer.caused_by(credited)).await?;
+    /// # Ok(()) }
+    /// ```
+    fn caused_by(&self, cause: &RecordedEvent) -> CausedBy<&Self>
+    where
+        Self: Sized,
+    {
+        CausedBy {
+            event: self,
+            cause: cause.event_id,
+        }
+    }
 }
 
-/// An injectable event `E`, or a reference to one: what the methods of
-/// [`InjectEvents`] take, so that `inject(event)` and `inject(&event)` both
-/// compile.
+/// An injectable event (or a reference to one) with the id of the event
+/// that caused it, from [`InjectableEvent::caused_by`]: what the methods of
+/// [`InjectEvents`] take to write that id as the causation id.
+#[derive(Debug, Clone, Copy)]
+pub struct CausedBy<T> {
+    event: T,
+    cause: Uuid,
+}
+
+/// An injectable event `E`, or a reference to one, perhaps with its cause
+/// ([`CausedBy`]): what the methods of [`InjectEvents`] take, so that
+/// `inject(event)`, `inject(&event)` and `inject(event.caused_by(&cause))`
+/// all compile.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an injectable event, nor a reference to one",
     note = "derive `factum::InjectableEvent` on the event's type"
@@ -54,6 +87,11 @@ pub trait InjectableEvent: DomainEvent {
 pub trait EventOrRef<E> {
     /// The event.
     fn event(&self) -> &E;
+
+    /// The id of the event that caused it, when one was given.
+    fn causation_id(&self) -> Option<Uuid> {
+        None
+    }
 }
 
 impl<E: InjectableEvent> EventOrRef<E> for E {
@@ -65,6 +103,16 @@ impl<E: InjectableEvent> EventOrRef<E> for E {
 impl<E: InjectableEvent> EventOrRef<E> for &E {
     fn event(&self) -> &E {
         self
+    }
+}
+
+impl<E: InjectableEvent, T: EventOrRef<E>> EventOrRef<E> for CausedBy<T> {
+    fn event(&self) -> &E {
+        self.event.event()
+    }
+
+    fn causation_id(&self) -> Option<Uuid> {
+        Some(self.cause)
     }
 }
 
@@ -99,12 +147,22 @@ pub trait InjectEvents: EventStore {
     /// key, after checking the group's status. Injecting the same event
     /// again writes nothing and returns [`InjectStatus::Duplicate`]; a
     /// failed status check writes nothing and fails with
-    /// [`Error::CorrelationStatus`].
+    /// [`Error::CorrelationStatus`](crate::Error::CorrelationStatus).
+    ///
+    /// The event's metadata holds its group's name as correlation id and,
+    /// as causation id, the event given with
+    /// [`caused_by`](InjectableEvent::caused_by), else, when it joins an
+    /// existing group (a response), the event that opened the group (its
+    /// request). A group whose stream holds an aggregate's events (the
+    /// set's prefix is also an aggregate's category) is refused with
+    /// [`Error::CategoryShared`](crate::Error::CategoryShared), writing
+    /// nothing. Building code that injects into the set `S` checks
+    /// `S::PREFIX` at compile time, as [`Aggregate::CATEGORY`](crate::aggregate::Aggregate::CATEGORY) is.
     fn idempotent_inject_event<E: InjectableEvent>(
         &self,
         event: impl EventOrRef<E>,
     ) -> impl Future<Output = Result<InjectStatus>> + Send + '_ {
-        let prepared = Prepared::of(event.event());
+        let prepared = Prepared::of(&event);
         async move { Ok(prepared?.write(self).await?.status) }
     }
 
@@ -132,93 +190,8 @@ pub trait InjectEvents: EventStore {
         Set: CorrelatedSet,
         E: InjectableEvent<Set = Set>,
     {
-        InjectAndWait::start(self.clone(), Prepared::of(event.event()))
+        InjectAndWait::start(self.clone(), Prepared::of(&event))
     }
 }
 
 impl<S: EventStore + ?Sized> InjectEvents for S {}
-
-/// An injection encoded and ready to write: the event no longer needs to
-/// be borrowed.
-#[derive(Debug)]
-struct Prepared {
-    /// The correlation group.
-    group: StreamId,
-    /// The event, with its key and correlation id.
-    data: EventData,
-    /// What the group must look like.
-    status: CorrelationStatus,
-}
-
-/// What a written injection did: its status, its group and its version
-/// there.
-#[derive(Debug)]
-struct Written {
-    status: InjectStatus,
-    group: StreamId,
-    version: u64,
-}
-
-impl Prepared {
-    /// Encodes `event` (JSON, with its key, and its correlation id in the
-    /// metadata) for its group.
-    fn of<E: InjectableEvent>(event: &E) -> Result<Self> {
-        let correlation_id = event.correlation_id();
-        let group = StreamId::new(&correlation_id)?;
-        let data = Json
-            .encode(event)?
-            .with_idempotency_key(event.idempotency_key())
-            .with_metadata(Metadata::default().with_correlation_id(correlation_id));
-        Ok(Self {
-            group,
-            data,
-            status: E::STATUS,
-        })
-    }
-
-    /// Appends the event to its group, checking the group's status.
-    async fn write<S: EventStore + ?Sized>(self, store: &S) -> Result<Written> {
-        let Self {
-            group,
-            data,
-            status,
-        } = self;
-        let result = match store
-            .append(&group, status.expected_version(), vec![data])
-            .await
-        {
-            Err(Error::VersionConflict { stream, actual, .. }) => {
-                return Err(Error::CorrelationStatus {
-                    group: stream,
-                    expected: status,
-                    events: actual,
-                });
-            }
-            other => other?,
-        };
-        match result.events.into_iter().next() {
-            Some(EventOutcome::Written {
-                position,
-                stream_version,
-            }) => Ok(Written {
-                status: InjectStatus::Injected { position },
-                group,
-                version: stream_version,
-            }),
-            Some(EventOutcome::Duplicate {
-                position,
-                stream_version,
-                stream_id,
-            }) => Ok(Written {
-                status: InjectStatus::Duplicate { position },
-                group: stream_id,
-                version: stream_version,
-            }),
-            None => Err(Error::backend(
-                "core",
-                format!("injecting into correlation group {group}"),
-                "the backend reported no outcome for the event",
-            )),
-        }
-    }
-}

@@ -2,10 +2,6 @@
 
 pub use factum_core::*;
 
-#[doc = include_str!("../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;
-
 mod open;
 mod store;
 
@@ -20,6 +16,20 @@ pub use async_trait::async_trait;
 /// [`EventReader::read_stream_events`] are used through (`next().await`,
 /// `try_collect()`), with no dependency of your own.
 pub use futures::{StreamExt, TryStreamExt};
+
+/// The serde_json of [`Upcasters`]: an upcaster rewrites a
+/// `serde_json::Value` ([`Upcasted::payload`]), built with
+/// `factum::serde_json::json!`, with no dependency of your own.
+pub use serde_json;
+
+/// The chrono of [`RecordedEvent::recorded_at`], [`Snapshot::taken_at`] and
+/// [`ParkedEvent::parked_at`]; a test sets a time with it
+/// ([`testing::RecordedEventBuilder::with_recorded_at`]).
+pub use chrono;
+
+/// The uuid of [`RecordedEvent::event_id`] and [`EventData::event_id`]
+/// ([`testing::RecordedEventBuilder::with_event_id`]).
+pub use uuid;
 
 pub use open::{OpenOptions, open, open_store_with, open_with};
 pub use store::Store;

@@ -108,7 +108,7 @@ pub use projection::{
 pub use schema::{InvalidSchemaName, SchemaName};
 pub use store::PostgresStore;
 
-/// The sqlx this backend is built on. A [`TransactionalProjection`](factum_core::TransactionalProjection)
+/// The sqlx this backend is built on. A [`TransactionalProjection`]
 /// takes its `PgConnection` from here (or from an sqlx dependency of the very
 /// same version): the one of another sqlx version is another type, and the
 /// compiler then says "expected `PgConnection`, found `PgConnection`".

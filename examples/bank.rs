@@ -10,11 +10,10 @@
 
 mod common;
 
-use async_trait::async_trait;
 use factum::aggregate::{Aggregate, ExecuteError, Repository, SnapshotPolicy};
 use factum::{
     BoxError, DomainEvent, EventFilter, Metadata, Projection, ProjectionRunner, RecordedEvent,
-    SnapshotStore,
+    SnapshotStore, async_trait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,23 +24,14 @@ struct Account {
     balance: u64,
 }
 
-/// What happens to an account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What happens to an account. The derive stores each variant under its
+/// name (`Opened`, `Deposited`, `Withdrawn`) with its fields as the payload,
+/// e.g. `{"amount":100}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, DomainEvent)]
 enum AccountEvent {
     Opened { owner: String },
     Deposited { amount: u64 },
     Withdrawn { amount: u64 },
-}
-
-impl DomainEvent for AccountEvent {
-    const EVENT_TYPES: &'static [&'static str] = &["Opened", "Deposited", "Withdrawn"];
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Opened { .. } => "Opened",
-            Self::Deposited { .. } => "Deposited",
-            Self::Withdrawn { .. } => "Withdrawn",
-        }
-    }
 }
 
 /// What a user asks of an account.

@@ -16,10 +16,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use factum::{
     BoxError, EventData, EventFilter, ExpectedVersion, Projection, ProjectionRunner, ReadOptions,
-    RecordedEvent, StreamId,
+    RecordedEvent, StreamId, async_trait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +52,15 @@ impl Projection for Balances {
             .lock()
             .map_err(|_| "balances lock poisoned")?;
         *balances.entry(event.stream_id.to_string()).or_default() += deposit.amount;
+        Ok(())
+    }
+
+    /// Clears the balances, so that a rebuild folds every deposit once.
+    async fn reset(&mut self) -> Result<(), BoxError> {
+        self.by_wallet
+            .lock()
+            .map_err(|_| "balances lock poisoned")?
+            .clear();
         Ok(())
     }
 }

@@ -29,7 +29,26 @@ impl EventFilter {
     }
 
     /// Only events of streams in these categories (`"account"` for
-    /// `"account-42"`).
+    /// `"account-42"`): streams whose id is the category, or starts with
+    /// it and a `-`. So a name that holds a `-` itself still finds its streams
+    /// (`"sales-order"` matches `"sales-order-7"`, whose
+    /// [`StreamId::category`](crate::StreamId::category) is `"sales"`),
+    /// rather than silently matching nothing.
+    ///
+    /// ```
+    /// use factum_core::{EventData, EventFilter, GlobalPosition, RecordedEvent, StreamId};
+    ///
+    /// let event = |stream: &str| {
+    ///     let data = EventData::json("Placed", b"{}".to_vec());
+    ///     RecordedEvent::from_data(data, StreamId::new(stream).unwrap(), 1, GlobalPosition::from_parts(0, 1), chrono::Utc::now())
+    /// };
+    /// let orders = EventFilter::all().categories(["sales-order"]);
+    /// assert!(orders.matches(&event("sales-order-7")));
+    /// assert!(!orders.matches(&event("sales-7")));
+    /// assert!(!orders.matches(&event("sales-orderly-7")));
+    /// assert!(EventFilter::all().categories(["sales"]).matches(&event("sales-order-7")));
+    /// assert!(EventFilter::all().categories(["sales"]).matches(&event("sales")));
+    /// ```
     pub fn categories<I: IntoIterator<Item = T>, T: Into<String>>(mut self, categories: I) -> Self {
         self.categories = Some(categories.into_iter().map(Into::into).collect());
         self
@@ -48,14 +67,17 @@ impl EventFilter {
 
     /// Whether `event` passes.
     pub fn matches(&self, event: &RecordedEvent) -> bool {
-        let category = event.stream_id.category();
-        self.categories
+        let stream = event.stream_id.as_str();
+        self.categories.as_ref().is_none_or(|c| {
+            c.iter().any(|c| {
+                stream
+                    .strip_prefix(c.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+            })
+        }) && self
+            .event_types
             .as_ref()
-            .is_none_or(|c| c.iter().any(|c| c == category))
-            && self
-                .event_types
-                .as_ref()
-                .is_none_or(|t| t.contains(&event.event_type))
+            .is_none_or(|t| t.contains(&event.event_type))
     }
 }
 

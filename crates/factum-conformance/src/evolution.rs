@@ -183,8 +183,8 @@ pub async fn upcasters_split_and_drop_events_for_every_reader(store: &dyn EventS
 }
 
 /// An event stored in a schema version newer than the code's is refused
-/// with [`SchemaTooNew`] in an [`Error::Decode`] naming its stream and
-/// version, not decoded without the fields the code does not know.
+/// with [`SchemaTooNew`] in an [`Error::Decode`] naming its stream,
+/// version and position, not decoded without the fields the code does not know.
 pub async fn newer_schema_versions_are_refused(store: &dyn EventStore) {
     let trail = stream("trail-2");
     let newer =
@@ -198,9 +198,10 @@ pub async fn newer_schema_versions_are_refused(store: &dyn EventStore) {
             schema_version,
             stream,
             stream_version,
+            position,
             source,
-            ..
         } => {
+            assert!(position.is_some(), "the error names the position too");
             assert_eq!(
                 (
                     event_type.as_str(),

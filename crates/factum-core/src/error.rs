@@ -253,20 +253,30 @@ impl Error {
     /// This error, with `stream` filled in where a [`Decode`](Self::Decode)
     /// error of a payload read (which has no stream) lacks it.
     pub(crate) fn in_stream(self, stream: &StreamId) -> Self {
+        self.located(Some(stream), None)
+    }
+
+    /// This error, with the stream and position of `event` filled in where
+    /// a [`Decode`](Self::Decode) error lacks them.
+    pub(crate) fn at_event(self, event: &crate::RecordedEvent) -> Self {
+        self.located(Some(&event.stream_id), Some(event.position))
+    }
+
+    fn located(self, at_stream: Option<&StreamId>, at_position: Option<GlobalPosition>) -> Self {
         match self {
             Self::Decode {
                 event_type,
                 schema_version,
-                stream: None,
+                stream,
                 stream_version,
                 position,
                 source,
             } => Self::Decode {
                 event_type,
                 schema_version,
-                stream: Some(stream.clone()),
+                stream: stream.or_else(|| at_stream.cloned()),
                 stream_version,
-                position,
+                position: position.or(at_position),
                 source,
             },
             other => other,

@@ -458,5 +458,5 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
 fn undecodable<A: Aggregate>(error: Error, recorded: &RecordedEvent) -> Error {
     CategoryUser::aggregate::<A>()
         .refused_by(recorded)
-        .unwrap_or(error)
+        .unwrap_or_else(|| error.at_event(recorded))
 }

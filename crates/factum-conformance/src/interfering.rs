@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use factum_core::{
-    AppendResult, CheckpointStore, EventAppender, EventData, EventReader, EventStore,
-    ExpectedVersion, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload,
-    Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
+    AppendResult, CheckpointStore, EventAppender, EventData, EventFilter, EventReader, EventStore,
+    ExpectedVersion, FeedPage, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
+    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
 };
 
 /// Forwards every call to the store underneath, but first appends an event
@@ -54,6 +54,15 @@ impl EventReader for Interfering {
 
     async fn read_all(&self, after: GlobalPosition, limit: usize) -> Result<Vec<RecordedEvent>> {
         self.inner.read_all(after, limit).await
+    }
+
+    async fn read_feed(
+        &self,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        self.inner.read_feed(after, limit, filter).await
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {

@@ -23,6 +23,7 @@ mod causation;
 mod concurrency;
 mod contention;
 mod evolution;
+mod filtered;
 pub mod harness;
 pub mod hostile;
 mod idempotency;
@@ -153,6 +154,8 @@ macro_rules! __checks {
             poison::parked_events_are_kept_per_projection,
             evolution::upcasters_split_and_drop_events_for_every_reader,
             evolution::newer_schema_versions_are_refused,
+            filtered::filtered_reads_return_every_match_and_move_forward,
+            filtered::filtered_subscriptions_deliver_only_matches,
         );
     };
     (@expand reexport (); $($module:ident::$name:ident,)*) => {

@@ -11,6 +11,7 @@ mod codec;
 mod correlation;
 mod error;
 mod event;
+mod feed;
 mod inject;
 mod invalid;
 mod metadata;
@@ -37,6 +38,7 @@ pub use codec::{BoxError, Codec, DomainEvent, Json, PayloadShape, SchemaTooNew};
 pub use correlation::CorrelationStatus;
 pub use error::{Error, Result};
 pub use event::{EventData, PayloadFormat, RecordedEvent, RecordedPayload};
+pub use feed::FeedPage;
 pub use inject::{
     AwaitResponse, CausedBy, CorrelatedSet, EventOrRef, InjectAndWait, InjectEvents, InjectStatus,
     InjectableEvent,

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use crate::{
-    AppendResult, CheckpointStore, EventAppender, EventData, EventReader, ExpectedVersion,
-    FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload, Result,
-    Snapshot, SnapshotStore, StreamAppend, StreamId,
+    AppendResult, CheckpointStore, EventAppender, EventData, EventFilter, EventReader,
+    ExpectedVersion, FeedPage, FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
+    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
 };
 
 macro_rules! forward_store_traits {
@@ -62,6 +62,15 @@ macro_rules! forward_store_traits {
                 limit: usize,
             ) -> Result<Vec<RecordedEvent>> {
                 (**self).read_all(after, limit).await
+            }
+
+            async fn read_feed(
+                &self,
+                after: GlobalPosition,
+                limit: usize,
+                filter: &EventFilter,
+            ) -> Result<FeedPage> {
+                (**self).read_feed(after, limit, filter).await
             }
 
             async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {

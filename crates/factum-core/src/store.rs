@@ -6,8 +6,9 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::{
-    AppendResult, Error, EventData, ExpectedVersion, FeedSignal, GlobalPosition, ParkedEvent,
-    ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot, StreamAppend, StreamId,
+    AppendResult, Error, EventData, EventFilter, ExpectedVersion, FeedPage, FeedSignal,
+    GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot,
+    StreamAppend, StreamId,
 };
 
 /// Writes events.
@@ -98,6 +99,22 @@ pub trait EventReader: Send + Sync {
     /// order. The feed is final: a later call never returns an event ordered
     /// before one already returned.
     async fn read_all(&self, after: GlobalPosition, limit: usize) -> Result<Vec<RecordedEvent>>;
+
+    /// Reads at most `limit` events of the global feed after `after` that
+    /// `filter` lets through, in position order, and how far the read
+    /// looked ([`FeedPage::scanned_to`]): read on after that, not after the
+    /// last event, so that a sparse filter still moves the reader forward.
+    /// The SQL backends evaluate the filter in the database, on its
+    /// indexes; the default reads the feed with
+    /// [`read_all`](Self::read_all) and filters it here.
+    async fn read_feed(
+        &self,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        crate::feed::scan(self, after, limit, filter).await
+    }
 
     /// The stream's current version, `None` when it does not exist.
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>>;

@@ -60,6 +60,16 @@ impl EventFilter {
         self
     }
 
+    /// The event types it lets through; `None`: any.
+    pub fn event_type_names(&self) -> Option<&[String]> {
+        self.event_types.as_deref()
+    }
+
+    /// The categories it lets through; `None`: any.
+    pub fn category_names(&self) -> Option<&[String]> {
+        self.categories.as_deref()
+    }
+
     /// Whether the filter lets everything through.
     pub fn is_all(&self) -> bool {
         self.categories.is_none() && self.event_types.is_none()
@@ -180,6 +190,8 @@ impl SubscriptionOptions {
 #[derive(Debug)]
 pub struct FeedCursor {
     after: GlobalPosition,
+    /// Evaluated by the store ([`EventReader::read_feed`]) when set.
+    filter: Option<EventFilter>,
     signal: Option<FeedSignal>,
     caught_up: bool,
     /// The last read found events, or a signal woke the cursor: look again
@@ -198,8 +210,14 @@ const RECHECK_AFTER_SIGNAL: Duration = Duration::from_millis(50);
 impl FeedCursor {
     /// A cursor after `options.after`, woken by `store`'s feed signal.
     pub fn new<S: EventReader + ?Sized>(store: &S, options: &SubscriptionOptions) -> Self {
+        // Upcasters may turn a stored event into one the filter wants (or
+        // the other way round): then the filter applies to today's events,
+        // after the read, and the store reads the whole feed.
+        let filter = (!options.filter.is_all() && options.upcasters.is_empty())
+            .then(|| options.filter.clone());
         Self {
             after: options.after,
+            filter,
             signal: store.feed_signal(),
             caught_up: false,
             active: false,
@@ -208,12 +226,16 @@ impl FeedCursor {
         }
     }
 
-    /// The position of the last event read.
+    /// The position the cursor has read up to: its last event's, or, with
+    /// a filter the store evaluates, how far the store looked.
     pub fn position(&self) -> GlobalPosition {
         self.after
     }
 
-    /// The next page of the feed, possibly empty when caught up; never waits.
+    /// The next page of the feed, possibly empty when caught up; never
+    /// waits. With a filter in the options (and no upcasters), the store
+    /// evaluates it ([`EventReader::read_feed`]) and the cursor moves past
+    /// what the store looked at, even when nothing matched.
     pub async fn read_page<S: EventReader + ?Sized>(
         &mut self,
         store: &S,
@@ -221,13 +243,23 @@ impl FeedCursor {
         if let Some(signal) = self.signal.as_mut() {
             signal.mark_seen();
         }
-        let page = store.read_all(self.after, self.batch_size).await?;
-        self.caught_up = page.len() < self.batch_size;
-        if let Some(last) = page.last() {
-            self.after = last.position;
+        let Some(filter) = &self.filter else {
+            let page = store.read_all(self.after, self.batch_size).await?;
+            self.caught_up = page.len() < self.batch_size;
+            if let Some(last) = page.last() {
+                self.after = last.position;
+                self.active = true;
+            }
+            return Ok(page);
+        };
+        let page = store.read_feed(self.after, self.batch_size, filter).await?;
+        self.caught_up = page.at_end;
+        let next = page.next_after(self.after);
+        if next != self.after {
+            self.after = next;
             self.active = true;
         }
-        Ok(page)
+        Ok(page.events)
     }
 
     /// The next non-empty page: reads at once while behind, and once caught

@@ -10,9 +10,9 @@ use tracing::field::Empty;
 use tracing::{Instrument, Span, info_span};
 
 use crate::{
-    AppendResult, CheckpointStore, EventAppender, EventData, EventReader, ExpectedVersion,
-    FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload, Result,
-    Snapshot, SnapshotStore, StreamAppend, StreamId,
+    AppendResult, CheckpointStore, EventAppender, EventData, EventFilter, EventReader,
+    ExpectedVersion, FeedPage, FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
+    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
 };
 
 /// Wraps a store and opens a `tracing` span (level INFO, target
@@ -231,6 +231,26 @@ impl<S: EventReader> EventReader for TracingStore<S> {
         let result = in_span(span.clone(), self.inner.read_all(after, limit)).await;
         if let Ok(events) = &result {
             span.record("events", events.len());
+        }
+        result
+    }
+
+    async fn read_feed(
+        &self,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        let span = info_span!(
+            "factum.read_feed",
+            after = %after,
+            limit,
+            events = Empty,
+            error = Empty,
+        );
+        let result = in_span(span.clone(), self.inner.read_feed(after, limit, filter)).await;
+        if let Ok(page) = &result {
+            span.record("events", page.events.len());
         }
         result
     }

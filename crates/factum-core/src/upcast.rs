@@ -125,6 +125,11 @@ impl Upcasters {
         self.register_split(event_type, schema_version, |_| Ok(Vec::new()))
     }
 
+    /// Whether no upcaster is registered: events pass as stored.
+    pub fn is_empty(&self) -> bool {
+        self.chain.is_empty()
+    }
+
     /// Whether an upcaster is registered for this type and version.
     pub fn handles(&self, event_type: &str, schema_version: u32) -> bool {
         self.upcaster(event_type, schema_version).is_some()

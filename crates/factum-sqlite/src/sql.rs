@@ -17,6 +17,8 @@ pub(crate) const READ_PAYLOADS_FORWARD: &str = include_str!("sql/read_payloads_f
 pub(crate) const READ_PAYLOADS_BACKWARD: &str = include_str!("sql/read_payloads_backward.sql");
 /// One page of the global feed.
 pub(crate) const READ_ALL: &str = include_str!("sql/read_all.sql");
+/// The events of a window of the feed that a filter lets through.
+pub(crate) const READ_FEED: &str = include_str!("sql/read_feed.sql");
 /// The current version of one stream.
 pub(crate) const STREAM_VERSION: &str = include_str!("sql/stream_version.sql");
 /// The position of the newest event.

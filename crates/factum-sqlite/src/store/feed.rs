@@ -4,8 +4,8 @@
 //! final.
 
 use factum_core::backend::saturating_i64;
-use factum_core::{BoxError, GlobalPosition, RecordedEvent, Result};
-use sqlx::Row;
+use factum_core::{BoxError, EventFilter, FeedPage, GlobalPosition, RecordedEvent, Result};
+use sqlx::{Connection, Row};
 
 use crate::connections::Connections;
 use crate::decode::{position, recorded_event};
@@ -34,6 +34,92 @@ pub(super) async fn read_all(
         .await
         .map_err(|e| fail(e.into()))?;
     rows.iter().map(|row| recorded_event(row, None)).collect()
+}
+
+/// Positions one filtered read looks at, at most, per event asked for,
+/// within [`MIN_WINDOW`]..=[`MAX_WINDOW`]: a bound on the rows a sparse
+/// filter scans.
+const WINDOW_PER_EVENT: u64 = 20;
+const MIN_WINDOW: u64 = 1_000;
+const MAX_WINDOW: u64 = 50_000;
+
+/// Up to `limit` events after `after` that `filter` lets through, looking
+/// at a window of positions; see [`factum_core::EventReader::read_feed`].
+/// The window and the head are read in one read transaction, so that
+/// `scanned_to` never passes an event the read did not see.
+pub(super) async fn read_feed(
+    reader: &Connections,
+    after: GlobalPosition,
+    limit: usize,
+    filter: &EventFilter,
+) -> Result<FeedPage> {
+    let (commit, sequence) = after.to_parts();
+    if commit != 0 || limit == 0 {
+        return Ok(FeedPage {
+            at_end: commit != 0,
+            ..FeedPage::default()
+        });
+    }
+    let fail = |e: BoxError| {
+        backend(
+            format!("reading the global feed after {after} through a filter"),
+            e,
+        )
+    };
+    let window = (limit as u64)
+        .saturating_mul(WINDOW_PER_EVENT)
+        .clamp(MIN_WINDOW, MAX_WINDOW);
+    let until = sequence.saturating_add(window);
+    let list = |names: Option<&[String]>| {
+        names
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| fail(e.into()))
+    };
+    let (types, categories) = (
+        list(filter.event_type_names())?,
+        list(filter.category_names())?,
+    );
+    let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
+    let mut tx = conn.begin().await.map_err(|e| fail(e.into()))?;
+    let rows = sqlx::query(sql::READ_FEED)
+        .bind(saturating_i64(sequence))
+        .bind(saturating_i64(until))
+        .bind(saturating_i64(limit as u64))
+        .bind(types)
+        .bind(categories)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let events = rows
+        .iter()
+        .map(|row| recorded_event(row, None))
+        .collect::<Result<Vec<_>>>()?;
+    if let (true, Some(last)) = (events.len() == limit, events.last()) {
+        let scanned_to = Some(last.position);
+        return Ok(FeedPage {
+            events,
+            scanned_to,
+            at_end: false,
+        });
+    }
+    let head: Option<i64> = sqlx::query_scalar(sql::HEAD_POSITION)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    tx.commit().await.map_err(|e| fail(e.into()))?;
+    let head = head.map(position).transpose().map_err(fail)?;
+    let window_end = GlobalPosition::from_parts(0, until);
+    let at_end = head.is_none_or(|head| head <= window_end);
+    let scanned_to = match head {
+        Some(head) if head > after => Some(head.min(window_end)),
+        _ => None,
+    };
+    Ok(FeedPage {
+        events,
+        scanned_to,
+        at_end,
+    })
 }
 
 /// The newest event's position.

@@ -12,8 +12,8 @@
 use async_trait::async_trait;
 use factum_core::backend::{saturating_i64, stored_u64};
 use factum_core::{
-    BoxError, Direction, EventReader, FeedSignal, GlobalPosition, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, StreamId,
+    BoxError, Direction, EventFilter, EventReader, FeedPage, FeedSignal, GlobalPosition,
+    ReadOptions, RecordedEvent, RecordedPayload, Result, StreamId,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::Row;
@@ -54,6 +54,15 @@ impl EventReader for SqliteStore {
 
     async fn read_all(&self, after: GlobalPosition, limit: usize) -> Result<Vec<RecordedEvent>> {
         feed::read_all(&self.reader, after, limit).await
+    }
+
+    async fn read_feed(
+        &self,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        feed::read_feed(&self.reader, after, limit, filter).await
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {

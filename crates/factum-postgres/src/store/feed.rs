@@ -9,8 +9,8 @@
 //! returned whenever write transactions are short.
 
 use chrono::{DateTime, Utc};
-use factum_core::backend::{Backoff, saturating_i64};
-use factum_core::{GlobalPosition, RecordedEvent, Result};
+use factum_core::backend::{Backoff, from_stored_bits, saturating_i64};
+use factum_core::{EventFilter, FeedPage, GlobalPosition, RecordedEvent, Result};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -65,7 +65,7 @@ impl PostgresStore {
             .map_err(|e| backend(operation, e))
     }
 
-    pub(super) async fn read_feed(
+    pub(super) async fn read_all_page(
         &self,
         after: GlobalPosition,
         limit: usize,
@@ -97,6 +97,77 @@ impl PostgresStore {
             }
             if page.len() >= limit || !pending || !backoff.pause().await {
                 return Ok(page);
+            }
+        }
+    }
+
+    /// Up to `limit` events after `after` that `filter` lets through, and
+    /// how far the read looked (see [`EventReader::read_feed`]): up to the
+    /// page's last event when it is full, else up to the feed's horizon,
+    /// below which every row has been looked at.
+    ///
+    /// [`EventReader::read_feed`]: factum_core::EventReader::read_feed
+    pub(super) async fn read_filtered(
+        &self,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        let (commit, seq) = after.to_parts();
+        if limit == 0 || i64::try_from(commit).is_err() {
+            return Ok(FeedPage {
+                at_end: true,
+                ..FeedPage::default()
+            });
+        }
+        let operation = format!("reading the global feed after {after} through a filter");
+        let mut backoff = Backoff::new(self.options().feed_wait());
+        loop {
+            let rows = sqlx::query(statement(&self.sql().read_feed))
+                .bind(saturating_i64(commit))
+                .bind(saturating_i64(seq))
+                .bind(saturating_i64(limit as u64))
+                .bind(filter.event_type_names())
+                .bind(filter.category_names())
+                .fetch_all(self.pool())
+                .await
+                .map_err(|e| backend(operation.as_str(), e))?;
+            let mut pending = false;
+            let mut horizon: Option<i64> = None;
+            let mut events = Vec::with_capacity(rows.len());
+            for row in &rows {
+                pending = any_pending(row, &operation)?;
+                horizon = row.try_get(1).map_err(|e| backend(operation.as_str(), e))?;
+                let commit_id: Option<Xid8> =
+                    row.try_get(2).map_err(|e| backend(operation.as_str(), e))?;
+                if commit_id.is_some() {
+                    events.push(decode::event(row, 2, None)?);
+                }
+            }
+            if events.len() >= limit {
+                let scanned_to = events.last().map(|e| e.position);
+                return Ok(FeedPage {
+                    events,
+                    scanned_to,
+                    at_end: false,
+                });
+            }
+            if !pending || !backoff.pause().await {
+                // Every row below the horizon has been looked at: the last
+                // position before it.
+                let below = horizon
+                    .and_then(|h| u64::try_from(h).ok())
+                    .and_then(|h| h.checked_sub(1))
+                    .map(|h| GlobalPosition::from_parts(h, from_stored_bits(i64::MAX)));
+                let scanned_to = match below {
+                    Some(below) if below > after => Some(below),
+                    _ => events.last().map(|e| e.position),
+                };
+                return Ok(FeedPage {
+                    events,
+                    scanned_to,
+                    at_end: true,
+                });
             }
         }
     }

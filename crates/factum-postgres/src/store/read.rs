@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use factum_core::{
-    Direction, EventReader, GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result,
-    StreamId,
+    Direction, EventFilter, EventReader, FeedPage, GlobalPosition, ReadOptions, RecordedEvent,
+    RecordedPayload, Result, StreamId,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::Row;
@@ -55,7 +55,16 @@ impl EventReader for PostgresStore {
     }
 
     async fn read_all(&self, after: GlobalPosition, limit: usize) -> Result<Vec<RecordedEvent>> {
-        self.read_feed(after, limit).await
+        self.read_all_page(after, limit).await
+    }
+
+    async fn read_feed(
+        &self,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        self.read_filtered(after, limit, filter).await
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {

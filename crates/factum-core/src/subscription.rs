@@ -226,6 +226,12 @@ impl FeedCursor {
         }
     }
 
+    /// Whether the last read reached the end of the feed: wait
+    /// ([`wait`](Self::wait)) before reading again.
+    pub fn is_caught_up(&self) -> bool {
+        self.caught_up
+    }
+
     /// The position the cursor has read up to: its last event's, or, with
     /// a filter the store evaluates, how far the store looked.
     pub fn position(&self) -> GlobalPosition {

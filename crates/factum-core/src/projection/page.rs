@@ -8,7 +8,9 @@
 use async_trait::async_trait;
 
 use super::{FailurePolicy, HandlerRetries, ParkedEvent, ProjectionError, RetryPolicy};
-use crate::{BoxError, CheckpointStore, Error, EventReader, ReadOptions, RecordedEvent};
+use crate::{
+    BoxError, CheckpointStore, Error, EventReader, GlobalPosition, ReadOptions, RecordedEvent,
+};
 
 /// What became of a page (or of a step of it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,9 +55,14 @@ pub trait PageCommit: Send {
     fn checkpoint_name(&self) -> String;
 
     /// Hands each wanted event of `page` to the handler and moves the
-    /// checkpoint to the page's last position. Where the runner commits in
-    /// transactions, all of it in one, undone on any failure.
-    async fn try_commit(&mut self, page: &[RecordedEvent]) -> Result<PageOutcome, PageFailure>;
+    /// checkpoint to `through` (the page's last position, or further when
+    /// the read looked past events a filter left out). Where the runner
+    /// commits in transactions, all of it in one, undone on any failure.
+    async fn try_commit(
+        &mut self,
+        page: &[RecordedEvent],
+        through: GlobalPosition,
+    ) -> Result<PageOutcome, PageFailure>;
 
     /// Stores `parked` and moves the checkpoint to `event` (its event),
     /// without handing it to the handler; in one transaction where the
@@ -72,17 +79,19 @@ pub trait PageCommit: Send {
     async fn try_replay(&mut self, event: &RecordedEvent) -> Result<(), PageFailure>;
 }
 
-/// Commits `page` by `committer`'s tries: a failing handler is tried again
-/// by `retry` (the page's remaining events again, where a failure undid
-/// them); once its attempts are spent, the events before the failing one
-/// are committed on their own, then by `policy` the runner stops
-/// ([`ProjectionError::Handler`]) or parks the event and goes on with the
-/// rest of the page.
+/// Commits `page` by `committer`'s tries, its checkpoint moved to
+/// `through` (at or after the page's last event): a failing handler is
+/// tried again by `retry` (the page's remaining events again, where a
+/// failure undid them); once its attempts are spent, the events before the
+/// failing one are committed on their own, then by `policy` the runner
+/// stops ([`ProjectionError::Handler`]) or parks the event and goes on
+/// with the rest of the page.
 pub async fn commit_page<C: PageCommit + ?Sized>(
     committer: &mut C,
     retry: RetryPolicy,
     policy: FailurePolicy,
     page: &[RecordedEvent],
+    through: GlobalPosition,
 ) -> Result<PageOutcome, ProjectionError> {
     let store_error = |committer: &C, source| ProjectionError::Store {
         projection: committer.projection_name().to_owned(),
@@ -91,8 +100,8 @@ pub async fn commit_page<C: PageCommit + ?Sized>(
     let mut retries = HandlerRetries::new(retry);
     let mut rest = page;
     let mut handled = 0;
-    while !rest.is_empty() {
-        let (index, source) = match committer.try_commit(rest).await {
+    loop {
+        let (index, source) = match committer.try_commit(rest, through).await {
             Ok(PageOutcome::Committed(n)) => return Ok(PageOutcome::Committed(handled + n)),
             Ok(PageOutcome::Moved) => return Ok(PageOutcome::Moved),
             Err(PageFailure::Store(source)) => return Err(store_error(committer, source)),
@@ -124,7 +133,10 @@ pub async fn commit_page<C: PageCommit + ?Sized>(
         // The events before the failing one are fine: commit them, so the
         // checkpoint covers them whatever the policy.
         if index > 0 {
-            match committer.try_commit(&rest[..index]).await {
+            match committer
+                .try_commit(&rest[..index], rest[index - 1].position)
+                .await
+            {
                 Ok(PageOutcome::Committed(n)) => {
                     handled += n;
                     rest = &rest[index..];
@@ -156,11 +168,13 @@ pub async fn commit_page<C: PageCommit + ?Sized>(
                     Ok(PageOutcome::Moved) => return Ok(PageOutcome::Moved),
                     Err(source) => return Err(store_error(committer, source)),
                 }
+                if rest.is_empty() && through <= event.position {
+                    return Ok(PageOutcome::Committed(handled));
+                }
                 retries = HandlerRetries::new(retry);
             }
         }
     }
-    Ok(PageOutcome::Committed(handled))
 }
 
 /// What [`replay_parked`] did.

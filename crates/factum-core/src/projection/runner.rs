@@ -160,14 +160,16 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
         let mut cursor = FeedCursor::new(&self.store, &options);
         let mut handled = 0;
         loop {
+            let before = cursor.position();
             let page = cursor
                 .read_page(&self.store)
                 .await
                 .map_err(|e| self.store_error(e))?;
-            if page.is_empty() {
+            let through = cursor.position();
+            if through == before {
                 return Ok(handled);
             }
-            handled += self.commit(&page).await?;
+            handled += self.commit(&page, through).await?;
         }
     }
 
@@ -194,11 +196,20 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
         // The cursor borrows only the store: the projection stays free.
         let mut cursor = FeedCursor::new(&self.store, &options);
         loop {
+            let before = cursor.position();
             let page = cursor
-                .next_page(&self.store)
+                .read_page(&self.store)
                 .await
                 .map_err(|e| self.store_error(e))?;
-            self.commit(&page).await?;
+            let through = cursor.position();
+            // A sparse filter may move the checkpoint with no event to
+            // handle: it moves all the same.
+            if through != before {
+                self.commit(&page, through).await?;
+            }
+            if cursor.is_caught_up() {
+                cursor.wait().await;
+            }
         }
     }
 
@@ -222,23 +233,32 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
     }
 
     /// Handles one page by the runner's policies; the number handled.
-    async fn commit(&mut self, page: &[RecordedEvent]) -> Result<u64, ProjectionError> {
+    async fn commit(
+        &mut self,
+        page: &[RecordedEvent],
+        through: GlobalPosition,
+    ) -> Result<u64, ProjectionError> {
         let mut committer = Committer {
             store: &self.store,
             projection: &mut self.projection,
             upcasters: self.options.upcasters(),
         };
-        match commit_page(&mut committer, self.retry, self.on_failure, page).await? {
+        match commit_page(&mut committer, self.retry, self.on_failure, page, through).await? {
             PageOutcome::Committed(n) => Ok(n),
             // Nothing else moves this runner's checkpoint.
             PageOutcome::Moved => Ok(0),
         }
     }
 
-    /// Feed options starting at the checkpoint.
+    /// Feed options starting at the checkpoint, through the projection's
+    /// filter (which the store evaluates, unless upcasters come first).
     async fn options_at_checkpoint(&self) -> Result<SubscriptionOptions, ProjectionError> {
         let after = self.checkpoint().await?.unwrap_or(GlobalPosition::START);
-        Ok(self.options.clone().with_after(after))
+        Ok(self
+            .options
+            .clone()
+            .with_after(after)
+            .with_filter(self.projection.filter()))
     }
 
     fn store_error(&self, source: Error) -> ProjectionError {
@@ -267,7 +287,11 @@ impl<S: EventStore, P: Projection> PageCommit for Committer<'_, S, P> {
         self.projection.name().to_owned()
     }
 
-    async fn try_commit(&mut self, page: &[RecordedEvent]) -> Result<PageOutcome, PageFailure> {
+    async fn try_commit(
+        &mut self,
+        page: &[RecordedEvent],
+        through: GlobalPosition,
+    ) -> Result<PageOutcome, PageFailure> {
         let filter = self.projection.filter();
         let mut handled = 0;
         for (index, stored) in page.iter().enumerate() {
@@ -282,7 +306,7 @@ impl<S: EventStore, P: Projection> PageCommit for Committer<'_, S, P> {
             if let Err(source) = handling.await {
                 // What was handled stays handled: the checkpoint covers it.
                 if let Some(before) = index.checked_sub(1).and_then(|i| page.get(i)) {
-                    save_checkpoint(self.store, self.projection.name(), before).await?;
+                    save_checkpoint(self.store, self.projection.name(), before.position).await?;
                 }
                 return Err(PageFailure::Handler {
                     index,
@@ -292,9 +316,7 @@ impl<S: EventStore, P: Projection> PageCommit for Committer<'_, S, P> {
                 });
             }
         }
-        if let Some(last) = page.last() {
-            save_checkpoint(self.store, self.projection.name(), last).await?;
-        }
+        save_checkpoint(self.store, self.projection.name(), through).await?;
         Ok(PageOutcome::Committed(handled))
     }
 
@@ -338,14 +360,14 @@ impl<S: EventStore, P: Projection> PageCommit for Committer<'_, S, P> {
     }
 }
 
-/// Saves `event`'s position as `name`'s checkpoint.
+/// Saves `position` as `name`'s checkpoint.
 async fn save_checkpoint<S: EventStore>(
     store: &S,
     name: &str,
-    event: &RecordedEvent,
+    position: GlobalPosition,
 ) -> Result<(), PageFailure> {
     store
-        .save_checkpoint(name, event.position)
+        .save_checkpoint(name, position)
         .await
         .map_err(PageFailure::Store)
 }

@@ -28,8 +28,9 @@ pub(super) struct Pages<'a, P> {
 
 /// What a step does inside its transaction, once fenced.
 enum Step<'e> {
-    /// Handle a page, moving the checkpoint to its end.
-    Page(&'e [RecordedEvent]),
+    /// Handle a page, moving the checkpoint to the position given (its end,
+    /// or past it).
+    Page(&'e [RecordedEvent], GlobalPosition),
     /// Park an event, moving the checkpoint to it.
     Park(&'e ParkedEvent, &'e RecordedEvent),
     /// Handle a parked event again and unpark it; the checkpoint stays.
@@ -46,8 +47,12 @@ impl<P: TransactionalProjection<PgConnection>> PageCommit for Pages<'_, P> {
         self.runner.checkpoint_name()
     }
 
-    async fn try_commit(&mut self, page: &[RecordedEvent]) -> Result<PageOutcome, PageFailure> {
-        self.run(Step::Page(page)).await
+    async fn try_commit(
+        &mut self,
+        page: &[RecordedEvent],
+        through: GlobalPosition,
+    ) -> Result<PageOutcome, PageFailure> {
+        self.run(Step::Page(page, through)).await
     }
 
     async fn try_park(
@@ -94,7 +99,7 @@ impl<P: TransactionalProjection<PgConnection>> Pages<'_, P> {
             None => true,
         };
         let moved_to = match step {
-            Step::Page(page) => page.last().map(|e| e.position),
+            Step::Page(_, through) => Some(through),
             Step::Park(_, event) => Some(event.position),
             Step::Replay(_) => None,
         };
@@ -146,7 +151,7 @@ impl<P: TransactionalProjection<PgConnection>> Pages<'_, P> {
         let store = self.runner.store.clone();
         let fail = |e: sqlx::Error| PageFailure::Store(backend(format!("projection {name:?}"), e));
         match step {
-            Step::Page(page) => {
+            Step::Page(page, _) => {
                 let filter = self.runner.projection.filter();
                 let partition = self.runner.partition;
                 let upcasters = self.runner.upcasters.clone();

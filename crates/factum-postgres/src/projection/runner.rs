@@ -262,7 +262,8 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
                 let Some(page) = self.next_page(&mut cursor, from, held.as_ref()).await? else {
                     break;
                 };
-                if self.commit(token, &mut from, &page).await? == PageOutcome::Moved {
+                let through = cursor.position();
+                if self.commit(token, &mut from, &page, through).await? == PageOutcome::Moved {
                     break;
                 }
             }
@@ -276,6 +277,7 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
         token: Option<i64>,
         from: &mut Option<GlobalPosition>,
         page: &[RecordedEvent],
+        through: GlobalPosition,
     ) -> Result<PageOutcome, ProjectionError> {
         let (retry, on_failure) = (self.retry, self.on_failure);
         let mut pages = Pages {
@@ -283,7 +285,7 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
             token,
             from: *from,
         };
-        let outcome = commit_page(&mut pages, retry, on_failure, page).await;
+        let outcome = commit_page(&mut pages, retry, on_failure, page, through).await;
         *from = pages.from;
         outcome
     }
@@ -291,8 +293,12 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
     /// A feed cursor after `from`, with this runner's page size and poll
     /// interval.
     fn cursor_at(&self, from: Option<GlobalPosition>) -> FeedCursor {
+        // The projection's filter, which the store evaluates (unless
+        // upcasters come first); the partition is checked per event.
         let options = SubscriptionOptions::from_start()
             .with_after(from.unwrap_or(GlobalPosition::START))
+            .with_filter(self.projection.filter())
+            .with_upcasters(self.upcasters.clone())
             .with_batch_size(self.batch_size)
             .with_poll_interval(self.poll_interval);
         FeedCursor::new(&self.store, &options)
@@ -315,9 +321,11 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
         Ok(Some(page))
     }
 
-    /// The next non-empty page, waiting while caught up; `None` when the
-    /// lease is lost or the checkpoint is no longer `from` (a rebuild, or
-    /// another runner, moved it), checked each time the feed is found empty.
+    /// The next page that moves the cursor (with events, or, through a
+    /// sparse filter, past events the filter left out), waiting while
+    /// caught up; `None` when the lease is lost or the checkpoint is no
+    /// longer `from` (a rebuild, or another runner, moved it), checked each
+    /// time the feed is found empty.
     async fn next_page(
         &self,
         cursor: &mut FeedCursor,
@@ -325,10 +333,11 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
         held: Option<&Held>,
     ) -> Result<Option<Vec<RecordedEvent>>, ProjectionError> {
         loop {
+            let before = cursor.position();
             let Some(page) = self.read_if_held(cursor, held).await? else {
                 return Ok(None);
             };
-            if !page.is_empty() {
+            if cursor.position() != before {
                 return Ok(Some(page));
             }
             if self.checkpoint().await? != from {
@@ -350,13 +359,17 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
         let mut from = self.checkpoint().await?;
         let mut cursor = self.cursor_at(from);
         loop {
+            let before = cursor.position();
             let Some(page) = self.read_if_held(&mut cursor, held).await? else {
                 return Ok(None);
             };
-            if page.is_empty() {
+            if cursor.position() == before {
                 return Ok(Some(()));
             }
-            match self.commit(token, &mut from, &page).await? {
+            match self
+                .commit(token, &mut from, &page, cursor.position())
+                .await?
+            {
                 PageOutcome::Committed(n) => *handled += n,
                 PageOutcome::Moved => return Ok(None),
             }

@@ -5,11 +5,24 @@
 -- identifiers compare in the "C" collation). As `read_all.sql`, only rows
 -- below the feed's horizon are handed out, and `pending` tells whether
 -- committed rows wait behind it; the horizon itself comes back too, since
--- every row below it has been looked at when the page is short.
+-- every row below it has been looked at when the page is short, up to
+-- the newest event below it, whose position comes back too (`head_*`):
+-- how far a short page looked. (Not the horizon itself: it moves with
+-- every transaction, a reader's own checkpoint writes included, while no
+-- event is added.)
 WITH horizon AS MATERIALIZED (
     SELECT {schema}.feed_horizon(pg_current_snapshot()) AS h
+), head AS MATERIALIZED (
+    SELECT transaction_id::text::bigint AS head_commit, seq AS head_seq
+    FROM {schema}.events
+    WHERE transaction_id < (SELECT h FROM horizon)
+    ORDER BY transaction_id DESC, seq DESC
+    LIMIT 1
 )
-SELECT pending.any_pending, (SELECT h FROM horizon)::text::bigint AS horizon, page.*
+SELECT pending.any_pending,
+       (SELECT head_commit FROM head) AS head_commit,
+       (SELECT head_seq FROM head) AS head_seq,
+       page.*
 FROM (
     SELECT (
         SELECT transaction_id FROM {schema}.events

@@ -103,8 +103,8 @@ impl PostgresStore {
 
     /// Up to `limit` events after `after` that `filter` lets through, and
     /// how far the read looked (see [`EventReader::read_feed`]): up to the
-    /// page's last event when it is full, else up to the feed's horizon,
-    /// below which every row has been looked at.
+    /// page's last event when it is full, else up to the newest event below
+    /// the feed's horizon, below which every row has been looked at.
     ///
     /// [`EventReader::read_feed`]: factum_core::EventReader::read_feed
     pub(super) async fn read_filtered(
@@ -133,15 +133,19 @@ impl PostgresStore {
                 .await
                 .map_err(|e| backend(operation.as_str(), e))?;
             let mut pending = false;
-            let mut horizon: Option<i64> = None;
+            let mut head: Option<(i64, i64)> = None;
             let mut events = Vec::with_capacity(rows.len());
             for row in &rows {
                 pending = any_pending(row, &operation)?;
-                horizon = row.try_get(1).map_err(|e| backend(operation.as_str(), e))?;
-                let commit_id: Option<Xid8> =
+                let commit: Option<i64> =
+                    row.try_get(1).map_err(|e| backend(operation.as_str(), e))?;
+                let seq: Option<i64> =
                     row.try_get(2).map_err(|e| backend(operation.as_str(), e))?;
+                head = commit.zip(seq);
+                let commit_id: Option<Xid8> =
+                    row.try_get(3).map_err(|e| backend(operation.as_str(), e))?;
                 if commit_id.is_some() {
-                    events.push(decode::event(row, 2, None)?);
+                    events.push(decode::event(row, 3, None)?);
                 }
             }
             if events.len() >= limit {
@@ -153,12 +157,11 @@ impl PostgresStore {
                 });
             }
             if !pending || !backoff.pause().await {
-                // Every row below the horizon has been looked at: the last
-                // position before it.
-                let below = horizon
-                    .and_then(|h| u64::try_from(h).ok())
-                    .and_then(|h| h.checked_sub(1))
-                    .map(|h| GlobalPosition::from_parts(h, from_stored_bits(i64::MAX)));
+                // Every row below the horizon has been looked at, up to
+                // the newest event there.
+                let below = head.map(|(commit, seq)| {
+                    GlobalPosition::from_parts(from_stored_bits(commit), from_stored_bits(seq))
+                });
                 let scanned_to = match below {
                     Some(below) if below > after => Some(below),
                     _ => events.last().map(|e| e.position),

@@ -35,10 +35,11 @@ impl<P: TransactionalProjection<SqliteConnection>> PageCommit for Pages<'_, P> {
         self.projection.name().to_owned()
     }
 
-    async fn try_commit(&mut self, page: &[RecordedEvent]) -> Result<PageOutcome, PageFailure> {
-        let Some(last) = page.last() else {
-            return Ok(PageOutcome::Committed(0));
-        };
+    async fn try_commit(
+        &mut self,
+        page: &[RecordedEvent],
+        through: GlobalPosition,
+    ) -> Result<PageOutcome, PageFailure> {
         let name = self.projection.name().to_owned();
         let fail = |what: &str, e: sqlx::Error| {
             PageFailure::Store(backend(format!("{what} of projection {name:?}"), e))
@@ -52,7 +53,7 @@ impl<P: TransactionalProjection<SqliteConnection>> PageCommit for Pages<'_, P> {
             .begin_with(sql::BEGIN_IMMEDIATE)
             .await
             .map_err(|e| fail("beginning a page", e))?;
-        if !move_checkpoint(&mut tx, &name, self.from, last.position)
+        if !move_checkpoint(&mut tx, &name, self.from, through)
             .await
             .map_err(|e| fail("moving the checkpoint", e))?
         {
@@ -87,7 +88,7 @@ impl<P: TransactionalProjection<SqliteConnection>> PageCommit for Pages<'_, P> {
         tx.commit()
             .await
             .map_err(|e| fail("committing a page", e))?;
-        self.from = Some(last.position);
+        self.from = Some(through);
         Ok(PageOutcome::Committed(handled))
     }
 

@@ -206,11 +206,12 @@ impl<P: TransactionalProjection<SqliteConnection>> SqliteProjectionRunner<P> {
             let mut from = self.checkpoint().await?;
             let mut cursor = self.cursor_at(from);
             loop {
+                let before = cursor.position();
                 let page = self.read_page(&mut cursor).await?;
-                if page.is_empty() {
+                if cursor.position() == before {
                     return Ok(handled);
                 }
-                match self.commit(&mut from, &page).await? {
+                match self.commit(&mut from, &page, cursor.position()).await? {
                     PageOutcome::Committed(n) => handled += n,
                     PageOutcome::Moved => continue 'restart,
                 }
@@ -240,16 +241,22 @@ impl<P: TransactionalProjection<SqliteConnection>> SqliteProjectionRunner<P> {
             let mut from = self.checkpoint().await?;
             let mut cursor = self.cursor_at(from);
             loop {
+                let before = cursor.position();
                 let page = self.read_page(&mut cursor).await?;
-                if page.is_empty() {
+                if cursor.position() == before {
                     if self.checkpoint().await? != from {
                         continue 'restart;
                     }
                     cursor.wait().await;
                     continue;
                 }
-                if self.commit(&mut from, &page).await? == PageOutcome::Moved {
+                // A sparse filter may move the checkpoint with no event to
+                // handle: it moves all the same.
+                if self.commit(&mut from, &page, cursor.position()).await? == PageOutcome::Moved {
                     continue 'restart;
+                }
+                if cursor.is_caught_up() {
+                    cursor.wait().await;
                 }
             }
         }
@@ -293,6 +300,7 @@ impl<P: TransactionalProjection<SqliteConnection>> SqliteProjectionRunner<P> {
         &mut self,
         from: &mut Option<GlobalPosition>,
         page: &[RecordedEvent],
+        through: GlobalPosition,
     ) -> Result<PageOutcome, ProjectionError> {
         let mut pages = Pages {
             store: &self.store,
@@ -300,16 +308,19 @@ impl<P: TransactionalProjection<SqliteConnection>> SqliteProjectionRunner<P> {
             upcasters: &self.upcasters,
             from: *from,
         };
-        let outcome = commit_page(&mut pages, self.retry, self.on_failure, page).await;
+        let outcome = commit_page(&mut pages, self.retry, self.on_failure, page, through).await;
         *from = pages.from;
         outcome
     }
 
     /// A feed cursor after `from`, with this runner's page size and poll
-    /// interval.
+    /// interval, through the projection's filter (which the store
+    /// evaluates, unless upcasters come first).
     fn cursor_at(&self, from: Option<GlobalPosition>) -> FeedCursor {
         let options = SubscriptionOptions::from_start()
             .with_after(from.unwrap_or(GlobalPosition::START))
+            .with_filter(self.projection.filter())
+            .with_upcasters(self.upcasters.clone())
             .with_batch_size(self.batch_size)
             .with_poll_interval(self.poll_interval);
         FeedCursor::new(&self.store, &options)

@@ -74,6 +74,18 @@ impl EventReader for Interfering {
         self.inner.read_all_between(range, after, limit).await
     }
 
+    async fn read_feed_between(
+        &self,
+        range: TimeRange,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        self.inner
+            .read_feed_between(range, after, limit, filter)
+            .await
+    }
+
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
         self.inner.stream_version(stream).await
     }

@@ -17,8 +17,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use factum_core::aggregate::{Aggregate, Repository};
 use factum_core::{
-    DomainEvent, EventData, EventStore, ExpectedVersion, GlobalPosition, RecordedEvent,
-    StreamAppend, StreamId, TimeRange,
+    DomainEvent, EventData, EventFilter, EventStore, ExpectedVersion, GlobalPosition,
+    RecordedEvent, StreamAppend, StreamId, TimeRange,
 };
 use serde::{Deserialize, Serialize};
 
@@ -99,6 +99,34 @@ async fn read_range(
             return all;
         }
     }
+}
+
+/// Every event `read_feed_between(range)` yields after `after` through a
+/// filter on the tally category, paged two at a time by how far each page
+/// looked.
+async fn read_filtered_range(
+    store: &dyn EventStore,
+    range: TimeRange,
+    mut after: GlobalPosition,
+) -> Vec<RecordedEvent> {
+    let filter = EventFilter::all().categories([CATEGORY]);
+    let mut all = Vec::new();
+    for _ in 0..1000 {
+        let page = store
+            .read_feed_between(range, after, 2, &filter)
+            .await
+            .expect("a filtered ranged feed read");
+        assert!(
+            page.events.len() <= 2,
+            "read_feed_between returned more than its limit"
+        );
+        after = page.next_after(after);
+        all.extend(page.events);
+        if page.at_end {
+            return all;
+        }
+    }
+    panic!("a filtered ranged read of a few events never reached the end");
 }
 
 fn positions(events: &[RecordedEvent]) -> Vec<GlobalPosition> {
@@ -183,14 +211,18 @@ pub async fn assert_time_bounds_hold(store: &dyn EventStore) {
 
 /// Ranged feed reads yield exactly the feed's events recorded in the range
 /// (each end included, excluded or open as built), after the given
-/// position, in position order, paged by the last position read.
+/// position, in position order, paged by the last position read; through
+/// a filter, exactly those the filter lets through.
 pub async fn range_reads_select_by_recorded_time(store: &dyn EventStore) {
     let (a, b, c) = (tally_stream("a"), tally_stream("b"), tally_stream("c"));
+    let note = StreamId::new("note-1").expect("a valid stream id");
     for n in 0..4 {
         for s in [&a, &b, &c] {
             append_ok(store, s, ExpectedVersion::Any, vec![tally_event(n)]).await;
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        let noted = EventData::json("Noted", b"{}".to_vec());
+        append_ok(store, &note, ExpectedVersion::Any, vec![noted]).await;
     }
     let both = store
         .append_many(vec![
@@ -204,7 +236,7 @@ pub async fn range_reads_select_by_recorded_time(store: &dyn EventStore) {
         .await
         .expect("a multi-stream append");
     let feed = whole_feed(store, 100).await;
-    assert_eq!(feed.len(), 15);
+    assert_eq!(feed.len(), 19);
     let last_append: Vec<_> = feed
         .iter()
         .filter(|e| {
@@ -259,6 +291,17 @@ pub async fn range_reads_select_by_recorded_time(store: &dyn EventStore) {
                     "{range:?} after {after}, {limit} at a time"
                 );
             }
+            let tallies: Vec<_> = feed
+                .iter()
+                .filter(|e| e.stream_id.category() == CATEGORY && wanted.contains(&e.position))
+                .map(|e| e.position)
+                .collect();
+            let filtered = read_filtered_range(store, range, after).await;
+            assert_eq!(
+                positions(&filtered),
+                tallies,
+                "{range:?} after {after}, tallies only"
+            );
         }
     }
     let none = store

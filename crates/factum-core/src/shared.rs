@@ -82,6 +82,18 @@ macro_rules! forward_store_traits {
                 (**self).read_all_between(range, after, limit).await
             }
 
+            async fn read_feed_between(
+                &self,
+                range: TimeRange,
+                after: GlobalPosition,
+                limit: usize,
+                filter: &EventFilter,
+            ) -> Result<FeedPage> {
+                (**self)
+                    .read_feed_between(range, after, limit, filter)
+                    .await
+            }
+
             async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {
                 (**self).stream_version(stream).await
             }

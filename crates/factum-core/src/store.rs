@@ -144,6 +144,24 @@ pub trait EventReader: Send + Sync {
         crate::time_range::read_all_between(self, range, after, limit).await
     }
 
+    /// [`read_feed`](Self::read_feed) kept to the events recorded within
+    /// `range`: at most `limit` events after `after` that `filter` lets
+    /// through and that were recorded in `range`, in position order, and
+    /// how far the read looked ([`FeedPage::scanned_to`]; read on after
+    /// that). The default reads one page through the filter and keeps the
+    /// events in range, so the backend's filter does the scanning; for an
+    /// unfiltered range read on the time index, see
+    /// [`read_all_between`](Self::read_all_between).
+    async fn read_feed_between(
+        &self,
+        range: TimeRange,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        crate::time_range::read_feed_between(self, range, after, limit, filter).await
+    }
+
     /// The stream's current version, `None` when it does not exist.
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>>;
 

@@ -5,7 +5,7 @@ use std::ops::{Bound, RangeBounds};
 
 use chrono::{DateTime, Utc};
 
-use crate::{EventReader, GlobalPosition, RecordedEvent, Result};
+use crate::{EventFilter, EventReader, FeedPage, GlobalPosition, RecordedEvent, Result};
 
 /// A span of recorded times (`RecordedEvent::recorded_at`), each end
 /// included, excluded or open, built from any Rust range:
@@ -98,4 +98,26 @@ pub(crate) async fn read_all_between<R: EventReader + ?Sized>(
         }
     }
     Ok(found)
+}
+
+/// One page through `filter` after `after` ([`EventReader::read_feed`]),
+/// kept to the events recorded in `range`: the default of
+/// [`EventReader::read_feed_between`]. How far the page looked stays as
+/// read, since every event it passed over was looked at.
+pub(crate) async fn read_feed_between<R: EventReader + ?Sized>(
+    reader: &R,
+    range: TimeRange,
+    after: GlobalPosition,
+    limit: usize,
+    filter: &EventFilter,
+) -> Result<FeedPage> {
+    let page = reader.read_feed(after, limit, filter).await?;
+    Ok(FeedPage {
+        events: page
+            .events
+            .into_iter()
+            .filter(|event| range.contains(&event.recorded_at))
+            .collect(),
+        ..page
+    })
 }

@@ -21,7 +21,7 @@ use crate::{
 /// many were written and how many were duplicates; `factum.read_stream` with
 /// the stream id and, when done, the number of events read; `factum.read_all`
 /// with the start position, limit and count; `factum.read_all_between`
-/// with the time range as well; and one span for each other
+/// and `factum.read_feed_between` with the time range as well; and one span for each other
 /// call. A failed call records its error in the span's `error` field.
 /// Everything else is forwarded unchanged, the store's
 /// [`feed_signal`](EventReader::feed_signal) too, so subscriptions and
@@ -277,6 +277,29 @@ impl<S: EventReader> EventReader for TracingStore<S> {
         .await;
         if let Ok(events) = &result {
             span.record("events", events.len());
+        }
+        result
+    }
+
+    async fn read_feed_between(
+        &self,
+        range: TimeRange,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        let span = info_span!(
+            "factum.read_feed_between",
+            range = ?range,
+            after = %after,
+            limit,
+            events = Empty,
+            error = Empty,
+        );
+        let read = self.inner.read_feed_between(range, after, limit, filter);
+        let result = in_span(span.clone(), read).await;
+        if let Ok(page) = &result {
+            span.record("events", page.events.len());
         }
         result
     }

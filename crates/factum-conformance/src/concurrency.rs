@@ -12,7 +12,7 @@ const APPENDS_PER_TASK: u64 = 10;
 /// Runs `TASKS` copies of `work` at once, each in its own tokio task, so
 /// that on a multi-threaded runtime they truly run in parallel. A panic in a
 /// task is re-raised here.
-async fn race<F, Fut>(store: &Arc<dyn EventStore>, work: F) -> Vec<Fut::Output>
+pub(super) async fn race<F, Fut>(store: &Arc<dyn EventStore>, work: F) -> Vec<Fut::Output>
 where
     F: Fn(Arc<dyn EventStore>, u64) -> Fut,
     Fut: std::future::Future + Send + 'static,

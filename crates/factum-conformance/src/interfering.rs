@@ -9,7 +9,7 @@ use futures::stream::BoxStream;
 use factum_core::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventFilter, EventReader, EventStore,
     ExpectedVersion, FeedPage, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
+    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, TimeRange,
 };
 
 /// Forwards every call to the store underneath, but first appends an event
@@ -63,6 +63,27 @@ impl EventReader for Interfering {
         filter: &EventFilter,
     ) -> Result<FeedPage> {
         self.inner.read_feed(after, limit, filter).await
+    }
+
+    async fn read_all_between(
+        &self,
+        range: TimeRange,
+        after: GlobalPosition,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        self.inner.read_all_between(range, after, limit).await
+    }
+
+    async fn read_feed_between(
+        &self,
+        range: TimeRange,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        self.inner
+            .read_feed_between(range, after, limit, filter)
+            .await
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {

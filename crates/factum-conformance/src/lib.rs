@@ -39,6 +39,7 @@ mod shared_category;
 mod state;
 mod subscription;
 mod support;
+pub mod time_range;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -126,6 +127,8 @@ macro_rules! __checks {
             read::lazy_read_covers_long_streams,
             read::payload_reads_match_event_reads,
             read::global_feed_pages_in_order,
+            time_range::range_reads_select_by_recorded_time,
+            time_range::recorded_times_never_go_back_within_a_stream,
             concurrency::racing_exact_writers_lose_nothing,
             concurrency::racing_any_writers_all_succeed,
             concurrency::racing_duplicate_injections_write_once,

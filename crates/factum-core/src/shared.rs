@@ -9,7 +9,7 @@ use futures::stream::BoxStream;
 use crate::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventFilter, EventReader,
     ExpectedVersion, FeedPage, FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
+    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, TimeRange,
 };
 
 macro_rules! forward_store_traits {
@@ -71,6 +71,27 @@ macro_rules! forward_store_traits {
                 filter: &EventFilter,
             ) -> Result<FeedPage> {
                 (**self).read_feed(after, limit, filter).await
+            }
+
+            async fn read_all_between(
+                &self,
+                range: TimeRange,
+                after: GlobalPosition,
+                limit: usize,
+            ) -> Result<Vec<RecordedEvent>> {
+                (**self).read_all_between(range, after, limit).await
+            }
+
+            async fn read_feed_between(
+                &self,
+                range: TimeRange,
+                after: GlobalPosition,
+                limit: usize,
+                filter: &EventFilter,
+            ) -> Result<FeedPage> {
+                (**self)
+                    .read_feed_between(range, after, limit, filter)
+                    .await
             }
 
             async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {

@@ -8,7 +8,7 @@ use futures::{StreamExt, TryStreamExt};
 use crate::{
     AppendResult, Error, EventData, EventFilter, ExpectedVersion, FeedPage, FeedSignal,
     GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot,
-    StreamAppend, StreamId,
+    StreamAppend, StreamId, TimeRange,
 };
 
 /// Writes events.
@@ -114,6 +114,52 @@ pub trait EventReader: Send + Sync {
         filter: &EventFilter,
     ) -> Result<FeedPage> {
         crate::feed::scan(self, after, limit, filter).await
+    }
+
+    /// Reads at most `limit` events of the global feed that lie after
+    /// `after` and were recorded within `range` (its ends included or
+    /// excluded as built, see [`TimeRange`]), in position order. Page
+    /// through a range by passing the last returned event's position as
+    /// `after`; a page shorter than `limit` means the read reached the
+    /// feed's head. Like [`read_all`](Self::read_all) it returns only final
+    /// events, so paging on never skips one.
+    ///
+    /// Positions and recorded times agree within a stream (a later version
+    /// never carries an earlier time), not across streams on PostgreSQL,
+    /// whose positions follow transaction ids: a range is therefore a filter
+    /// on the feed, not a slice of it. An event's time is taken when its
+    /// append writes it, under the stream's lock, and the event is read from
+    /// its commit on: once `range` has ended (by the store's clock) and the
+    /// appends running then have committed, no event recorded in it can
+    /// appear any more.
+    ///
+    /// The default pages [`read_all`](Self::read_all) and keeps the events
+    /// in range; the SQL backends ask their index on the recorded time.
+    async fn read_all_between(
+        &self,
+        range: TimeRange,
+        after: GlobalPosition,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        crate::time_range::read_all_between(self, range, after, limit).await
+    }
+
+    /// [`read_feed`](Self::read_feed) kept to the events recorded within
+    /// `range`: at most `limit` events after `after` that `filter` lets
+    /// through and that were recorded in `range`, in position order, and
+    /// how far the read looked ([`FeedPage::scanned_to`]; read on after
+    /// that). The default reads one page through the filter and keeps the
+    /// events in range, so the backend's filter does the scanning; for an
+    /// unfiltered range read on the time index, see
+    /// [`read_all_between`](Self::read_all_between).
+    async fn read_feed_between(
+        &self,
+        range: TimeRange,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        crate::time_range::read_feed_between(self, range, after, limit, filter).await
     }
 
     /// The stream's current version, `None` when it does not exist.

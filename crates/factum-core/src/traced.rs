@@ -12,7 +12,7 @@ use tracing::{Instrument, Span, info_span};
 use crate::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventFilter, EventReader,
     ExpectedVersion, FeedPage, FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
+    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, TimeRange,
 };
 
 /// Wraps a store and opens a `tracing` span (level INFO, target
@@ -20,7 +20,8 @@ use crate::{
 /// id (or the number of streams), the number of events and, when done, how
 /// many were written and how many were duplicates; `factum.read_stream` with
 /// the stream id and, when done, the number of events read; `factum.read_all`
-/// with the start position, limit and count; and one span for each other
+/// with the start position, limit and count; `factum.read_all_between`
+/// and `factum.read_feed_between` with the time range as well; and one span for each other
 /// call. A failed call records its error in the span's `error` field.
 /// Everything else is forwarded unchanged, the store's
 /// [`feed_signal`](EventReader::feed_signal) too, so subscriptions and
@@ -249,6 +250,54 @@ impl<S: EventReader> EventReader for TracingStore<S> {
             error = Empty,
         );
         let result = in_span(span.clone(), self.inner.read_feed(after, limit, filter)).await;
+        if let Ok(page) = &result {
+            span.record("events", page.events.len());
+        }
+        result
+    }
+
+    async fn read_all_between(
+        &self,
+        range: TimeRange,
+        after: GlobalPosition,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let span = info_span!(
+            "factum.read_all_between",
+            range = ?range,
+            after = %after,
+            limit,
+            events = Empty,
+            error = Empty,
+        );
+        let result = in_span(
+            span.clone(),
+            self.inner.read_all_between(range, after, limit),
+        )
+        .await;
+        if let Ok(events) = &result {
+            span.record("events", events.len());
+        }
+        result
+    }
+
+    async fn read_feed_between(
+        &self,
+        range: TimeRange,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        let span = info_span!(
+            "factum.read_feed_between",
+            range = ?range,
+            after = %after,
+            limit,
+            events = Empty,
+            error = Empty,
+        );
+        let read = self.inner.read_feed_between(range, after, limit, filter);
+        let result = in_span(span.clone(), read).await;
         if let Ok(page) = &result {
             span.record("events", page.events.len());
         }

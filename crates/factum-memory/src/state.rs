@@ -60,7 +60,14 @@ impl State {
                 append.expected.check(&append.stream_id, actual)?;
             }
         }
-        let recorded_at = Utc::now();
+        // Never before the feed's newest event, even if the clock stepped
+        // back: recorded times follow positions, so within a stream a later
+        // version never carries an earlier time.
+        let now = Utc::now();
+        let recorded_at = self
+            .events
+            .last()
+            .map_or(now, |last| last.recorded_at.max(now));
         let mut results = Vec::with_capacity(appends.len());
         for append in appends {
             let StreamAppend {

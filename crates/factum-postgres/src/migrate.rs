@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "parked events",
         include_str!("../migrations/0008_parked_events.sql"),
     ),
+    (
+        9,
+        "recorded when written",
+        include_str!("../migrations/0009_recorded_when_written.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -20,6 +20,7 @@ pub(crate) struct Queries {
     pub(crate) read_payloads_backward: Arc<str>,
     pub(crate) read_all: Arc<str>,
     pub(crate) read_feed: Arc<str>,
+    pub(crate) read_all_between: Arc<str>,
     pub(crate) head_position: Arc<str>,
     pub(crate) feed_holders: Arc<str>,
     pub(crate) stream_version: Arc<str>,
@@ -51,6 +52,7 @@ impl Queries {
             read_payloads_backward: payloads(include_str!("sql/read_stream_backward.sql")),
             read_all: bind(include_str!("sql/read_all.sql")),
             read_feed: bind(include_str!("sql/read_feed.sql")),
+            read_all_between: bind(&within_range(include_str!("sql/read_all.sql"))),
             head_position: bind(include_str!("sql/head_position.sql")),
             feed_holders: bind(include_str!("sql/feed_holders.sql")),
             stream_version: bind(include_str!("sql/stream_version.sql")),
@@ -68,6 +70,19 @@ impl Queries {
     }
 }
 
+/// The feed's page (`read_all.sql`) kept to the events recorded in a time
+/// range (`recorded_within.sql`, parameters `$4` to `$7`): a ranged read is
+/// the feed read, with one more condition on the rows it hands out.
+fn within_range(read_all: &str) -> String {
+    read_all.replace(
+        FEED_PAGE_CONDITION,
+        &format!("{FEED_PAGE_CONDITION}\n      AND ({{recorded_within}})"),
+    )
+}
+
+/// The condition of `read_all.sql` that keeps its page below the horizon.
+const FEED_PAGE_CONDITION: &str = "      AND transaction_id < (SELECT h FROM horizon)";
+
 /// `template` with its placeholders filled in (see `sql/README.md`):
 /// `{schema}` with `quoted`, the fragments with their files.
 pub(crate) fn fill(template: &str, quoted: &str) -> Arc<str> {
@@ -80,6 +95,11 @@ pub(crate) fn fill(template: &str, quoted: &str) -> Arc<str> {
             "{payload_columns}",
             include_str!("sql/payload_columns.sql").trim(),
         )
+        .replace(
+            "{recorded_within}",
+            include_str!("sql/recorded_within.sql").trim(),
+        )
+        .replace("{stream_head}", include_str!("sql/stream_head.sql").trim())
         .replace(
             "{expected_version_holds}",
             include_str!("sql/expected_version_holds.sql").trim(),
@@ -112,6 +132,7 @@ mod tests {
             &queries.read_payloads_backward,
             &queries.read_all,
             &queries.read_feed,
+            &queries.read_all_between,
             &queries.head_position,
             &queries.stream_version,
             &queries.save_snapshot,
@@ -126,5 +147,11 @@ mod tests {
             assert!(!sql.contains('{'), "unfilled placeholder in {sql}");
             assert!(sql.contains("\"s1\"."), "no schema in {sql}");
         }
+        assert!(
+            queries
+                .read_all_between
+                .contains("recorded_at >= coalesce($4"),
+            "the ranged feed read lost its condition on the time"
+        );
     }
 }

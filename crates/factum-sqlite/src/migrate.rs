@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "parked events",
         include_str!("../migrations/0002_parked_events.sql"),
     ),
+    (
+        3,
+        "recorded at index",
+        include_str!("../migrations/0003_recorded_at_index.sql"),
+    ),
 ];
 
 /// The migrator over [`MIGRATIONS`], bookkeeping in [`MIGRATIONS_TABLE`].

@@ -19,6 +19,8 @@ pub(crate) const READ_PAYLOADS_BACKWARD: &str = include_str!("sql/read_payloads_
 pub(crate) const READ_ALL: &str = include_str!("sql/read_all.sql");
 /// The events of a window of the feed that a filter lets through.
 pub(crate) const READ_FEED: &str = include_str!("sql/read_feed.sql");
+/// The feed after a position, kept to a time range.
+pub(crate) const READ_ALL_BETWEEN: &str = include_str!("sql/read_all_between.sql");
 /// The current version of one stream.
 pub(crate) const STREAM_VERSION: &str = include_str!("sql/stream_version.sql");
 /// The position of the newest event.

@@ -5,15 +5,13 @@
 -- inserted and none comes back. Should a concurrent append store one of
 -- these versions first, the primary key (stream_id, stream_version) fails
 -- this statement, and the caller tries again.
+-- The events' recorded time is taken with the version (stream_head.sql).
 -- $1 stream id, $2 expected version, $3.. the events' fields, in order.
 INSERT INTO {schema}.events (stream_id, stream_version, event_id, event_type,
-                             schema_version, payload_json, payload_bytes, metadata)
-SELECT $1, head.version + u.ord, u.id, u.typ, u.sv, u.pj::jsonb, u.pb, u.meta::jsonb
-FROM (
-    SELECT coalesce(max(stream_version), 0) AS version
-    FROM {schema}.events
-    WHERE stream_id = $1
-) AS head,
+                             schema_version, payload_json, payload_bytes, metadata, recorded_at)
+SELECT $1, head.version + u.ord, u.id, u.typ, u.sv, u.pj::jsonb, u.pb, u.meta::jsonb,
+       head.recorded_at
+FROM {stream_head},
      unnest($3::uuid[], $4::text[], $5::bigint[], $6::text[], $7::bytea[], $8::text[])
          WITH ORDINALITY AS u(id, typ, sv, pj, pb, meta, ord)
 WHERE {expected_version_holds}

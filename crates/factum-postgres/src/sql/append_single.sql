@@ -2,12 +2,9 @@
 -- append_one.sql with the event's fields as plain parameters.
 -- $1 stream id, $2 expected version, $3.. the event's fields.
 INSERT INTO {schema}.events (stream_id, stream_version, event_id, event_type,
-                             schema_version, payload_json, payload_bytes, metadata)
-SELECT $1, head.version + 1, $3, $4, $5, $6::text::jsonb, $7, $8::text::jsonb
-FROM (
-    SELECT coalesce(max(stream_version), 0) AS version
-    FROM {schema}.events
-    WHERE stream_id = $1
-) AS head
+                             schema_version, payload_json, payload_bytes, metadata, recorded_at)
+SELECT $1, head.version + 1, $3, $4, $5, $6::text::jsonb, $7, $8::text::jsonb,
+       head.recorded_at
+FROM {stream_head}
 WHERE {expected_version_holds}
 RETURNING stream_version, transaction_id AS commit_id, seq

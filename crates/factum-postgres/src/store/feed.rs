@@ -8,6 +8,8 @@
 //! wait, so that an event is in the feed as soon as its append has
 //! returned whenever write transactions are short.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use factum_core::backend::{Backoff, from_stored_bits, saturating_i64};
 use factum_core::{EventFilter, FeedPage, GlobalPosition, RecordedEvent, Result};
@@ -17,6 +19,7 @@ use sqlx::postgres::PgRow;
 use super::PostgresStore;
 use crate::FeedHolder;
 use crate::decode;
+use crate::encode::Query;
 use crate::error::backend;
 use crate::sql::statement;
 use crate::xid8::Xid8;
@@ -70,27 +73,45 @@ impl PostgresStore {
         after: GlobalPosition,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>> {
+        let operation = format!("reading the global feed after {after}");
+        self.read_final(&self.sql().read_all, after, limit, &operation, |query| {
+            query
+        })
+        .await
+    }
+
+    /// One page of a feed statement shaped like `read_all.sql` (`$1`, `$2`
+    /// the position read after, `$3` the limit, more parameters bound by
+    /// `bind_more`): its final rows, waiting while committed rows are held
+    /// back, up to the feed wait.
+    pub(super) async fn read_final(
+        &self,
+        sql: &Arc<str>,
+        after: GlobalPosition,
+        limit: usize,
+        operation: &str,
+        bind_more: impl Fn(Query<'static>) -> Query<'static>,
+    ) -> Result<Vec<RecordedEvent>> {
         let (commit, seq) = after.to_parts();
         if limit == 0 || i64::try_from(commit).is_err() {
             // No transaction id reaches 2^63: nothing lies after such a position.
             return Ok(Vec::new());
         }
-        let operation = format!("reading the global feed after {after}");
         let mut backoff = Backoff::new(self.options().feed_wait());
         loop {
-            let rows = sqlx::query(statement(&self.sql().read_all))
+            let query = sqlx::query(statement(sql))
                 .bind(saturating_i64(commit))
                 .bind(saturating_i64(seq))
-                .bind(saturating_i64(limit as u64))
+                .bind(saturating_i64(limit as u64));
+            let rows = bind_more(query)
                 .fetch_all(self.pool())
                 .await
-                .map_err(|e| backend(operation.as_str(), e))?;
+                .map_err(|e| backend(operation, e))?;
             let mut pending = false;
             let mut page = Vec::with_capacity(rows.len());
             for row in &rows {
-                pending = any_pending(row, &operation)?;
-                let commit_id: Option<Xid8> =
-                    row.try_get(1).map_err(|e| backend(operation.as_str(), e))?;
+                pending = any_pending(row, operation)?;
+                let commit_id: Option<Xid8> = row.try_get(1).map_err(|e| backend(operation, e))?;
                 if commit_id.is_some() {
                     page.push(decode::event(row, 1, None)?);
                 }

@@ -6,6 +6,7 @@ mod append;
 mod append_one;
 mod feed;
 mod parked;
+mod range;
 mod read;
 mod state;
 

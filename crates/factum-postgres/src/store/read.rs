@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use factum_core::{
     Direction, EventFilter, EventReader, FeedPage, GlobalPosition, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, StreamId,
+    RecordedPayload, Result, StreamId, TimeRange,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::Row;
@@ -65,6 +65,15 @@ impl EventReader for PostgresStore {
         filter: &EventFilter,
     ) -> Result<FeedPage> {
         self.read_filtered(after, limit, filter).await
+    }
+
+    async fn read_all_between(
+        &self,
+        range: TimeRange,
+        after: GlobalPosition,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        self.read_feed_between(range, after, limit).await
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {

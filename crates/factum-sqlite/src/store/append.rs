@@ -125,10 +125,12 @@ async fn write(
         ));
     }
     let mut head: i64 = 0;
+    let mut newest: Option<DateTime<Utc>> = None;
     let mut versions: Vec<i64> = Vec::with_capacity(appends.len());
     for row in &states {
         versions.push(row.try_get::<Option<i64>, _>(1)?.unwrap_or(0));
         head = row.try_get::<Option<i64>, _>(2)?.unwrap_or(0);
+        newest = row.try_get(3)?;
     }
     let originals = find_originals(conn, prepared).await?;
     check_duplicates(appends, |key| originals.contains_key(key)).map_err(Failure::Refused)?;
@@ -186,7 +188,7 @@ async fn write(
             events: outcomes,
         });
     }
-    insert(conn, &rows).await?;
+    insert(conn, &rows, recorded_now(newest)).await?;
     Ok(results)
 }
 
@@ -215,9 +217,22 @@ async fn find_originals(
     Ok(originals)
 }
 
-/// Inserts `rows` in chunks of cached multi-row INSERTs.
-async fn insert(conn: &mut SqliteConnection, rows: &[NewRow<'_>]) -> Result<(), Failure> {
-    let recorded_at = Utc::now();
+/// The time an append's events are recorded at: now (taken under the write
+/// lock, so times follow positions), but never before the feed's `newest`
+/// event, should the clock have stepped back. So within a stream a later
+/// version never carries an earlier time; `append_one.sql` does the same.
+fn recorded_now(newest: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let now = Utc::now();
+    newest.map_or(now, |newest| newest.max(now))
+}
+
+/// Inserts `rows`, recorded at `recorded_at`, in chunks of cached
+/// multi-row INSERTs.
+async fn insert(
+    conn: &mut SqliteConnection,
+    rows: &[NewRow<'_>],
+    recorded_at: DateTime<Utc>,
+) -> Result<(), Failure> {
     let mut rest = rows.iter();
     for chunk in sql::insert_chunks(rows.len()) {
         let sql = sql::insert_events(chunk)

@@ -13,13 +13,13 @@ use async_trait::async_trait;
 use factum_core::backend::{saturating_i64, stored_u64};
 use factum_core::{
     BoxError, Direction, EventFilter, EventReader, FeedPage, FeedSignal, GlobalPosition,
-    ReadOptions, RecordedEvent, RecordedPayload, Result, StreamId,
+    ReadOptions, RecordedEvent, RecordedPayload, Result, StreamId, TimeRange,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 
-use super::{SqliteStore, feed};
+use super::{SqliteStore, feed, range};
 use crate::connections::Connections;
 use crate::decode::{recorded_event, recorded_payload};
 use crate::error::backend;
@@ -63,6 +63,15 @@ impl EventReader for SqliteStore {
         filter: &EventFilter,
     ) -> Result<FeedPage> {
         feed::read_feed(&self.reader, after, limit, filter).await
+    }
+
+    async fn read_all_between(
+        &self,
+        range: TimeRange,
+        after: GlobalPosition,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        range::read_all_between(&self.reader, range, after, limit).await
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {

@@ -9,7 +9,7 @@ use futures::stream::BoxStream;
 use factum_core::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventReader, EventStore,
     ExpectedVersion, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload,
-    Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
+    Result, Snapshot, SnapshotStore, StreamAppend, StreamId, StreamVersions, StreamsView,
 };
 
 /// Forwards every call to the store underneath, but first appends an event
@@ -62,6 +62,14 @@ impl EventReader for Interfering {
 
     async fn head_position(&self) -> Result<Option<GlobalPosition>> {
         self.inner.head_position().await
+    }
+
+    async fn stream_versions(&self, streams: &[StreamId]) -> Result<StreamVersions> {
+        self.inner.stream_versions(streams).await
+    }
+
+    async fn read_streams<'a>(&'a self, streams: &'a [StreamId]) -> Result<StreamsView<'a>> {
+        self.inner.read_streams(streams).await
     }
 }
 

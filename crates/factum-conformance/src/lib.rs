@@ -33,6 +33,7 @@ mod model;
 mod poison;
 mod projection;
 mod read;
+mod read_streams;
 mod repository;
 mod shared_category;
 mod state;
@@ -125,6 +126,8 @@ macro_rules! __checks {
             read::lazy_read_covers_long_streams,
             read::payload_reads_match_event_reads,
             read::global_feed_pages_in_order,
+            read_streams::read_streams_reads_each_stream_as_of_one_point,
+            read_streams::read_streams_never_shows_one_stream_newer_than_another,
             concurrency::racing_exact_writers_lose_nothing,
             concurrency::racing_any_writers_all_succeed,
             concurrency::racing_duplicate_injections_write_once,

@@ -9,7 +9,7 @@ use futures::stream::BoxStream;
 use crate::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventReader, ExpectedVersion,
     FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload, Result,
-    Snapshot, SnapshotStore, StreamAppend, StreamId,
+    Snapshot, SnapshotStore, StreamAppend, StreamId, StreamVersions, StreamsView,
 };
 
 macro_rules! forward_store_traits {
@@ -70,6 +70,17 @@ macro_rules! forward_store_traits {
 
             async fn head_position(&self) -> Result<Option<GlobalPosition>> {
                 (**self).head_position().await
+            }
+
+            async fn stream_versions(&self, streams: &[StreamId]) -> Result<StreamVersions> {
+                (**self).stream_versions(streams).await
+            }
+
+            async fn read_streams<'a>(
+                &'a self,
+                streams: &'a [StreamId],
+            ) -> Result<StreamsView<'a>> {
+                (**self).read_streams(streams).await
             }
 
             fn feed_signal(&self) -> Option<FeedSignal> {

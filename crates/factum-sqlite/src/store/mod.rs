@@ -9,6 +9,7 @@ mod feed;
 mod parked;
 mod read;
 mod state;
+mod versions;
 
 pub(crate) use parked::{park, unpark};
 

@@ -200,3 +200,7 @@ pub(crate) async fn versions_at_head<R: EventReader + ?Sized>(
     }
     Ok(StreamVersions { position, versions })
 }
+
+#[cfg(test)]
+#[path = "streams_view_tests.rs"]
+mod tests;

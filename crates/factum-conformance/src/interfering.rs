@@ -9,7 +9,8 @@ use futures::stream::BoxStream;
 use factum_core::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventFilter, EventReader, EventStore,
     ExpectedVersion, FeedPage, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, TimeRange,
+    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, StreamVersions,
+    StreamsView, TimeRange,
 };
 
 /// Forwards every call to the store underneath, but first appends an event
@@ -92,6 +93,14 @@ impl EventReader for Interfering {
 
     async fn head_position(&self) -> Result<Option<GlobalPosition>> {
         self.inner.head_position().await
+    }
+
+    async fn stream_versions(&self, streams: &[StreamId]) -> Result<StreamVersions> {
+        self.inner.stream_versions(streams).await
+    }
+
+    async fn read_streams<'a>(&'a self, streams: &'a [StreamId]) -> Result<StreamsView<'a>> {
+        self.inner.read_streams(streams).await
     }
 }
 

@@ -34,6 +34,7 @@ mod model;
 mod poison;
 mod projection;
 mod read;
+mod read_streams;
 mod repository;
 mod shared_category;
 mod state;
@@ -129,6 +130,8 @@ macro_rules! __checks {
             read::global_feed_pages_in_order,
             time_range::range_reads_select_by_recorded_time,
             time_range::recorded_times_never_go_back_within_a_stream,
+            read_streams::read_streams_reads_each_stream_as_of_one_point,
+            read_streams::read_streams_never_shows_one_stream_newer_than_another,
             concurrency::racing_exact_writers_lose_nothing,
             concurrency::racing_any_writers_all_succeed,
             concurrency::racing_duplicate_injections_write_once,

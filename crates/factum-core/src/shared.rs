@@ -9,7 +9,8 @@ use futures::stream::BoxStream;
 use crate::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventFilter, EventReader,
     ExpectedVersion, FeedPage, FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, TimeRange,
+    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, StreamVersions,
+    StreamsView, TimeRange,
 };
 
 macro_rules! forward_store_traits {
@@ -100,6 +101,17 @@ macro_rules! forward_store_traits {
 
             async fn head_position(&self) -> Result<Option<GlobalPosition>> {
                 (**self).head_position().await
+            }
+
+            async fn stream_versions(&self, streams: &[StreamId]) -> Result<StreamVersions> {
+                (**self).stream_versions(streams).await
+            }
+
+            async fn read_streams<'a>(
+                &'a self,
+                streams: &'a [StreamId],
+            ) -> Result<StreamsView<'a>> {
+                (**self).read_streams(streams).await
             }
 
             fn feed_signal(&self) -> Option<FeedSignal> {

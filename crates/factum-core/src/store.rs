@@ -8,7 +8,7 @@ use futures::{StreamExt, TryStreamExt};
 use crate::{
     AppendResult, Error, EventData, EventFilter, ExpectedVersion, FeedPage, FeedSignal,
     GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot,
-    StreamAppend, StreamId, TimeRange,
+    StreamAppend, StreamId, StreamVersions, StreamsView, TimeRange,
 };
 
 /// Writes events.
@@ -168,6 +168,47 @@ pub trait EventReader: Send + Sync {
     /// The position of the newest event a feed reader may see now, `None` when
     /// there is none.
     async fn head_position(&self) -> Result<Option<GlobalPosition>>;
+
+    /// The feed's head and the version each of `streams` had there, in the
+    /// order given, all as of that one point (`None` for a stream with no
+    /// event at or before it). What [`read_streams`](Self::read_streams)
+    /// reads first. The SQL backends answer in one statement after the
+    /// head; the default reads the head, then each stream newest first down
+    /// to its first event at or before it.
+    async fn stream_versions(&self, streams: &[StreamId]) -> Result<StreamVersions> {
+        crate::streams_view::versions_at_head(self, streams).await
+    }
+
+    /// Reads several streams as of one point of the global feed, its head
+    /// when the call starts: each stream with its version there and its
+    /// events up to that version, read lazily, page by page, when polled.
+    /// No event of one stream is newer than the view of another: an atomic
+    /// append to several of them is wholly in the view or wholly out of it,
+    /// whatever is appended while the events are read. A stream that does
+    /// not exist comes back with version `None` and no events. No
+    /// transaction is held open between pages.
+    ///
+    /// ```
+    /// use factum_core::{EventReader, StreamId};
+    /// use futures::TryStreamExt;
+    ///
+    /// async fn transfer_view(store: &dyn EventReader) -> factum_core::Result<()> {
+    ///     let accounts = [StreamId::new("account-1")?, StreamId::new("account-2")?];
+    ///     let view = store.read_streams(&accounts).await?;
+    ///     let as_of = view.position();
+    ///     for account in view {
+    ///         let version = account.version();
+    ///         let events: Vec<_> = account.into_events().try_collect().await?;
+    ///         assert_eq!(events.len() as u64, version.unwrap_or(0));
+    ///         assert!(events.iter().all(|e| Some(e.position) <= as_of));
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    async fn read_streams<'a>(&'a self, streams: &'a [StreamId]) -> Result<StreamsView<'a>> {
+        let at = self.stream_versions(streams).await?;
+        crate::streams_view::assemble(self, streams, at)
+    }
 
     /// A signal that fires when new events may have been committed, for
     /// subscriptions to wake early; `None` (the default) when the backend has

@@ -12,7 +12,8 @@ use tracing::{Instrument, Span, info_span};
 use crate::{
     AppendResult, CheckpointStore, EventAppender, EventData, EventFilter, EventReader,
     ExpectedVersion, FeedPage, FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, TimeRange,
+    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, StreamVersions,
+    StreamsView, TimeRange,
 };
 
 /// Wraps a store and opens a `tracing` span (level INFO, target
@@ -316,6 +317,32 @@ impl<S: EventReader> EventReader for TracingStore<S> {
     async fn head_position(&self) -> Result<Option<GlobalPosition>> {
         let span = info_span!("factum.head_position", error = Empty);
         in_span(span, self.inner.head_position()).await
+    }
+
+    async fn stream_versions(&self, streams: &[StreamId]) -> Result<StreamVersions> {
+        let span = info_span!(
+            "factum.stream_versions",
+            streams = streams.len(),
+            error = Empty
+        );
+        in_span(span, self.inner.stream_versions(streams)).await
+    }
+
+    /// The streams' versions are read inside a `factum.read_streams` span
+    /// that records the point; each stream's events then in a
+    /// `factum.read_stream` span of its own, as a lazy read.
+    async fn read_streams<'a>(&'a self, streams: &'a [StreamId]) -> Result<StreamsView<'a>> {
+        let span = info_span!(
+            "factum.read_streams",
+            streams = streams.len(),
+            position = Empty,
+            error = Empty,
+        );
+        let view = in_span(span.clone(), self.inner.read_streams(streams)).await?;
+        if let Some(position) = view.position() {
+            span.record("position", tracing::field::display(position));
+        }
+        Ok(view.map_reads(|stream, events| traced_read(stream, false, || events)))
     }
 
     fn feed_signal(&self) -> Option<FeedSignal> {

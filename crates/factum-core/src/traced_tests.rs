@@ -159,6 +159,9 @@ fn spans_carry_stream_counts_and_errors() {
             assert_eq!(read.len(), 3);
             assert!(store.read_all(GlobalPosition::START, 10).await.is_err());
             assert_eq!(store.stream_version(&stream_id()).await.unwrap(), Some(3));
+            let streams = [stream_id()];
+            let view = store.read_streams(&streams).await.unwrap();
+            assert_eq!(view.streams()[0].version(), None, "Canned has no head");
         });
     });
     let append = capture.span("factum.append");
@@ -169,6 +172,8 @@ fn spans_carry_stream_counts_and_errors() {
     let read = capture.span("factum.read_stream");
     assert_eq!(read["stream"], "\"traced-1\"");
     assert_eq!(read["events"], "3");
+    let several = capture.span("factum.read_streams");
+    assert_eq!(several["streams"], "1");
     let feed = capture.span("factum.read_all");
     assert_eq!(feed["limit"], "10");
     assert!(feed["error"].contains("unplugged"), "{feed:?}");

@@ -28,7 +28,7 @@ use factum_core::backend::{describe_appends, validate_appends};
 use factum_core::{
     AppendResult, CheckpointStore, EventAppender, EventReader, FeedNotifier, FeedSignal,
     GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore,
-    StreamAppend, StreamId,
+    StreamAppend, StreamId, StreamVersions,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 
@@ -161,6 +161,17 @@ impl EventReader for MemoryStore {
         self.before(|| "reading the head position".to_owned())
             .await?;
         Ok(self.state().head_position())
+    }
+
+    /// The head and every version under one hold of the lock: one point.
+    async fn stream_versions(&self, streams: &[StreamId]) -> Result<StreamVersions> {
+        self.before(|| format!("reading the versions of {} streams", streams.len()))
+            .await?;
+        let state = self.state();
+        Ok(StreamVersions {
+            position: state.head_position(),
+            versions: streams.iter().map(|s| state.stream_version(s)).collect(),
+        })
     }
 
     fn feed_signal(&self) -> Option<FeedSignal> {

@@ -9,6 +9,7 @@ mod parked;
 mod range;
 mod read;
 mod state;
+mod versions;
 
 pub(crate) use parked::{park, unpark};
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use factum_core::{
     Direction, EventFilter, EventReader, FeedPage, GlobalPosition, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, StreamId, TimeRange,
+    RecordedPayload, Result, StreamId, StreamVersions, TimeRange,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::Row;
@@ -82,6 +82,14 @@ impl EventReader for PostgresStore {
 
     async fn head_position(&self) -> Result<Option<GlobalPosition>> {
         self.read_head().await
+    }
+
+    /// The feed's head as [`head_position`](Self::head_position) reads it
+    /// (below the horizon, waiting for held-back rows up to the feed wait),
+    /// then every stream's version at that position in one statement; see
+    /// `store/versions.rs`.
+    async fn stream_versions(&self, streams: &[StreamId]) -> Result<StreamVersions> {
+        self.read_stream_versions(streams).await
     }
 
     /// Fed by a `LISTEN` connection of the store's own (see the crate docs,

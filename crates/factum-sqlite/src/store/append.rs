@@ -16,6 +16,7 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Row};
 
 use super::SqliteStore;
+use super::versions::{StreamStates, stream_states};
 use super::{append_one, read};
 use crate::connections::Connections;
 use crate::decode::position;
@@ -110,28 +111,11 @@ async fn write(
             None => Err(conflict(conn, append).await),
         };
     }
-    let states = sqlx::query(sql::STREAM_STATES)
-        .bind(prepared.streams.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
-    if states.len() != appends.len() {
-        return Err(Failure::Other(
-            format!(
-                "the stream state query gave {} rows for {} streams",
-                states.len(),
-                appends.len()
-            )
-            .into(),
-        ));
-    }
-    let mut head: i64 = 0;
-    let mut newest: Option<DateTime<Utc>> = None;
-    let mut versions: Vec<i64> = Vec::with_capacity(appends.len());
-    for row in &states {
-        versions.push(row.try_get::<Option<i64>, _>(1)?.unwrap_or(0));
-        head = row.try_get::<Option<i64>, _>(2)?.unwrap_or(0);
-        newest = row.try_get(3)?;
-    }
+    let StreamStates {
+        versions,
+        head,
+        newest,
+    } = stream_states(conn, &prepared.streams, appends.len()).await?;
     let originals = find_originals(conn, prepared).await?;
     check_duplicates(appends, |key| originals.contains_key(key)).map_err(Failure::Refused)?;
 

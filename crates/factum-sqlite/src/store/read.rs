@@ -13,13 +13,13 @@ use async_trait::async_trait;
 use factum_core::backend::{saturating_i64, stored_u64};
 use factum_core::{
     BoxError, Direction, EventFilter, EventReader, FeedPage, FeedSignal, GlobalPosition,
-    ReadOptions, RecordedEvent, RecordedPayload, Result, StreamId, TimeRange,
+    ReadOptions, RecordedEvent, RecordedPayload, Result, StreamId, StreamVersions, TimeRange,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 
-use super::{SqliteStore, feed, range};
+use super::{SqliteStore, feed, range, versions};
 use crate::connections::Connections;
 use crate::decode::{recorded_event, recorded_payload};
 use crate::error::backend;
@@ -80,6 +80,29 @@ impl EventReader for SqliteStore {
 
     async fn head_position(&self) -> Result<Option<GlobalPosition>> {
         feed::head_position(&self.reader).await
+    }
+
+    /// One statement on a reader connection, so one snapshot: the feed's
+    /// head and every stream's version there (`sql/stream_states.sql`, which
+    /// appends run under the write lock).
+    async fn stream_versions(&self, streams: &[StreamId]) -> Result<StreamVersions> {
+        if streams.is_empty() {
+            let position = self.head_position().await?;
+            return Ok(StreamVersions {
+                position,
+                versions: Vec::new(),
+            });
+        }
+        let fail = |e: BoxError| {
+            backend(
+                format!("reading the versions of {} streams", streams.len()),
+                e,
+            )
+        };
+        let mut conn = self.reader.acquire().await.map_err(|e| fail(e.into()))?;
+        versions::versions_at_head(&mut conn, streams)
+            .await
+            .map_err(fail)
     }
 
     /// Fires after each append through this store or its clones. Appends by

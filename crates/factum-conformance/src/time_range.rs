@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::concurrency::race;
 use super::support::{append_ok, whole_feed};
 
-/// The category of the streams [`Tally`] folds: `tally-<id>`.
+/// The category of the streams the tally aggregate of these checks folds: `tally-<id>`.
 pub const CATEGORY: &str = "tally";
 
 /// The stream of tally `id`.

@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use factum_core::{
-    AppendResult, CheckpointStore, EventAppender, EventData, EventFilter, EventReader, EventStore,
-    ExpectedVersion, FeedPage, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, StreamVersions,
-    StreamsView, TimeRange,
+    AppendCondition, AppendResult, CheckpointStore, EventAppender, EventData, EventFilter,
+    EventReader, EventStore, ExpectedVersion, FeedPage, GlobalPosition, ParkedEvent, ReadOptions,
+    RecordedEvent, RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
+    StreamVersions, StreamsView, TimeRange,
 };
 
 /// Forwards every call to the store underneath, but first appends an event
@@ -25,13 +25,30 @@ pub(super) struct Interfering {
 #[async_trait]
 impl EventAppender for Interfering {
     async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
-        for append in &appends {
+        self.sneak_in(&appends).await?;
+        self.inner.append_many(appends).await
+    }
+
+    async fn append_if(
+        &self,
+        appends: Vec<StreamAppend>,
+        condition: AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        self.sneak_in(&appends).await?;
+        self.inner.append_if(appends, condition).await
+    }
+}
+
+impl Interfering {
+    /// Appends one event to each stream `appends` names.
+    async fn sneak_in(&self, appends: &[StreamAppend]) -> Result<()> {
+        for append in appends {
             let sneaked = vec![(self.event)()];
             self.inner
                 .append(&append.stream_id, ExpectedVersion::Any, sneaked)
                 .await?;
         }
-        self.inner.append_many(appends).await
+        Ok(())
     }
 }
 

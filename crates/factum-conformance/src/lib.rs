@@ -22,6 +22,8 @@ mod append;
 mod causation;
 mod concurrency;
 mod contention;
+mod dcb;
+mod dcb_racing;
 mod evolution;
 mod filtered;
 pub mod harness;
@@ -162,6 +164,12 @@ macro_rules! __checks {
             evolution::newer_schema_versions_are_refused,
             filtered::filtered_reads_return_every_match_and_move_forward,
             filtered::filtered_subscriptions_deliver_only_matches,
+            dcb::tags_are_stored_and_filter_the_feed,
+            dcb::read_query_returns_matches_across_streams,
+            dcb::conditional_append_fails_exactly_on_a_newer_match,
+            dcb_racing::racing_deciders_claim_a_name_once,
+            dcb_racing::racing_students_fill_a_course_to_capacity,
+            dcb_racing::racing_transfers_never_overdraw,
         );
     };
     (@expand reexport (); $($module:ident::$name:ident,)*) => {

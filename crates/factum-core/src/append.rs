@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use crate::invalid::{
     InvalidAppend, MAX_EVENT_TYPE_BYTES, MAX_EVENTS_PER_APPEND, MAX_IDEMPOTENCY_KEY_BYTES,
 };
-use crate::{Error, EventData, ExpectedVersion, GlobalPosition, Metadata, PayloadFormat, StreamId};
+use crate::{
+    Error, EventData, ExpectedVersion, GlobalPosition, MAX_TAGS_PER_EVENT, Metadata, PayloadFormat,
+    StreamId,
+};
 
 /// The events to append to one stream, with the version the writer expects.
 #[derive(Debug, Clone, PartialEq)]
@@ -275,6 +278,7 @@ fn validate_event(stream: &StreamId, event: &EventData) -> Result<(), InvalidApp
             });
         }
     }
+    check_tags(stream, event)?;
     if let Some(field) = field_with_nul(&event.metadata) {
         return Err(InvalidAppend::Metadata {
             stream: stream.clone(),
@@ -288,6 +292,30 @@ fn validate_event(stream: &StreamId, event: &EventData) -> Result<(), InvalidApp
             event_type: event.event_type.clone(),
             reason,
         })?;
+    }
+    Ok(())
+}
+
+/// At most [`MAX_TAGS_PER_EVENT`] tags, each once.
+fn check_tags(stream: &StreamId, event: &EventData) -> Result<(), InvalidAppend> {
+    let tags = &event.tags;
+    if tags.len() > MAX_TAGS_PER_EVENT {
+        return Err(InvalidAppend::TooManyTags {
+            stream: stream.clone(),
+            event_type: event.event_type.clone(),
+            count: tags.len(),
+        });
+    }
+    let repeated = tags
+        .iter()
+        .enumerate()
+        .find(|(i, t)| tags[..*i].contains(t));
+    if let Some((_, tag)) = repeated {
+        return Err(InvalidAppend::TagRepeated {
+            stream: stream.clone(),
+            event_type: event.event_type.clone(),
+            tag: tag.clone(),
+        });
     }
     Ok(())
 }

@@ -34,6 +34,25 @@ pub enum Error {
         /// The streams that would have got new events.
         new_in: Vec<StreamId>,
     },
+    /// An append's [`AppendCondition`](crate::AppendCondition) did not
+    /// hold: an event matching its query was stored after the position the
+    /// decision was read at. The fields name the first such event. Nothing
+    /// was written; read the query again and decide anew.
+    #[error(
+        "append condition failed: event {event_type:?} of stream {stream} (version {stream_version}, position {position}) matches the condition's query and was stored after position {after}: nothing was written"
+    )]
+    ConditionFailed {
+        /// The position the decision was read at.
+        after: GlobalPosition,
+        /// The first matching event stored after it.
+        position: GlobalPosition,
+        /// That event's stream.
+        stream: StreamId,
+        /// That event's version in its stream.
+        stream_version: u64,
+        /// That event's type.
+        event_type: String,
+    },
     /// A stream id was invalid. Its text is the [`StreamIdError`]'s, which
     /// names the id.
     #[error(transparent)]
@@ -322,6 +341,12 @@ impl Error {
     /// retry.
     pub fn is_version_conflict(&self) -> bool {
         matches!(self, Self::VersionConflict { .. })
+    }
+
+    /// Whether this is an [`Error::ConditionFailed`]: the facts a decision
+    /// was made on changed; the caller may read again and decide anew.
+    pub fn is_condition_failed(&self) -> bool {
+        matches!(self, Self::ConditionFailed { .. })
     }
 }
 

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{GlobalPosition, Metadata, StreamId};
+use crate::tag::add_tag;
+use crate::{GlobalPosition, Metadata, StreamId, Tag};
 
 /// How an event's payload bytes are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,6 +68,9 @@ pub struct EventData {
     /// this one a duplicate: it is not written again (`docs/design.md`,
     /// guarantee 4).
     pub idempotency_key: Option<String>,
+    /// What the event is about beyond its stream (`user:42`), for queries
+    /// across streams ([`EventQuery`](crate::EventQuery)); each tag once.
+    pub tags: Vec<Tag>,
 }
 
 impl EventData {
@@ -81,6 +85,7 @@ impl EventData {
             payload,
             metadata: Metadata::default(),
             idempotency_key: None,
+            tags: Vec::new(),
         }
     }
 
@@ -98,6 +103,20 @@ impl EventData {
     /// Sets the metadata.
     pub fn with_metadata(mut self, metadata: Metadata) -> Self {
         self.metadata = metadata;
+        self
+    }
+
+    /// Adds `tag` (once: a tag it carries already is not added again).
+    pub fn with_tag(mut self, tag: Tag) -> Self {
+        add_tag(&mut self.tags, tag);
+        self
+    }
+
+    /// Adds each of `tags` that it does not carry yet.
+    pub fn with_tags<I: IntoIterator<Item = Tag>>(mut self, tags: I) -> Self {
+        for tag in tags {
+            add_tag(&mut self.tags, tag);
+        }
         self
     }
 
@@ -131,6 +150,8 @@ pub struct RecordedEvent {
     pub metadata: Metadata,
     /// The idempotency key it was written with, if any.
     pub idempotency_key: Option<String>,
+    /// The tags it was written with, in the order given.
+    pub tags: Vec<Tag>,
     /// When the backend stored it.
     pub recorded_at: DateTime<Utc>,
 }
@@ -155,6 +176,7 @@ impl RecordedEvent {
             payload: event.payload,
             metadata: event.metadata,
             idempotency_key: event.idempotency_key,
+            tags: event.tags,
             recorded_at,
         }
     }

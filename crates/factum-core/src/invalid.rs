@@ -2,6 +2,7 @@
 //! written, and the limits it names.
 
 use crate::stream_id::StreamId;
+use crate::{MAX_TAGS_PER_EVENT, Tag};
 
 /// Most events one append call may carry, over all its streams.
 pub const MAX_EVENTS_PER_APPEND: usize = 10_000;
@@ -82,5 +83,25 @@ pub enum InvalidAppend {
         event_type: String,
         /// Which field, e.g. `"actor"` or `"custom key \"tenant\""`.
         field: String,
+    },
+    /// An event carries more than [`MAX_TAGS_PER_EVENT`] tags.
+    #[error("event {event_type:?} in stream {stream} carries {count} tags; at most {max} are allowed", max = MAX_TAGS_PER_EVENT)]
+    TooManyTags {
+        /// The stream.
+        stream: StreamId,
+        /// The event type.
+        event_type: String,
+        /// How many tags it carries.
+        count: usize,
+    },
+    /// An event carries the same tag twice.
+    #[error("event {event_type:?} in stream {stream} carries tag {tag} twice")]
+    TagRepeated {
+        /// The stream.
+        stream: StreamId,
+        /// The event type.
+        event_type: String,
+        /// The repeated tag.
+        tag: Tag,
     },
 }

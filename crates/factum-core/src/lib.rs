@@ -17,6 +17,7 @@ mod invalid;
 mod metadata;
 mod position;
 mod projection;
+mod query;
 mod read;
 mod shared;
 mod signal;
@@ -25,6 +26,7 @@ mod store;
 mod stream_id;
 mod streams_view;
 mod subscription;
+mod tag;
 pub mod testing;
 mod time_range;
 mod traced;
@@ -54,6 +56,7 @@ pub use projection::{
     FailurePolicy, Lag, ParkedEvent, ParkedReplay, Projection, ProjectionError, ProjectionRunner,
     ResetNotWritten, RetryPolicy, TransactionalProjection,
 };
+pub use query::{AppendCondition, EventQuery, QueryItem, QueryRead};
 pub use read::{Direction, ReadOptions};
 pub use signal::{FeedNotifier, FeedSignal};
 pub use snapshot::Snapshot;
@@ -61,6 +64,7 @@ pub use store::{CheckpointStore, EventAppender, EventReader, EventStore, Snapsho
 pub use stream_id::{MAX_STREAM_ID_BYTES, StreamId, StreamIdError};
 pub use streams_view::{StreamVersions, StreamView, StreamsView};
 pub use subscription::{EventFilter, FeedCursor, Subscribe, SubscriptionOptions};
+pub use tag::{MAX_TAG_BYTES, MAX_TAGS_PER_EVENT, Tag, TagError};
 pub use time_range::TimeRange;
 pub use traced::TracingStore;
 pub use upcast::{Upcasted, Upcasters};

@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use crate::{
-    AppendResult, CheckpointStore, EventAppender, EventData, EventFilter, EventReader,
-    ExpectedVersion, FeedPage, FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, StreamVersions,
-    StreamsView, TimeRange,
+    AppendCondition, AppendResult, CheckpointStore, EventAppender, EventData, EventFilter,
+    EventQuery, EventReader, ExpectedVersion, FeedPage, FeedSignal, GlobalPosition, ParkedEvent,
+    QueryRead, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot, SnapshotStore,
+    StreamAppend, StreamId, StreamVersions, StreamsView, TimeRange,
 };
 
 macro_rules! forward_store_traits {
@@ -19,6 +19,14 @@ macro_rules! forward_store_traits {
         impl<S: EventAppender + ?Sized> EventAppender for $ptr {
             async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
                 (**self).append_many(appends).await
+            }
+
+            async fn append_if(
+                &self,
+                appends: Vec<StreamAppend>,
+                condition: AppendCondition,
+            ) -> Result<Vec<AppendResult>> {
+                (**self).append_if(appends, condition).await
             }
 
             async fn append(
@@ -72,6 +80,10 @@ macro_rules! forward_store_traits {
                 filter: &EventFilter,
             ) -> Result<FeedPage> {
                 (**self).read_feed(after, limit, filter).await
+            }
+
+            async fn read_query(&self, query: &EventQuery) -> Result<QueryRead> {
+                (**self).read_query(query).await
             }
 
             async fn read_all_between(

@@ -6,9 +6,10 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::{
-    AppendResult, Error, EventData, EventFilter, ExpectedVersion, FeedPage, FeedSignal,
-    GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot,
-    StreamAppend, StreamId, StreamVersions, StreamsView, TimeRange,
+    AppendCondition, AppendResult, Error, EventData, EventFilter, EventQuery, ExpectedVersion,
+    FeedPage, FeedSignal, GlobalPosition, ParkedEvent, QueryRead, ReadOptions, RecordedEvent,
+    RecordedPayload, Result, Snapshot, StreamAppend, StreamId, StreamVersions, StreamsView,
+    TimeRange,
 };
 
 /// Writes events.
@@ -24,6 +25,51 @@ pub trait EventAppender: Send + Sync {
     /// When every event of a stream is such a duplicate, that stream's
     /// expected version is not checked, so a retried append succeeds.
     async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>>;
+
+    /// [`append_many`](Self::append_many) under a condition checked
+    /// atomically with the write: when an event matching
+    /// `condition.query` was stored after `condition.after`, the call fails
+    /// with [`Error::ConditionFailed`] naming the first such event, and
+    /// writes nothing. Expected versions and idempotency keys work as in
+    /// `append_many` (a retried call whose events are all stored already
+    /// succeeds as duplicates, without checking the condition).
+    ///
+    /// Read the decision's facts with
+    /// [`EventReader::read_query`] and pass its
+    /// [`condition`](crate::QueryRead::condition): the events written are
+    /// then exactly the decision made on those facts, even with other
+    /// deciders racing. Only deciders and writers whose events match each
+    /// other's queries wait for one another; readers and other writers
+    /// never wait for a decision.
+    ///
+    /// ```
+    /// use factum_core::{
+    ///     AppendCondition, EventAppender, EventData, EventQuery, EventReader, ExpectedVersion,
+    ///     QueryItem, StreamAppend, StreamId, Tag,
+    /// };
+    ///
+    /// /// Claims a user name: written only if no one claimed it before.
+    /// async fn claim<S: EventAppender + EventReader>(store: &S, name: &str, user: &str) -> factum_core::Result<bool> {
+    ///     let tag = Tag::new(format!("username:{name}")).expect("valid tag");
+    ///     let claimed = EventQuery::item(QueryItem::types(["NameClaimed"]).with_tag(tag.clone()));
+    ///     let read = store.read_query(&claimed).await?;
+    ///     if !read.events.is_empty() {
+    ///         return Ok(false);
+    ///     }
+    ///     let event = EventData::json("NameClaimed", b"{}".to_vec()).with_tag(tag);
+    ///     let append = StreamAppend::new(StreamId::new(format!("user-{user}"))?, ExpectedVersion::Any, vec![event]);
+    ///     match store.append_if(vec![append], read.condition()).await {
+    ///         Ok(_) => Ok(true),
+    ///         Err(e) if e.is_condition_failed() => Ok(false),
+    ///         Err(e) => Err(e),
+    ///     }
+    /// }
+    /// ```
+    async fn append_if(
+        &self,
+        appends: Vec<StreamAppend>,
+        condition: AppendCondition,
+    ) -> Result<Vec<AppendResult>>;
 
     /// Appends events to one stream whose current version must match
     /// `expected`.
@@ -160,6 +206,20 @@ pub trait EventReader: Send + Sync {
         filter: &EventFilter,
     ) -> Result<FeedPage> {
         crate::time_range::read_feed_between(self, range, after, limit, filter).await
+    }
+
+    /// Reads the events matching `query`, in any stream, in feed order, and
+    /// the position the read is complete at ([`QueryRead`]): what a
+    /// decision across streams is made on, to be written with
+    /// [`EventAppender::append_if`] and the read's
+    /// [`condition`](QueryRead::condition).
+    ///
+    /// The default reads each item of the query through
+    /// [`read_feed`](Self::read_feed), whose filters the SQL backends
+    /// evaluate on their indexes, and keeps what all items' reads have
+    /// covered.
+    async fn read_query(&self, query: &EventQuery) -> Result<QueryRead> {
+        crate::query::read_query(self, query).await
     }
 
     /// The stream's current version, `None` when it does not exist.

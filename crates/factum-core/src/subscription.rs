@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use futures::stream::{self, BoxStream, StreamExt};
 
-use crate::{EventReader, FeedSignal, GlobalPosition, RecordedEvent, Result, Upcasters};
+use crate::{EventReader, FeedSignal, GlobalPosition, RecordedEvent, Result, Tag, Upcasters};
 
-/// Which events a subscriber wants: by stream category, by event type, or
-/// all. Both lists set means an event must match both.
+/// Which events a subscriber wants: by stream category, by event type, by
+/// the tags they carry, or all. Several set means an event must match each.
 ///
 /// ```
 /// use factum_core::EventFilter;
@@ -20,6 +20,7 @@ use crate::{EventReader, FeedSignal, GlobalPosition, RecordedEvent, Result, Upca
 pub struct EventFilter {
     categories: Option<Vec<String>>,
     event_types: Option<Vec<String>>,
+    tags: Option<Vec<Tag>>,
 }
 
 impl EventFilter {
@@ -60,6 +61,22 @@ impl EventFilter {
         self
     }
 
+    /// Only events that carry every one of these [`Tag`]s (and maybe
+    /// others). No tag at all lets every event through.
+    pub fn tags<I: IntoIterator<Item = Tag>>(mut self, tags: I) -> Self {
+        let mut all = Vec::new();
+        for tag in tags {
+            crate::tag::add_tag(&mut all, tag);
+        }
+        self.tags = (!all.is_empty()).then_some(all);
+        self
+    }
+
+    /// The tags an event must carry, all of them; `None`: none needed.
+    pub fn tag_names(&self) -> Option<&[Tag]> {
+        self.tags.as_deref()
+    }
+
     /// The event types it lets through; `None`: any.
     pub fn event_type_names(&self) -> Option<&[String]> {
         self.event_types.as_deref()
@@ -72,7 +89,7 @@ impl EventFilter {
 
     /// Whether the filter lets everything through.
     pub fn is_all(&self) -> bool {
-        self.categories.is_none() && self.event_types.is_none()
+        self.categories.is_none() && self.event_types.is_none() && self.tags.is_none()
     }
 
     /// Whether `event` passes.
@@ -88,6 +105,10 @@ impl EventFilter {
             .event_types
             .as_ref()
             .is_none_or(|t| t.contains(&event.event_type))
+            && self
+                .tags
+                .as_ref()
+                .is_none_or(|tags| tags.iter().all(|t| event.tags.contains(t)))
     }
 }
 

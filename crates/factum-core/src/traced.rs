@@ -10,10 +10,10 @@ use tracing::field::Empty;
 use tracing::{Instrument, Span, info_span};
 
 use crate::{
-    AppendResult, CheckpointStore, EventAppender, EventData, EventFilter, EventReader,
-    ExpectedVersion, FeedPage, FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId, StreamVersions,
-    StreamsView, TimeRange,
+    AppendCondition, AppendResult, CheckpointStore, EventAppender, EventData, EventFilter,
+    EventQuery, EventReader, ExpectedVersion, FeedPage, FeedSignal, GlobalPosition, ParkedEvent,
+    QueryRead, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot, SnapshotStore,
+    StreamAppend, StreamId, StreamVersions, StreamsView, TimeRange,
 };
 
 /// Wraps a store and opens a `tracing` span (level INFO, target
@@ -98,6 +98,33 @@ impl<S: EventAppender> EventAppender for TracingStore<S> {
             span.record("stream", one.stream_id.as_str());
         }
         let result = in_span(span.clone(), self.inner.append_many(appends)).await;
+        if let Ok(results) = &result {
+            record_appends(&span, results);
+        }
+        result
+    }
+
+    async fn append_if(
+        &self,
+        appends: Vec<StreamAppend>,
+        condition: AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        let events: usize = appends.iter().map(|a| a.events.len()).sum();
+        let span = info_span!(
+            "factum.append_if",
+            stream = Empty,
+            streams = appends.len(),
+            events,
+            after = %condition.after,
+            query_items = condition.query.items().len(),
+            written = Empty,
+            duplicates = Empty,
+            error = Empty,
+        );
+        if let [one] = appends.as_slice() {
+            span.record("stream", one.stream_id.as_str());
+        }
+        let result = in_span(span.clone(), self.inner.append_if(appends, condition)).await;
         if let Ok(results) = &result {
             record_appends(&span, results);
         }
@@ -253,6 +280,22 @@ impl<S: EventReader> EventReader for TracingStore<S> {
         let result = in_span(span.clone(), self.inner.read_feed(after, limit, filter)).await;
         if let Ok(page) = &result {
             span.record("events", page.events.len());
+        }
+        result
+    }
+
+    async fn read_query(&self, query: &EventQuery) -> Result<QueryRead> {
+        let span = info_span!(
+            "factum.read_query",
+            query_items = query.items().len(),
+            events = Empty,
+            position = Empty,
+            error = Empty,
+        );
+        let result = in_span(span.clone(), self.inner.read_query(query)).await;
+        if let Ok(read) = &result {
+            span.record("events", read.events.len());
+            span.record("position", tracing::field::display(read.position));
         }
         result
     }

@@ -13,8 +13,9 @@ use tracing::{Event, Metadata, Subscriber};
 
 use super::TracingStore;
 use crate::{
-    AppendResult, Error, EventAppender, EventData, EventOutcome, EventReader, ExpectedVersion,
-    GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result, StreamAppend, StreamId,
+    AppendCondition, AppendResult, Error, EventAppender, EventData, EventOutcome, EventReader,
+    ExpectedVersion, GlobalPosition, ReadOptions, RecordedEvent, RecordedPayload, Result,
+    StreamAppend, StreamId,
 };
 
 /// A span's name and its fields as text.
@@ -104,6 +105,14 @@ impl EventAppender for Canned {
                 ],
             })
             .collect())
+    }
+
+    async fn append_if(
+        &self,
+        appends: Vec<StreamAppend>,
+        _condition: AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        self.append_many(appends).await
     }
 }
 

@@ -26,9 +26,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use factum_core::backend::{describe_appends, validate_appends};
 use factum_core::{
-    AppendResult, CheckpointStore, EventAppender, EventReader, FeedNotifier, FeedSignal,
-    GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, Result, Snapshot, SnapshotStore,
-    StreamAppend, StreamId, StreamVersions,
+    AppendCondition, AppendResult, CheckpointStore, EventAppender, EventFilter, EventReader,
+    FeedNotifier, FeedPage, FeedSignal, GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent,
+    Result, Snapshot, SnapshotStore, StreamAppend, StreamId, StreamVersions,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 
@@ -90,7 +90,19 @@ impl EventAppender for MemoryStore {
     async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
         validate_appends(&appends)?;
         let answer = self.before_write(|| describe_appends(&appends)).await?;
-        let results = self.state().append(appends)?;
+        let results = self.state().append(appends, None)?;
+        self.notifier.notify();
+        answer.deliver(results)
+    }
+
+    async fn append_if(
+        &self,
+        appends: Vec<StreamAppend>,
+        condition: AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        validate_appends(&appends)?;
+        let answer = self.before_write(|| describe_appends(&appends)).await?;
+        let results = self.state().append(appends, Some(&condition))?;
         self.notifier.notify();
         answer.deliver(results)
     }
@@ -149,6 +161,17 @@ impl EventReader for MemoryStore {
         self.before(|| format!("reading the global feed after {after}"))
             .await?;
         Ok(self.state().read_all(after, limit))
+    }
+
+    async fn read_feed(
+        &self,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<FeedPage> {
+        self.before(|| format!("reading the global feed after {after} through a filter"))
+            .await?;
+        Ok(self.state().read_feed(after, limit, filter))
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>> {

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::Utc;
 use factum_core::backend::check_duplicates;
 use factum_core::{
-    AppendResult, Direction, Error, EventOutcome, GlobalPosition, ParkedEvent, ReadOptions,
-    RecordedEvent, Snapshot, StreamAppend, StreamId,
+    AppendCondition, AppendResult, Direction, Error, EventFilter, EventOutcome, FeedPage,
+    GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, Snapshot, StreamAppend, StreamId,
 };
 
 #[derive(Debug, Default)]
@@ -48,12 +48,31 @@ impl State {
         self.events.len().checked_sub(1).map(position_of)
     }
 
-    /// Appends atomically: all checks run before the first write.
+    /// Appends atomically: all checks run before the first write. The
+    /// condition, if any, is checked before the expected versions, and not
+    /// at all when every event is stored already.
     pub(crate) fn append(
         &mut self,
         appends: Vec<StreamAppend>,
+        condition: Option<&AppendCondition>,
     ) -> Result<Vec<AppendResult>, Error> {
         check_duplicates(&appends, |key| self.keys.contains_key(key))?;
+        let all_stored = || {
+            appends
+                .iter()
+                .all(|a| a.is_all_stored(|key| self.keys.contains_key(key)))
+        };
+        if let Some(condition) = condition
+            && !all_stored()
+            && let Some(conflict) = condition.first_conflict(&self.events)
+        {
+            return Err(condition.failed(
+                conflict.position,
+                conflict.stream_id.clone(),
+                conflict.stream_version,
+                conflict.event_type.clone(),
+            ));
+        }
         for append in &appends {
             if !append.is_all_stored(|key| self.keys.contains_key(key)) {
                 let actual = self.stream_version(&append.stream_id);
@@ -161,4 +180,33 @@ impl State {
         let start = index_after(after).min(self.events.len());
         self.events[start..].iter().take(limit).cloned().collect()
     }
+
+    /// Up to `limit` events after `after` that `filter` lets through,
+    /// looking at [`FEED_SCAN`] events at most and copying only those that
+    /// match; see [`factum_core::EventReader::read_feed`].
+    pub(crate) fn read_feed(
+        &self,
+        after: GlobalPosition,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> FeedPage {
+        let start = index_after(after).min(self.events.len());
+        let window = &self.events[start..self.events.len().min(start.saturating_add(FEED_SCAN))];
+        let mut page = FeedPage::default();
+        for event in window {
+            if page.events.len() == limit {
+                return page;
+            }
+            page.scanned_to = Some(event.position);
+            if filter.matches(event) {
+                page.events.push(event.clone());
+            }
+        }
+        page.at_end = start + window.len() == self.events.len();
+        page
+    }
 }
+
+/// Events one filtered read looks at, at most: a bound on how long it
+/// holds the store's lock.
+const FEED_SCAN: usize = 50_000;

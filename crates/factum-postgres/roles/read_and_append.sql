@@ -31,6 +31,9 @@ GRANT USAGE ON SCHEMA :"schema" TO :"role";
 -- identity column's sequence, which needs no privilege on the sequence.
 GRANT SELECT, INSERT ON :"schema".events TO :"role";
 
+-- The events' tags (migration 0010), written with them: read and insert.
+GRANT SELECT, INSERT ON :"schema".event_tags TO :"role";
+
 -- A transaction that writes something else before it appends draws a
 -- fresh commit id: it inserts its row here (RETURNING its xmin needs
 -- SELECT) and removes rows no reader can need any more (locking them FOR

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use factum_core::backend::stored_u64;
 use factum_core::{
     BoxError, Error, GlobalPosition, Metadata, PayloadFormat, RecordedEvent, RecordedPayload,
-    StreamId,
+    StreamId, Tag,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -64,7 +64,17 @@ fn event_columns(
         metadata,
         idempotency_key: row.try_get(at + 10)?,
         recorded_at: row.try_get::<DateTime<Utc>, _>(at + 11)?,
+        tags: tags(row.try_get(at + 12)?)?,
     })
+}
+
+/// The tags stored as a text array (`None`: no tag).
+fn tags(stored: Option<Vec<String>>) -> Result<Vec<Tag>, BoxError> {
+    stored
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| Tag::new(t).map_err(BoxError::from))
+        .collect()
 }
 
 /// Decodes a row of `sql/payload_columns.sql`, of an event of `stream`.

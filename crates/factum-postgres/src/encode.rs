@@ -2,11 +2,14 @@
 //! schema's `append_events` function and the fast-path statements take
 //! them, and an expected version as one integer code.
 
-use factum_core::backend::saturating_i64;
-use factum_core::{Duplicates, Error, ExpectedVersion, InvalidAppend, PayloadFormat, StreamAppend};
+use factum_core::backend::{describe_appends, saturating_i64};
+use factum_core::{
+    AppendCondition, Duplicates, Error, ExpectedVersion, InvalidAppend, PayloadFormat, StreamAppend,
+};
 use uuid::Uuid;
 
 use crate::error::backend;
+use crate::locks::LockKeys;
 
 /// An append as the arrays `append_events` takes.
 pub(crate) struct Encoded<'a> {
@@ -23,6 +26,18 @@ pub(crate) struct Encoded<'a> {
     pub(crate) key_count: usize,
     /// Whether every append lets the call mix stored and new events.
     pub(crate) skip_each: bool,
+    /// Each event's tags as a JSON array, `None` for none.
+    pub(crate) tags: Vec<Option<String>>,
+    /// Whether any event carries a tag.
+    pub(crate) any_tags: bool,
+    /// The advisory locks the append takes ([`LockKeys`]).
+    pub(crate) lock_keys: Vec<&'a str>,
+    /// For each of `lock_keys`, whether it is taken exclusively.
+    pub(crate) lock_exclusive: Vec<bool>,
+    /// The condition's query as JSON, if the append has a condition.
+    pub(crate) condition: Option<String>,
+    /// The condition's position, in its two parts.
+    pub(crate) after: (i64, i64),
 }
 
 /// The expected version as `append_events` and the fast path read it:
@@ -38,9 +53,20 @@ pub(crate) fn expected_code(expected: ExpectedVersion) -> i64 {
 }
 
 impl<'a> Encoded<'a> {
-    /// Encodes appends that passed `validate_appends`.
-    pub(crate) fn new(appends: &'a [StreamAppend]) -> Result<Self, Error> {
+    /// Encodes appends that passed `validate_appends`, whose lock keys
+    /// `locks` holds, under `condition`, if any.
+    pub(crate) fn new(
+        appends: &'a [StreamAppend],
+        locks: &'a LockKeys,
+        condition: Option<&AppendCondition>,
+    ) -> Result<Self, Error> {
         let count: usize = appends.iter().map(|a| a.events.len()).sum();
+        let encoding = |what: &str, e: serde_json::Error| {
+            backend(
+                format!("encoding {what} of {}", describe_appends(appends)),
+                e,
+            )
+        };
         let mut encoded = Encoded {
             streams: Vec::with_capacity(appends.len()),
             expected: Vec::with_capacity(appends.len()),
@@ -54,6 +80,18 @@ impl<'a> Encoded<'a> {
             keys: None,
             key_count: 0,
             skip_each: appends.iter().all(|a| a.duplicates == Duplicates::SkipEach),
+            tags: Vec::with_capacity(count),
+            any_tags: false,
+            lock_keys: locks.keys(),
+            lock_exclusive: locks.exclusive(),
+            condition: condition
+                .map(|c| serde_json::to_string(&c.query))
+                .transpose()
+                .map_err(|e| encoding("the condition", e))?,
+            after: condition.map_or((0, 0), |c| {
+                let (commit, seq) = c.after.to_parts();
+                (saturating_i64(commit), saturating_i64(seq))
+            }),
         };
         let mut keys = Vec::with_capacity(count);
         for (index, append) in appends.iter().enumerate() {
@@ -99,6 +137,12 @@ impl<'a> Encoded<'a> {
                 })?;
                 encoded.metadata.push(metadata);
                 keys.push(event.idempotency_key.as_deref());
+                let tags = (!event.tags.is_empty())
+                    .then(|| serde_json::to_string(&event.tags))
+                    .transpose()
+                    .map_err(|e| encoding("the tags", e))?;
+                encoded.any_tags |= tags.is_some();
+                encoded.tags.push(tags);
             }
         }
         encoded.key_count = keys.iter().flatten().count();
@@ -135,10 +179,11 @@ mod tests {
         let event = EventData::json("E", b"{}".to_vec());
         let stream = StreamId::new("a").unwrap();
         let plain = [StreamAppend::new(stream, ExpectedVersion::Any, vec![event])];
-        assert!(Encoded::new(&plain).unwrap().keys.is_none());
+        let locks = LockKeys::default();
+        assert!(Encoded::new(&plain, &locks, None).unwrap().keys.is_none());
         let mut keyed = plain.clone();
         keyed[0].events[0].idempotency_key = Some("k".into());
-        let encoded = Encoded::new(&keyed).unwrap();
+        let encoded = Encoded::new(&keyed, &locks, None).unwrap();
         assert_eq!(encoded.keys, Some(vec![Some("k")]));
         assert_eq!(encoded.key_count, 1);
     }

@@ -2,8 +2,10 @@
 //! attempt of an append means: retry, or fail for good.
 
 use factum_core::backend::{NegativeStoredValue, check_duplicates, describe_appends, stored_u64};
-use factum_core::{BoxError, Error, StreamAppend};
+use factum_core::{AppendCondition, BoxError, Error, StreamAppend, StreamId};
 use sqlx::postgres::PgDatabaseError;
+
+use crate::xid8::Xid8;
 
 /// SQLSTATE raised by `append_events` on a version conflict.
 const CONFLICT: &str = "FX409";
@@ -12,6 +14,11 @@ const RETRY: &str = "FX40R";
 /// `append_events`: the call mixes stored and new events (DETAIL: the
 /// stored keys, a JSON array).
 const MIXED: &str = "FX40M";
+/// `append_events`: the append's condition failed (DETAIL: the first
+/// conflicting event, a JSON object).
+const CONDITION_FAILED: &str = "FX412";
+/// SQLSTATE of a deadlock the server broke by failing this statement.
+const DEADLOCK: &str = "40P01";
 /// SQLSTATE of a unique violation.
 const UNIQUE_VIOLATION: &str = "23505";
 /// The unique index on idempotency keys.
@@ -124,7 +131,7 @@ pub(crate) fn classify(err: sqlx::Error, appends: &[StreamAppend]) -> Failure {
         .and_then(|e| e.try_downcast_ref::<PgDatabaseError>())
     {
         match db.code() {
-            RETRY => return Failure::Retry,
+            RETRY | DEADLOCK => return Failure::Retry,
             UNIQUE_VIOLATION
                 if matches!(db.constraint(), Some(KEY_INDEX) | Some(VERSION_INDEX)) =>
             {
@@ -144,6 +151,26 @@ pub(crate) fn classify(err: sqlx::Error, appends: &[StreamAppend]) -> Failure {
         }
     }
     Failure::Fatal(backend(describe_appends(appends), err))
+}
+
+/// The [`Error::ConditionFailed`] of a failed conditional append, from the
+/// DETAIL `append_events` gives (the first conflicting event); `None` when
+/// `err` is something else.
+pub(crate) fn condition_failed(err: &sqlx::Error, condition: &AppendCondition) -> Option<Error> {
+    let db = err
+        .as_database_error()
+        .and_then(|e| e.try_downcast_ref::<PgDatabaseError>())
+        .filter(|db| db.code() == CONDITION_FAILED)?;
+    let conflict: serde_json::Value = serde_json::from_str(db.detail()?).ok()?;
+    let number = |field: &str| conflict[field].as_u64();
+    let text = |field: &str| conflict[field].as_str();
+    let seq = i64::try_from(number("seq")?).ok()?;
+    Some(condition.failed(
+        Xid8(number("commit")?).position(seq).ok()?,
+        StreamId::new(text("stream")?).ok()?,
+        number("version")?,
+        text("type")?.to_owned(),
+    ))
 }
 
 /// Builds the `VersionConflict` from the DETAIL `"<stream index>:<actual>"`.

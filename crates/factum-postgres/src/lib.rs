@@ -89,6 +89,7 @@ mod encode;
 mod error;
 mod holder;
 mod listen;
+mod locks;
 mod migrate;
 mod options;
 mod projection;

@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "recorded when written",
         include_str!("../migrations/0009_recorded_when_written.sql"),
     ),
+    (
+        10,
+        "event tags and conditions",
+        include_str!("../migrations/0010_event_tags_and_conditions.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -20,6 +20,7 @@ pub(crate) struct Queries {
     pub(crate) read_payloads_backward: Arc<str>,
     pub(crate) read_all: Arc<str>,
     pub(crate) read_feed: Arc<str>,
+    pub(crate) read_feed_tagged: Arc<str>,
     pub(crate) read_all_between: Arc<str>,
     pub(crate) head_position: Arc<str>,
     pub(crate) feed_holders: Arc<str>,
@@ -53,6 +54,7 @@ impl Queries {
             read_payloads_backward: payloads(include_str!("sql/read_stream_backward.sql")),
             read_all: bind(include_str!("sql/read_all.sql")),
             read_feed: bind(include_str!("sql/read_feed.sql")),
+            read_feed_tagged: bind(&through_tags(include_str!("sql/read_feed.sql"))),
             read_all_between: bind(&within_range(include_str!("sql/read_all.sql"))),
             head_position: bind(include_str!("sql/head_position.sql")),
             feed_holders: bind(include_str!("sql/feed_holders.sql")),
@@ -82,6 +84,26 @@ fn within_range(read_all: &str) -> String {
     )
 }
 
+/// The filtered feed's page (`read_feed.sql`) read through a filter with
+/// tags (`$6`, a text array): found on the primary key of `event_tags`
+/// (tag, position), in feed order, among the events carrying the first
+/// tag, and kept to those carrying them all.
+fn through_tags(read_feed: &str) -> String {
+    read_feed.replace(
+        FEED_PAGE_SOURCE,
+        "    FROM {schema}.event_tags AS tagged
+    JOIN {schema}.events USING (transaction_id, seq)
+    WHERE tagged.tag = ($6::text[])[1]
+      AND tags @> $6::text[]
+      AND (transaction_id, seq) > ($1::bigint::text::xid8, $2)",
+    )
+}
+
+/// Where `read_feed.sql`'s page reads its rows from, from its first
+/// condition on.
+const FEED_PAGE_SOURCE: &str =
+    "    FROM {schema}.events\n    WHERE (transaction_id, seq) > ($1::bigint::text::xid8, $2)";
+
 /// The condition of `read_all.sql` that keeps its page below the horizon.
 const FEED_PAGE_CONDITION: &str = "      AND transaction_id < (SELECT h FROM horizon)";
 
@@ -102,6 +124,7 @@ pub(crate) fn fill(template: &str, quoted: &str) -> Arc<str> {
             include_str!("sql/recorded_within.sql").trim(),
         )
         .replace("{stream_head}", include_str!("sql/stream_head.sql").trim())
+        .replace("{share_locks}", include_str!("sql/share_locks.sql").trim())
         .replace(
             "{expected_version_holds}",
             include_str!("sql/expected_version_holds.sql").trim(),
@@ -134,6 +157,7 @@ mod tests {
             &queries.read_payloads_backward,
             &queries.read_all,
             &queries.read_feed,
+            &queries.read_feed_tagged,
             &queries.read_all_between,
             &queries.head_position,
             &queries.stream_version,
@@ -155,6 +179,17 @@ mod tests {
                 .read_all_between
                 .contains("recorded_at >= coalesce($4"),
             "the ranged feed read lost its condition on the time"
+        );
+        let page = include_str!("sql/read_feed.sql");
+        assert_eq!(
+            page.matches(FEED_PAGE_SOURCE).count(),
+            1,
+            "read_feed.sql's page moved"
+        );
+        assert!(
+            queries
+                .read_feed_tagged
+                .contains("tagged.tag = ($6::text[])[1]")
         );
     }
 }

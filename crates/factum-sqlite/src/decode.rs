@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use factum_core::{
     BoxError, Error, GlobalPosition, Metadata, PayloadFormat, RecordedEvent, RecordedPayload,
-    Snapshot, StreamId,
+    Snapshot, StreamId, Tag,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -70,6 +70,15 @@ fn event_columns(row: &SqliteRow, stream: Option<&StreamId>) -> Result<RecordedE
         metadata,
         idempotency_key: row.try_get(9)?,
         recorded_at: row.try_get::<DateTime<Utc>, _>(10)?,
+        tags: tags(row.try_get(11)?)?,
+    })
+}
+
+/// The tags stored as a JSON array of strings (`None`: no tag).
+pub(crate) fn tags(stored: Option<&str>) -> Result<Vec<Tag>, BoxError> {
+    stored.map_or(Ok(Vec::new()), |json| {
+        serde_json::from_str(json)
+            .map_err(|e| format!("tags that are not a JSON array of valid tags: {e}").into())
     })
 }
 

@@ -3,7 +3,7 @@
 //! an expected version as two integers.
 
 use factum_core::backend::saturating_i64;
-use factum_core::{ExpectedVersion, PayloadFormat, StreamAppend};
+use factum_core::{AppendCondition, ExpectedVersion, PayloadFormat, StreamAppend};
 
 /// An encoded payload or state, as bound: JSON as TEXT (so SQLite's JSON
 /// functions can query it), everything else as a BLOB.
@@ -43,10 +43,31 @@ pub(crate) struct Prepared {
     pub(crate) keys: Option<String>,
     /// Each event's metadata as JSON, per stream.
     pub(crate) metadata: Vec<Vec<String>>,
+    /// Each event's tags as a JSON array (`None` for none), per stream.
+    pub(crate) tags: Vec<Vec<Option<String>>>,
+    /// Whether any event carries a tag.
+    pub(crate) any_tags: bool,
+    /// The append's condition: its query as JSON and the sequence after
+    /// which no matching event may be stored.
+    pub(crate) condition: Option<Condition>,
+}
+
+/// An [`AppendCondition`] as `condition_conflict.sql` binds it.
+pub(crate) struct Condition {
+    /// The query's items as JSON.
+    pub(crate) query: String,
+    /// The position's sequence part; `None` for a position with a commit
+    /// part, which comes from no SQLite store and lies after every event.
+    pub(crate) after: Option<i64>,
+    /// The condition itself, for the error.
+    pub(crate) condition: AppendCondition,
 }
 
 impl Prepared {
-    pub(crate) fn new(appends: &[StreamAppend]) -> Result<Self, serde_json::Error> {
+    pub(crate) fn new(
+        appends: &[StreamAppend],
+        condition: Option<&AppendCondition>,
+    ) -> Result<Self, serde_json::Error> {
         let streams: Vec<&str> = appends.iter().map(|a| a.stream_id.as_str()).collect();
         let keys: Vec<&str> = appends
             .iter()
@@ -62,7 +83,37 @@ impl Prepared {
                     .collect::<Result<Vec<_>, _>>()
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let tags = appends
+            .iter()
+            .map(|a| {
+                a.events
+                    .iter()
+                    .map(|e| {
+                        (!e.tags.is_empty())
+                            .then(|| serde_json::to_string(&e.tags))
+                            .transpose()
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let any_tags = tags.iter().flatten().any(Option::is_some);
+        let condition = condition
+            .map(|c| {
+                let after = match c.after.to_parts() {
+                    (0, sequence) => Some(saturating_i64(sequence)),
+                    _ => None,
+                };
+                serde_json::to_string(&c.query).map(|query| Condition {
+                    query,
+                    after,
+                    condition: c.clone(),
+                })
+            })
+            .transpose()?;
         Ok(Self {
+            condition,
+            tags,
+            any_tags,
             streams: serde_json::to_string(&streams)?,
             keys: if keys.is_empty() {
                 None

@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "recorded at index",
         include_str!("../migrations/0003_recorded_at_index.sql"),
     ),
+    (
+        4,
+        "event tags",
+        include_str!("../migrations/0004_event_tags.sql"),
+    ),
 ];
 
 /// The migrator over [`MIGRATIONS`], bookkeeping in [`MIGRATIONS_TABLE`].

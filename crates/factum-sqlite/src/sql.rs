@@ -19,8 +19,15 @@ pub(crate) const READ_PAYLOADS_BACKWARD: &str = include_str!("sql/read_payloads_
 pub(crate) const READ_ALL: &str = include_str!("sql/read_all.sql");
 /// The events of a window of the feed that a filter lets through.
 pub(crate) const READ_FEED: &str = include_str!("sql/read_feed.sql");
+/// The events of a window of the feed that a filter with tags lets
+/// through, found on the tags' index.
+pub(crate) const READ_FEED_TAGGED: &str = include_str!("sql/read_feed_tagged.sql");
 /// The feed after a position, kept to a time range.
 pub(crate) const READ_ALL_BETWEEN: &str = include_str!("sql/read_all_between.sql");
+/// The rows of `factum_event_tags` for the events after a position.
+pub(crate) const INSERT_TAGS: &str = include_str!("sql/insert_tags.sql");
+/// The first event after a position that matches a query.
+pub(crate) const CONDITION_CONFLICT: &str = include_str!("sql/condition_conflict.sql");
 /// The current version of one stream.
 pub(crate) const STREAM_VERSION: &str = include_str!("sql/stream_version.sql");
 /// The position of the newest event.
@@ -138,7 +145,7 @@ mod tests {
     use super::*;
 
     /// Values bound per inserted event (columns of `insert_event_row.sql`).
-    const COLUMNS_PER_EVENT: usize = 11;
+    const COLUMNS_PER_EVENT: usize = 12;
 
     #[test]
     fn chunks_cover_every_row_with_cached_sizes() {

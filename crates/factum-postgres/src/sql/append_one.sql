@@ -6,7 +6,9 @@
 -- these versions first, the primary key (stream_id, stream_version) fails
 -- this statement, and the caller tries again.
 -- The events' recorded time is taken with the version (stream_head.sql).
--- $1 stream id, $2 expected version, $3.. the events' fields, in order.
+-- $1 stream id, $2 expected version, $3..$8 the events' fields, in order,
+-- $9 the advisory lock keys the append shares (src/locks.rs, migration
+-- 0010), taken before any row is written (a one-time filter).
 INSERT INTO {schema}.events (stream_id, stream_version, event_id, event_type,
                              schema_version, payload_json, payload_bytes, metadata, recorded_at)
 SELECT $1, head.version + u.ord, u.id, u.typ, u.sv, u.pj::jsonb, u.pb, u.meta::jsonb,
@@ -14,6 +16,7 @@ SELECT $1, head.version + u.ord, u.id, u.typ, u.sv, u.pj::jsonb, u.pb, u.meta::j
 FROM {stream_head},
      unnest($3::uuid[], $4::text[], $5::bigint[], $6::text[], $7::bytea[], $8::text[])
          WITH ORDINALITY AS u(id, typ, sv, pj, pb, meta, ord)
-WHERE {expected_version_holds}
+WHERE {share_locks}
+  AND {expected_version_holds}
 ORDER BY u.ord
 RETURNING stream_version, transaction_id AS commit_id, seq

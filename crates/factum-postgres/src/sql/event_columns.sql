@@ -1,1 +1,1 @@
-transaction_id AS commit_id, seq, stream_id, stream_version, event_id, event_type, schema_version, payload_json::text AS payload_json, payload_bytes, metadata::text AS metadata, idempotency_key, recorded_at
+transaction_id AS commit_id, seq, stream_id, stream_version, event_id, event_type, schema_version, payload_json::text AS payload_json, payload_bytes, metadata::text AS metadata, idempotency_key, recorded_at, tags

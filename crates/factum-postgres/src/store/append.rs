@@ -7,13 +7,16 @@
 
 use async_trait::async_trait;
 use factum_core::backend::{describe_appends, validate_appends};
-use factum_core::{AppendResult, EventAppender, EventOutcome, Result, StreamAppend, StreamId};
+use factum_core::{
+    AppendCondition, AppendResult, EventAppender, EventOutcome, Result, StreamAppend, StreamId,
+};
 use sqlx::postgres::PgRow;
 use sqlx::{Acquire, PgConnection, Row};
 
 use super::PostgresStore;
 use crate::encode::Encoded;
-use crate::error::{Failure, backend, classify, gave_up, unsigned};
+use crate::error::{Failure, backend, classify, condition_failed, gave_up, unsigned};
+use crate::locks::LockKeys;
 use crate::sql::statement;
 use crate::xid8::Xid8;
 
@@ -104,7 +107,18 @@ fn results(appends: &[StreamAppend], rows: &[PgRow]) -> Result<Vec<AppendResult>
 impl EventAppender for PostgresStore {
     async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
         validate_appends(&appends)?;
-        let results = self.append_pooled(&appends).await?;
+        let results = self.append_pooled(&appends, None).await?;
+        self.announcer().committed(self.pool());
+        Ok(results)
+    }
+
+    async fn append_if(
+        &self,
+        appends: Vec<StreamAppend>,
+        condition: AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        validate_appends(&appends)?;
+        let results = self.append_pooled(&appends, Some(&condition)).await?;
         self.announcer().committed(self.pool());
         Ok(results)
     }
@@ -134,6 +148,12 @@ impl PostgresStore {
         self.append_on(conn, &appends).await
     }
 
+    /// The lock keys of `appends` under `condition` (see `locks.rs`).
+    fn lock_keys(&self, appends: &[StreamAppend], condition: Option<&AppendCondition>) -> LockKeys {
+        let events = appends.iter().flat_map(|a| &a.events);
+        LockKeys::new(self.schema().as_str(), events, condition.map(|c| &c.query))
+    }
+
     /// Calls `append_events` once on `conn`.
     async fn call_append(
         &self,
@@ -148,19 +168,28 @@ impl PostgresStore {
             .bind_events(query)
             .bind(&encoded.keys)
             .bind(encoded.skip_each)
+            .bind(&encoded.tags)
+            .bind(&encoded.lock_keys)
+            .bind(&encoded.lock_exclusive)
+            .bind(encoded.condition.as_deref())
+            .bind(encoded.after.0)
+            .bind(encoded.after.1)
             .fetch_all(conn)
             .await
     }
 
     /// One try of an append on `conn`: the fast path (one stream, no
-    /// idempotency key) or the `append_events` function.
+    /// idempotency key, no tag, no condition) or the `append_events`
+    /// function.
     async fn attempt(
         &self,
         conn: &mut PgConnection,
         appends: &[StreamAppend],
         encoded: &Encoded<'_>,
+        condition: Option<&AppendCondition>,
     ) -> Result<Vec<AppendResult>, Failure> {
-        if let ([one], 0) = (appends, encoded.key_count) {
+        let plain = !encoded.any_tags && condition.is_none();
+        if let ([one], 0, true) = (appends, encoded.key_count, plain) {
             return match self.attempt_one(conn, one, encoded).await {
                 Ok(Some(result)) => Ok(vec![result]),
                 Ok(None) => Err(self.conflict(conn, one).await),
@@ -169,14 +198,22 @@ impl PostgresStore {
         }
         match self.call_append(conn, encoded).await {
             Ok(rows) => results(appends, &rows).map_err(Failure::Fatal),
-            Err(e) => Err(classify(e, appends)),
+            Err(e) => match condition.and_then(|c| condition_failed(&e, c)) {
+                Some(failed) => Err(Failure::Fatal(failed)),
+                None => Err(classify(e, appends)),
+            },
         }
     }
 
     /// Appends with a connection from the pool: the call is one statement,
     /// hence its own transaction, and one round trip.
-    async fn append_pooled(&self, appends: &[StreamAppend]) -> Result<Vec<AppendResult>> {
-        let encoded = Encoded::new(appends)?;
+    async fn append_pooled(
+        &self,
+        appends: &[StreamAppend],
+        condition: Option<&AppendCondition>,
+    ) -> Result<Vec<AppendResult>> {
+        let locks = self.lock_keys(appends, condition);
+        let encoded = Encoded::new(appends, &locks, condition)?;
         let mut conn = self
             .pool()
             .acquire()
@@ -185,7 +222,7 @@ impl PostgresStore {
         let mut attempts = encoded.key_count + CONTENTION_RETRIES;
         loop {
             attempts -= 1;
-            match self.attempt(&mut conn, appends, &encoded).await {
+            match self.attempt(&mut conn, appends, &encoded, condition).await {
                 Ok(results) => return Ok(results),
                 Err(Failure::Retry) if attempts > 0 => continue,
                 Err(Failure::Retry) => return Err(gave_up(appends)),
@@ -202,13 +239,14 @@ impl PostgresStore {
         conn: &mut PgConnection,
         appends: &[StreamAppend],
     ) -> Result<Vec<AppendResult>> {
-        let encoded = Encoded::new(appends)?;
+        let locks = self.lock_keys(appends, None);
+        let encoded = Encoded::new(appends, &locks, None)?;
         let fail = |e: sqlx::Error| backend(describe_appends(appends), e);
         let mut attempts = encoded.key_count + CONTENTION_RETRIES_IN_TRANSACTION;
         loop {
             attempts -= 1;
             let mut savepoint = conn.begin().await.map_err(fail)?;
-            let attempt = match self.attempt(&mut savepoint, appends, &encoded).await {
+            let attempt = match self.attempt(&mut savepoint, appends, &encoded, None).await {
                 Ok(results) => self
                     .announcer()
                     .in_transaction(&mut savepoint, self.pool())

@@ -13,7 +13,8 @@ use crate::sql::statement;
 use crate::xid8::Xid8;
 
 impl PostgresStore {
-    /// Appends `append` (one stream, no idempotency key) in one statement;
+    /// Appends `append` (one stream, no idempotency key, no tag) in one
+    /// statement, sharing the advisory locks of its events' types;
     /// `None` when its expected version did not hold, and nothing was
     /// written.
     pub(super) async fn attempt_one(
@@ -47,6 +48,7 @@ impl PostgresStore {
             )
         };
         let rows = query
+            .bind(&encoded.lock_keys)
             .fetch_all(&mut *conn)
             .await
             .map_err(|e| classify(e, appends))?;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use factum_core::backend::{Backoff, from_stored_bits, saturating_i64};
-use factum_core::{EventFilter, FeedPage, GlobalPosition, RecordedEvent, Result};
+use factum_core::{EventFilter, FeedPage, GlobalPosition, RecordedEvent, Result, Tag};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -144,12 +144,24 @@ impl PostgresStore {
         let operation = format!("reading the global feed after {after} through a filter");
         let mut backoff = Backoff::new(self.options().feed_wait());
         loop {
-            let rows = sqlx::query(statement(&self.sql().read_feed))
+            let tags: Option<Vec<&str>> = filter
+                .tag_names()
+                .map(|tags| tags.iter().map(Tag::as_str).collect());
+            let sql = match tags {
+                Some(_) => &self.sql().read_feed_tagged,
+                None => &self.sql().read_feed,
+            };
+            let query = sqlx::query(statement(sql))
                 .bind(saturating_i64(commit))
                 .bind(saturating_i64(seq))
                 .bind(saturating_i64(limit as u64))
                 .bind(filter.event_type_names())
-                .bind(filter.category_names())
+                .bind(filter.category_names());
+            let query = match tags {
+                Some(tags) => query.bind(tags),
+                None => query,
+            };
+            let rows = query
                 .fetch_all(self.pool())
                 .await
                 .map_err(|e| backend(operation.as_str(), e))?;

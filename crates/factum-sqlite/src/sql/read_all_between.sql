@@ -5,7 +5,7 @@
 -- which sorts as the times do; written as two plain bounds, so the index
 -- on recorded_at (migration 0003) can serve them.
 SELECT position, stream_id, stream_version, event_id, event_type, schema_version,
-       format, payload, metadata, idempotency_key, recorded_at
+       format, payload, metadata, idempotency_key, recorded_at, tags
 FROM factum_events
 WHERE position > ?1
   AND recorded_at >= COALESCE(?3, '') AND (?4 OR recorded_at > ?3)

@@ -6,7 +6,7 @@
 -- positions bounds what one read scans on the primary key, however few
 -- events match.
 SELECT position, stream_id, stream_version, event_id, event_type, schema_version,
-       format, payload, metadata, idempotency_key, recorded_at
+       format, payload, metadata, idempotency_key, recorded_at, tags
 FROM factum_events
 WHERE position > ?1 AND position <= ?2
   AND (?4 IS NULL OR event_type IN (SELECT value FROM json_each(?4)))

@@ -10,14 +10,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use factum_core::backend::{check_duplicates, describe_appends, stored_u64, validate_appends};
 use factum_core::{
-    AppendResult, BoxError, EventAppender, EventData, EventOutcome, Result, StreamAppend, StreamId,
+    AppendCondition, AppendResult, BoxError, EventAppender, EventData, EventOutcome, Result,
+    StreamAppend, StreamId,
 };
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Row};
 
 use super::SqliteStore;
 use super::versions::{StreamStates, stream_states};
-use super::{append_one, read};
+use super::{append_one, condition, read};
 use crate::connections::Connections;
 use crate::decode::position;
 use crate::encode::{Encoded, Prepared, Query};
@@ -34,15 +35,31 @@ const MAX_ATTEMPTS: usize = 3;
 impl EventAppender for SqliteStore {
     async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
         validate_appends(&appends)?;
-        let results = append(&self.writer, &appends).await?;
+        let results = append(&self.writer, &appends, None).await?;
+        self.notifier.notify();
+        Ok(results)
+    }
+
+    async fn append_if(
+        &self,
+        appends: Vec<StreamAppend>,
+        condition: AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        validate_appends(&appends)?;
+        let results = append(&self.writer, &appends, Some(&condition)).await?;
         self.notifier.notify();
         Ok(results)
     }
 }
 
 /// Appends atomically, with up to [`MAX_ATTEMPTS`] tries.
-async fn append(writer: &Connections, appends: &[StreamAppend]) -> Result<Vec<AppendResult>> {
-    let prepared = Prepared::new(appends).map_err(|e| backend(describe_appends(appends), e))?;
+async fn append(
+    writer: &Connections,
+    appends: &[StreamAppend],
+    condition: Option<&AppendCondition>,
+) -> Result<Vec<AppendResult>> {
+    let prepared =
+        Prepared::new(appends, condition).map_err(|e| backend(describe_appends(appends), e))?;
     let mut attempt = 1;
     loop {
         match attempt_append(writer, appends, &prepared).await {
@@ -94,6 +111,7 @@ struct NewRow<'a> {
     version: i64,
     event: &'a EventData,
     metadata: &'a str,
+    tags: Option<&'a str>,
 }
 
 /// Reads the state under the lock, checks, and inserts. Writes nothing when
@@ -103,7 +121,8 @@ async fn write(
     appends: &[StreamAppend],
     prepared: &Prepared,
 ) -> Result<Vec<AppendResult>, Failure> {
-    if let ([append], [metadata]) = (appends, prepared.metadata.as_slice())
+    if let ([append], [metadata], None) =
+        (appends, prepared.metadata.as_slice(), &prepared.condition)
         && append_one::fits(appends)
     {
         return match append_one::write(conn, append, metadata).await? {
@@ -118,6 +137,16 @@ async fn write(
     } = stream_states(conn, &prepared.streams, appends.len()).await?;
     let originals = find_originals(conn, prepared).await?;
     check_duplicates(appends, |key| originals.contains_key(key)).map_err(Failure::Refused)?;
+    let all_stored = || {
+        appends
+            .iter()
+            .all(|a| a.is_all_stored(|key| originals.contains_key(key)))
+    };
+    if let Some(condition) = &prepared.condition
+        && !all_stored()
+    {
+        condition::check(conn, condition).await?;
+    }
 
     for (append, &version) in appends.iter().zip(&versions) {
         if !append.is_all_stored(|key| originals.contains_key(key)) {
@@ -134,10 +163,12 @@ async fn write(
     let mut rows = Vec::new();
     let mut results = Vec::with_capacity(appends.len());
     let mut sequence = head;
-    for ((append, &current), metadata) in appends.iter().zip(&versions).zip(&prepared.metadata) {
+    let events = appends.iter().zip(&versions);
+    for (((append, &current), metadata), tags) in events.zip(&prepared.metadata).zip(&prepared.tags)
+    {
         let mut version = current;
         let mut outcomes = Vec::with_capacity(append.events.len());
-        for (event, metadata) in append.events.iter().zip(metadata) {
+        for ((event, metadata), tags) in append.events.iter().zip(metadata).zip(tags) {
             let original = event
                 .idempotency_key
                 .as_ref()
@@ -162,6 +193,7 @@ async fn write(
                 version,
                 event,
                 metadata,
+                tags: tags.as_deref(),
             });
         }
         results.push(AppendResult {
@@ -173,6 +205,12 @@ async fn write(
         });
     }
     insert(conn, &rows, recorded_now(newest)).await?;
+    if prepared.any_tags {
+        sqlx::query(sql::INSERT_TAGS)
+            .bind(head)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(results)
 }
 
@@ -246,6 +284,7 @@ fn bind_row<'q>(query: Query<'q>, row: &NewRow<'_>, recorded_at: DateTime<Utc>) 
         .bind(row.metadata)
         .bind(event.idempotency_key.as_deref())
         .bind(recorded_at)
+        .bind(row.tags)
 }
 
 /// Why nothing was inserted: the expectation failed. Reads the actual

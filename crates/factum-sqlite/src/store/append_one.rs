@@ -18,11 +18,12 @@ use crate::error::Failure;
 use crate::sql;
 
 /// Whether `appends` is one stream of at most
-/// [`sql::MAX_ONE_STATEMENT_EVENTS`] events, none with an idempotency key.
+/// [`sql::MAX_ONE_STATEMENT_EVENTS`] events, none with an idempotency key
+/// or a tag.
 pub(crate) fn fits(appends: &[StreamAppend]) -> bool {
     matches!(appends, [one]
         if one.events.len() <= sql::MAX_ONE_STATEMENT_EVENTS
-            && one.events.iter().all(|e| e.idempotency_key.is_none()))
+            && one.events.iter().all(|e| e.idempotency_key.is_none() && e.tags.is_empty()))
 }
 
 /// Appends `append` (which [`fits`]) with its events' `metadata` JSON;

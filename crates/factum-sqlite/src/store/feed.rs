@@ -69,7 +69,17 @@ pub(super) async fn read_feed(
     let window = (limit as u64)
         .saturating_mul(WINDOW_PER_EVENT)
         .clamp(MIN_WINDOW, MAX_WINDOW);
-    let until = sequence.saturating_add(window);
+    // A filter with tags reads the tags' index, which holds only the
+    // events carrying them: it needs no window.
+    let tags = filter
+        .tag_names()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| fail(e.into()))?;
+    let until = match tags {
+        Some(_) => u64::MAX,
+        None => sequence.saturating_add(window),
+    };
     let list = |names: Option<&[String]>| {
         names
             .map(serde_json::to_string)
@@ -82,12 +92,21 @@ pub(super) async fn read_feed(
     );
     let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
     let mut tx = conn.begin().await.map_err(|e| fail(e.into()))?;
-    let rows = sqlx::query(sql::READ_FEED)
+    let statement = match tags {
+        Some(_) => sql::READ_FEED_TAGGED,
+        None => sql::READ_FEED,
+    };
+    let query = sqlx::query(statement)
         .bind(saturating_i64(sequence))
         .bind(saturating_i64(until))
         .bind(saturating_i64(limit as u64))
         .bind(types)
-        .bind(categories)
+        .bind(categories);
+    let query = match tags {
+        Some(tags) => query.bind(tags),
+        None => query,
+    };
+    let rows = query
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| fail(e.into()))?;

@@ -5,6 +5,7 @@
 
 mod append;
 mod append_one;
+mod condition;
 mod feed;
 mod parked;
 mod range;

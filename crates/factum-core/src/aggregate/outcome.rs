@@ -83,7 +83,9 @@ pub enum ExecuteError<E: std::error::Error + 'static> {
         /// How many times the command was handled and its events appended.
         attempts: u32,
         /// The last attempt's [`Error::VersionConflict`], naming the stream
-        /// and the expected and actual versions.
+        /// and the expected and actual versions (for a
+        /// [`Decider`](super::Decider), its [`Error::ConditionFailed`],
+        /// naming the event that changed the facts).
         #[source]
         last: Error,
     },

@@ -10,21 +10,13 @@ use futures::TryStreamExt;
 
 use super::logic::Aggregate;
 use super::outcome::{ExecuteError, Executed, Loaded};
-use crate::backend::Backoff;
+use super::retries::Retries;
 use crate::category::{AggregateCategory, CategoryUser};
 use crate::codec::from_bytes;
 use crate::{
     Codec, Error, EventStore, ExpectedVersion, Json, Metadata, ReadOptions, RecordedEvent, Result,
     Snapshot, StreamId, Upcasters,
 };
-
-/// Retries of a command after version conflicts, by default.
-const MAX_RETRIES: u32 = 24;
-/// Longest pause before the first retry, by default; each retry's longest
-/// pause doubles up to [`LONGEST_RETRY_PAUSE`].
-const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(2);
-/// Longest pause before any retry, by default.
-const LONGEST_RETRY_PAUSE: Duration = Duration::from_millis(400);
 
 /// When the repository saves a snapshot of an aggregate's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -87,23 +79,6 @@ pub struct Repository<A, S, C = Json> {
     aggregate: PhantomData<fn() -> A>,
 }
 
-/// How a command is retried after version conflicts.
-#[derive(Debug, Clone, Copy)]
-struct Retries {
-    max: u32,
-    first_pause: Duration,
-    longest_pause: Duration,
-}
-
-impl Retries {
-    /// The pauses between one command's attempts.
-    fn backoff(&self) -> Backoff {
-        Backoff::without_deadline()
-            .with_pauses(self.first_pause, self.longest_pause)
-            .with_jitter()
-    }
-}
-
 impl<A, S: Clone, C: Clone> Clone for Repository<A, S, C> {
     fn clone(&self) -> Self {
         Self {
@@ -132,11 +107,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S, Json> {
             codec: Json,
             upcasters: Arc::new(Upcasters::new()),
             snapshots: SnapshotPolicy::Never,
-            retries: Retries {
-                max: MAX_RETRIES,
-                first_pause: FIRST_RETRY_PAUSE,
-                longest_pause: LONGEST_RETRY_PAUSE,
-            },
+            retries: Retries::default(),
             aggregate: PhantomData,
         }
     }

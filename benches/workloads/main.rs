@@ -8,10 +8,12 @@
 //!
 //! `cargo bench --bench workloads` (add `-- --quick` for a smoke run,
 //! `-- --reps N` for N repetitions, `-- --only memory` for one backend,
-//! `-- --workload W3` for the workloads whose name starts so).
+//! `-- --workload W3` for the workloads whose name starts so, `-- --help`
+//! for these and the workloads' names).
 
 mod backends;
 mod baseline;
+mod feed;
 mod model;
 mod workloads;
 
@@ -47,10 +49,30 @@ fn args() -> Args {
             "--reps" => args.reps = raw.next().and_then(|n| n.parse().ok()).unwrap_or(2).max(1),
             "--only" => args.only = raw.next(),
             "--workload" => args.workload = raw.next(),
+            "--help" | "-h" => {
+                print_help();
+                std::process::exit(0);
+            }
             _ => {} // cargo bench passes --bench
         }
     }
     args
+}
+
+/// The options, and the workloads `--workload` selects from.
+fn print_help() {
+    println!(
+        "cargo bench --bench workloads -- [--quick] [--reps N] [--only memory|sqlite|postgres] \
+         [--workload PREFIX]\n\n\
+         --quick            small sizes, a smoke run\n\
+         --reps N           repetitions of each workload (default 2)\n\
+         --only BACKEND     one backend\n\
+         --workload PREFIX  the workloads whose name starts so (\"W5\", \"W4 commands, ~10\")\n\n\
+         workloads:"
+    );
+    for (name, unit, _) in WORKLOADS {
+        println!("  {name} ({unit})");
+    }
 }
 
 /// One workload's figures over its repetitions.
@@ -147,9 +169,10 @@ enum W {
     Appends { writers: u64, batch: u64 },
     Replay,
     Commands { prior: u64, snapshots: bool },
+    Filtered,
 }
 
-const WORKLOADS: [Workload; 9] = [
+const WORKLOADS: [Workload; 10] = [
     (
         "W1 append 1 event, C=1",
         "events/s",
@@ -215,6 +238,11 @@ const WORKLOADS: [Workload; 9] = [
             snapshots: true,
         },
     ),
+    (
+        "W5 filtered subscription, 1% match",
+        "events/s",
+        W::Filtered,
+    ),
 ];
 
 async fn run(target: Target, sizes: Sizes, w: W, factum_first: bool) -> Result<Run, BoxError> {
@@ -226,6 +254,7 @@ async fn run(target: Target, sizes: Sizes, w: W, factum_first: bool) -> Result<R
         W::Commands { prior, snapshots } => {
             workloads::commands(&target, sizes, prior, snapshots, factum_first).await
         }
+        W::Filtered => feed::filtered(&target, sizes, factum_first).await,
     }
 }
 

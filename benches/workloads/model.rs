@@ -37,6 +37,22 @@ pub(crate) fn payload(n: u64) -> Vec<u8> {
     serde_json::to_vec(&deposit(n)).expect("deposits serialize")
 }
 
+/// A deposit an auditor flagged: the same payload as [`Deposited`], stored
+/// under a type of its own, which the filtered workload (W5) selects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Flagged(pub(crate) Deposited);
+
+/// The stored type of [`Flagged`] events.
+pub(crate) const FLAGGED: &str = "Flagged";
+
+impl DomainEvent for Flagged {
+    const EVENT_TYPES: &'static [&'static str] = &[FLAGGED];
+    fn event_type(&self) -> &'static str {
+        FLAGGED
+    }
+}
+
 /// One event as both sides write it: the same id, type and payload.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
@@ -59,6 +75,15 @@ impl Row {
         event.event_id = self.event_id;
         event
     }
+}
+
+/// One event of a feed written across streams: its stream, its version
+/// there, and the row.
+#[derive(Debug, Clone)]
+pub(crate) struct FeedRow {
+    pub(crate) stream: String,
+    pub(crate) version: u64,
+    pub(crate) row: Row,
 }
 
 /// The balance of one account.

@@ -1,6 +1,6 @@
 //! The workloads W1 to W4 of `docs/design.md` (section 8), each run once
 //! on factum and once on the baseline, returning (factum, baseline) in
-//! operations per second.
+//! operations per second (W5 is in `feed.rs`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -49,7 +49,7 @@ pub(crate) struct Reference {
 type Side<'a> = Box<dyn FnMut(u64) -> LocalBoxFuture<'a, Result<(), BoxError>> + 'a>;
 
 /// Boxes a closure as a [`Side`].
-fn side<'a, F, Fut>(mut phase: F) -> Side<'a>
+pub(crate) fn side<'a, F, Fut>(mut phase: F) -> Side<'a>
 where
     F: FnMut(u64) -> Fut + 'a,
     Fut: Future<Output = Result<(), BoxError>> + 'a,
@@ -64,7 +64,7 @@ where
 /// the machine does during the run, phase by phase, which keeps the ratios
 /// steady where separate runs would each catch a different slow moment.
 /// Each side's figure is `operations` per second of its summed phase times.
-async fn interleaved(
+pub(crate) async fn interleaved(
     phases: u64,
     operations: u64,
     factum_first: bool,
@@ -122,6 +122,10 @@ pub(crate) struct Sizes {
     pub(crate) replays: u64,
     pub(crate) aggregates: u64,
     pub(crate) commands: u64,
+    /// W5: events in the feed (1% of them match its filter).
+    pub(crate) feed_events: u64,
+    /// W5: catch-ups from the start of the feed.
+    pub(crate) feed_catchups: u64,
 }
 
 impl Sizes {
@@ -138,6 +142,8 @@ impl Sizes {
             replays: 20,
             aggregates: 100,
             commands: 50,
+            feed_events: 100_000,
+            feed_catchups: 50,
         }
     }
 
@@ -149,11 +155,13 @@ impl Sizes {
             replays: 5,
             aggregates: 20,
             commands: 10,
+            feed_events: 10_000,
+            feed_catchups: 5,
         }
     }
 }
 
-fn stream(name: String) -> StreamId {
+pub(crate) fn stream(name: String) -> StreamId {
     StreamId::new(name).expect("benchmark stream ids are valid")
 }
 

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::model::Row as EventRow;
+use crate::model::{FeedRow, Row as EventRow};
 
 pub(crate) use postgres::PostgresBaseline;
 pub(crate) use sqlite::SqliteBaseline;
@@ -42,6 +42,27 @@ pub(crate) trait Baseline: Send + Sync {
     /// The snapshot of `stream`: its version and state.
     async fn load_snapshot(&self, stream: &str) -> Result<Option<(u64, Vec<u8>)>, BoxError>;
 
+    /// Writes `rows` to the feed table (a global position numbered in the
+    /// order written, an index on event type and position; in memory, a
+    /// vector), in order, in one statement (SQLite: one transaction).
+    async fn append_feed(&self, rows: &[FeedRow]) -> Result<(), BoxError>;
+
+    /// At most `limit` events of `event_type` in the feed table after
+    /// position `after`, by position: each one's position and payload.
+    async fn read_feed(
+        &self,
+        event_type: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, BoxError>;
+
+    /// Once the feed is written, brings both sides' tables to the state a
+    /// database keeps them in by itself (PostgreSQL: what autovacuum does
+    /// after a bulk write); nothing by default.
+    async fn settle_feed(&self) -> Result<(), BoxError> {
+        Ok(())
+    }
+
     /// Releases connections (the store's too, where they share them).
     async fn close(&self) {}
 
@@ -69,10 +90,19 @@ fn version(v: u64) -> Result<i64, BoxError> {
     Ok(i64::try_from(v)?)
 }
 
-/// A map of vectors under one lock: what a hand-written in-memory store is.
+/// An entry of a [`Baseline::read_feed`] page from a row's position and
+/// payload.
+fn feed_entry(position: i64, payload: String) -> Result<(u64, Vec<u8>), BoxError> {
+    Ok((u64::try_from(position)?, payload.into_bytes()))
+}
+
+/// A map of vectors under one lock: what a hand-written in-memory store is;
+/// its feed, a vector of every row written through
+/// [`append_feed`](Baseline::append_feed), read by a scan.
 #[derive(Default)]
 pub(crate) struct MemoryBaseline {
     streams: Mutex<HashMap<String, Vec<EventRow>>>,
+    feed: Mutex<Vec<EventRow>>,
     snapshots: Mutex<HashMap<String, (u64, Vec<u8>)>>,
 }
 
@@ -104,6 +134,28 @@ impl Baseline for MemoryBaseline {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    async fn append_feed(&self, rows: &[FeedRow]) -> Result<(), BoxError> {
+        let mut feed = self.feed.lock().map_err(|_| "poisoned")?;
+        feed.extend(rows.iter().map(|r| r.row.clone()));
+        Ok(())
+    }
+
+    async fn read_feed(
+        &self,
+        event_type: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, BoxError> {
+        let feed = self.feed.lock().map_err(|_| "poisoned")?;
+        // Position n is the nth row written.
+        Ok((after..)
+            .zip(feed.iter().skip(usize::try_from(after)?))
+            .filter(|(_, row)| row.event_type == event_type)
+            .take(limit)
+            .map(|(before, row)| (before + 1, row.payload.clone()))
+            .collect())
     }
 
     async fn save_snapshot(

@@ -8,8 +8,8 @@ use factum_postgres::testing::{TestSchema, statement_text};
 use sqlx::postgres::PgPool;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Baseline, BoxError, NO_METADATA, version};
-use crate::model::Row as EventRow;
+use super::{Baseline, BoxError, NO_METADATA, feed_entry, version};
+use crate::model::{FeedRow, Row as EventRow};
 
 /// Plain sqlx calls on a hand-written events table in the store's schema,
 /// through the store's pool.
@@ -28,10 +28,19 @@ pub(crate) struct PostgresBaseline {
     read: Arc<str>,
     save_snapshot: Arc<str>,
     load_snapshot: Arc<str>,
+    feed_insert: Arc<str>,
+    feed_page: Arc<str>,
+    feed_vacuum: Arc<str>,
 }
 
 /// The baseline's tables (`{schema}` to fill in).
 const PLAIN_TABLES: &str = include_str!("plain_tables.sql");
+/// The baseline's feed table, its INSERT and its filtered page.
+const FEED_TABLE: &str = include_str!("postgres_feed.sql");
+const FEED_INSERT: &str = include_str!("postgres_feed_insert.sql");
+const FEED_PAGE: &str = include_str!("postgres_feed_page.sql");
+/// Both sides' feed tables vacuumed and analyzed.
+const FEED_VACUUM: &str = include_str!("postgres_feed_vacuum.sql");
 
 /// The two INSERTs that write the baseline's rows to one table: a single
 /// row, and several from arrays. Both take the same parameters: stream,
@@ -98,6 +107,9 @@ impl PostgresBaseline {
         sqlx::raw_sql(AssertSqlSafe(PLAIN_TABLES.replace("{schema}", s)))
             .execute(&pool)
             .await?;
+        sqlx::raw_sql(AssertSqlSafe(FEED_TABLE.replace("{schema}", s)))
+            .execute(&pool)
+            .await?;
         Ok(Self {
             pool,
             plain_inserts: Inserts::into(
@@ -128,6 +140,9 @@ impl PostgresBaseline {
                 "SELECT version, state FROM {s}.plain_snapshots WHERE stream_id = $1"
             )
             .into(),
+            feed_insert: FEED_INSERT.replace("{schema}", s).into(),
+            feed_page: FEED_PAGE.replace("{schema}", s).into(),
+            feed_vacuum: FEED_VACUUM.replace("{schema}", s).into(),
         })
     }
 }
@@ -271,6 +286,59 @@ impl Baseline for PostgresBaseline {
         rows.iter()
             .map(|row| Ok(row.try_get::<String, _>(0)?.into_bytes()))
             .collect()
+    }
+
+    async fn append_feed(&self, rows: &[FeedRow]) -> Result<(), BoxError> {
+        let streams: Vec<&str> = rows.iter().map(|r| r.stream.as_str()).collect();
+        let versions = rows
+            .iter()
+            .map(|r| version(r.version))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.row.event_id).collect();
+        let types: Vec<&str> = rows.iter().map(|r| r.row.event_type).collect();
+        let payloads = rows
+            .iter()
+            .map(|r| std::str::from_utf8(&r.row.payload))
+            .collect::<Result<Vec<&str>, _>>()?;
+        sqlx::query(AssertSqlSafe(self.feed_insert.clone()))
+            .bind(&streams)
+            .bind(&versions)
+            .bind(&ids)
+            .bind(&types)
+            .bind(&payloads)
+            .bind(vec![NO_METADATA; rows.len()])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn read_feed(
+        &self,
+        event_type: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, BoxError> {
+        // Unprepared, so planned for each page's values: the generic plan
+        // a prepared statement turns to after five runs walks the primary
+        // key and filters by type (it takes one type in two to match),
+        // 12 ms a page here against 0.8 ms on the type index.
+        let rows = sqlx::query(AssertSqlSafe(self.feed_page.clone()))
+            .persistent(false)
+            .bind(event_type)
+            .bind(version(after)?)
+            .bind(i64::try_from(limit)?)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| feed_entry(row.try_get(0)?, row.try_get(1)?))
+            .collect()
+    }
+
+    async fn settle_feed(&self) -> Result<(), BoxError> {
+        sqlx::raw_sql(AssertSqlSafe(self.feed_vacuum.clone()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn save_snapshot(&self, stream: &str, at: u64, state: &[u8]) -> Result<(), BoxError> {

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{AssertSqlSafe, Connection, Row};
 
-use super::{Baseline, BoxError, NO_METADATA, version};
-use crate::model::Row as EventRow;
+use super::{Baseline, BoxError, NO_METADATA, feed_entry, version};
+use crate::model::{FeedRow, Row as EventRow};
 
 /// Plain sqlx calls on a hand-written events table in the store's file:
 /// writes on one connection of its own (the store, too, writes through
@@ -55,6 +55,9 @@ impl SqliteBaseline {
         )))
         .execute(&mut writer)
         .await?;
+        sqlx::raw_sql(include_str!("sqlite_feed.sql"))
+            .execute(&mut writer)
+            .await?;
         let mode: String = sqlx::query("PRAGMA journal_mode")
             .fetch_one(&mut writer)
             .await?
@@ -140,6 +143,45 @@ impl Baseline for SqliteBaseline {
         .await?;
         rows.iter()
             .map(|row| Ok(row.try_get::<String, _>(0)?.into_bytes()))
+            .collect()
+    }
+
+    async fn append_feed(&self, rows: &[FeedRow]) -> Result<(), BoxError> {
+        let recorded_at = chrono::Utc::now();
+        let mut writer = self.writer.lock().await;
+        let conn = writer.as_mut().ok_or("closed")?;
+        let mut tx = conn.begin().await?;
+        for r in rows {
+            sqlx::query(include_str!("sqlite_feed_insert.sql"))
+                .bind(r.stream.as_str())
+                .bind(version(r.version)?)
+                .bind(r.row.event_id)
+                .bind(r.row.event_type)
+                .bind(std::str::from_utf8(&r.row.payload)?)
+                .bind(NO_METADATA)
+                .bind(recorded_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn read_feed(
+        &self,
+        event_type: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, BoxError> {
+        let mut conn = self.store.read_connection().await?;
+        let rows = sqlx::query(include_str!("sqlite_feed_page.sql"))
+            .bind(event_type)
+            .bind(version(after)?)
+            .bind(i64::try_from(limit)?)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter()
+            .map(|row| feed_entry(row.try_get(0)?, row.try_get(1)?))
             .collect()
     }
 

@@ -161,6 +161,7 @@ macro_rules! __checks {
             evolution::upcasters_split_and_drop_events_for_every_reader,
             evolution::newer_schema_versions_are_refused,
             filtered::filtered_reads_return_every_match_and_move_forward,
+            filtered::overlapping_and_repeated_filters_read_every_match_once,
             filtered::filtered_subscriptions_deliver_only_matches,
         );
     };

@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "recorded when written",
         include_str!("../migrations/0009_recorded_when_written.sql"),
     ),
+    (
+        11,
+        "category index",
+        include_str!("../migrations/0011_category_index.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

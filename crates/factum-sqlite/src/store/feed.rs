@@ -82,7 +82,28 @@ pub(super) async fn read_feed(
     );
     let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
     let mut tx = conn.begin().await.map_err(|e| fail(e.into()))?;
-    let rows = sqlx::query(sql::READ_FEED)
+    // With types, the window's events of those types are counted up to the
+    // page in their index: fewer, and they are read through it; else the
+    // primary key finds the page soon.
+    let statement = match types.as_deref() {
+        Some(names) => {
+            let typed: i64 = sqlx::query_scalar(sql::COUNT_TYPED)
+                .bind(saturating_i64(sequence))
+                .bind(saturating_i64(until))
+                .bind(names)
+                .bind(saturating_i64(limit as u64))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| fail(e.into()))?;
+            if typed < saturating_i64(limit as u64) {
+                sql::READ_FEED_TYPED
+            } else {
+                sql::READ_FEED
+            }
+        }
+        None => sql::READ_FEED,
+    };
+    let rows = sqlx::query(statement)
         .bind(saturating_i64(sequence))
         .bind(saturating_i64(until))
         .bind(saturating_i64(limit as u64))

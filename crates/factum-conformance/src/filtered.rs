@@ -63,7 +63,6 @@ pub async fn filtered_reads_return_every_match_and_move_forward(store: &dyn Even
         )
         .await;
     }
-    let feed = whole_feed(store, 100).await;
     let filters = [
         EventFilter::all().event_types(["Rare"]),
         EventFilter::all().categories(["flt-rare"]),
@@ -73,18 +72,79 @@ pub async fn filtered_reads_return_every_match_and_move_forward(store: &dyn Even
         EventFilter::all().event_types(["Missing"]),
         EventFilter::all(),
     ];
-    for filter in &filters {
+    reads_match_the_feed(store, &filters, &[1, 2, 1000]).await;
+}
+
+/// Reading the whole feed through each of `filters`, `limit` at a time for
+/// each of `limits`, yields exactly the events of the feed it matches, in
+/// order, each once.
+async fn reads_match_the_feed(store: &dyn EventStore, filters: &[EventFilter], limits: &[usize]) {
+    let feed = whole_feed(store, 100).await;
+    for filter in filters {
         let expected: Vec<GlobalPosition> = feed
             .iter()
             .filter(|e| filter.matches(e))
             .map(|e| e.position)
             .collect();
-        for limit in [1, 2, 1000] {
+        for &limit in limits {
             let (events, _) = read_through(store, filter, limit).await;
             let got: Vec<GlobalPosition> = events.iter().map(|e| e.position).collect();
             assert_eq!(got, expected, "filter {filter:?}, limit {limit}");
         }
     }
+}
+
+/// Filters whose categories overlap (one holds another's streams), repeat
+/// a type or category, hold '-' or other bytes around it, or are empty,
+/// read each matching event once, in order, with pages of several sizes: the
+/// matches of most lie 25 or more events apart, so that a backend which
+/// finds sparse matches through indexes does so here.
+pub async fn overlapping_and_repeated_filters_read_every_match_once(store: &dyn EventStore) {
+    let streams = [
+        "ovl",
+        "ovl-1",
+        "ovl-",
+        "ovl-order",
+        "ovl-order-7",
+        "ovl-order-7-1",
+        "ovl-orderx-1",
+        "ovl+1",
+        "ovl.x",
+        "ovlx-1",
+        "ov-1",
+        "-lone",
+    ];
+    for i in 0..400_u64 {
+        // The first three streams often, each other one every 225 events.
+        let name = if i % 25 == 0 {
+            streams[3 + (i as usize / 25) % (streams.len() - 3)]
+        } else {
+            streams[i as usize % 3]
+        };
+        let kind = if i % 50 == 7 { "Rare" } else { "Common" };
+        append_ok(
+            store,
+            &stream(name),
+            ExpectedVersion::Any,
+            vec![event(kind, i)],
+        )
+        .await;
+    }
+    let filters = [
+        EventFilter::all().categories(["ovl", "ovl-order"]),
+        EventFilter::all().categories(["ovl-order", "ovl-order-7"]),
+        EventFilter::all().categories(["ovl-order-7", "ovl-order", "ovl-order"]),
+        EventFilter::all().categories(["ovl-order", "ov", "-lone", ""]),
+        EventFilter::all().categories(["ovl-orderx", "ovlx", "ovl.x", "ovl+1"]),
+        EventFilter::all().categories(Vec::<String>::new()),
+        EventFilter::all().event_types(["Rare", "Rare"]),
+        EventFilter::all().event_types(["Common", "Rare"]),
+        EventFilter::all().event_types(Vec::<String>::new()),
+        EventFilter::all()
+            .event_types(["Rare", "Missing"])
+            .categories(["ovl-order", "ovl", "ov"]),
+    ];
+    reads_match_the_feed(store, &filters, &[2, 7, 500]).await;
 }
 
 /// A filtered subscription delivers exactly the matching events, live ones

@@ -163,6 +163,7 @@ macro_rules! __checks {
             evolution::upcasters_split_and_drop_events_for_every_reader,
             evolution::newer_schema_versions_are_refused,
             filtered::filtered_reads_return_every_match_and_move_forward,
+            filtered::overlapping_and_repeated_filters_read_every_match_once,
             filtered::filtered_subscriptions_deliver_only_matches,
             dcb::tags_are_stored_and_filter_the_feed,
             dcb::read_query_returns_matches_across_streams,

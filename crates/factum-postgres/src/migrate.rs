@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "event tags and conditions",
         include_str!("../migrations/0010_event_tags_and_conditions.sql"),
     ),
+    (
+        11,
+        "category index",
+        include_str!("../migrations/0011_category_index.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -54,7 +54,7 @@ impl Queries {
             read_payloads_backward: payloads(include_str!("sql/read_stream_backward.sql")),
             read_all: bind(include_str!("sql/read_all.sql")),
             read_feed: bind(include_str!("sql/read_feed.sql")),
-            read_feed_tagged: bind(&through_tags(include_str!("sql/read_feed.sql"))),
+            read_feed_tagged: bind(include_str!("sql/read_feed_tagged.sql")),
             read_all_between: bind(&within_range(include_str!("sql/read_all.sql"))),
             head_position: bind(include_str!("sql/head_position.sql")),
             feed_holders: bind(include_str!("sql/feed_holders.sql")),
@@ -83,26 +83,6 @@ fn within_range(read_all: &str) -> String {
         &format!("{FEED_PAGE_CONDITION}\n      AND ({{recorded_within}})"),
     )
 }
-
-/// The filtered feed's page (`read_feed.sql`) read through a filter with
-/// tags (`$6`, a text array): found on the primary key of `event_tags`
-/// (tag, position), in feed order, among the events carrying the first
-/// tag, and kept to those carrying them all.
-fn through_tags(read_feed: &str) -> String {
-    read_feed.replace(
-        FEED_PAGE_SOURCE,
-        "    FROM {schema}.event_tags AS tagged
-    JOIN {schema}.events USING (transaction_id, seq)
-    WHERE tagged.tag = ($6::text[])[1]
-      AND tags @> $6::text[]
-      AND (transaction_id, seq) > ($1::bigint::text::xid8, $2)",
-    )
-}
-
-/// Where `read_feed.sql`'s page reads its rows from, from its first
-/// condition on.
-const FEED_PAGE_SOURCE: &str =
-    "    FROM {schema}.events\n    WHERE (transaction_id, seq) > ($1::bigint::text::xid8, $2)";
 
 /// The condition of `read_all.sql` that keeps its page below the horizon.
 const FEED_PAGE_CONDITION: &str = "      AND transaction_id < (SELECT h FROM horizon)";

@@ -22,6 +22,11 @@ pub(crate) const READ_FEED: &str = include_str!("sql/read_feed.sql");
 /// The events of a window of the feed that a filter with tags lets
 /// through, found on the tags' index.
 pub(crate) const READ_FEED_TAGGED: &str = include_str!("sql/read_feed_tagged.sql");
+/// How many events of a window have one of some types, up to a bound.
+pub(crate) const COUNT_TYPED: &str = include_str!("sql/count_typed.sql");
+/// The events of a window that a filter with few events of its types lets
+/// through, read through the type index.
+pub(crate) const READ_FEED_TYPED: &str = include_str!("sql/read_feed_typed.sql");
 /// The feed after a position, kept to a time range.
 pub(crate) const READ_ALL_BETWEEN: &str = include_str!("sql/read_all_between.sql");
 /// The rows of `factum_event_tags` for the events after a position.

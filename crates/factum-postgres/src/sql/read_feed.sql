@@ -10,6 +10,24 @@
 -- how far a short page looked. (Not the horizon itself: it moves with
 -- every transaction, a reader's own checkpoint writes included, while no
 -- event is added.)
+--
+-- The page's positions are found first, then its rows, by their place
+-- in the table (ctid: events are never updated, and one statement sees
+-- one version of each row). The feed is walked for at most 20 rows per
+-- event asked for; when that finds $3 matches, or there is no filter,
+-- they are the page: a dense filter reads about as many rows as no
+-- filter does. Else (a filter that lets fewer than one event in 20
+-- through, or a reader near the head) the walk's matches are followed by
+-- the first $3 positions after them of each event type of the filter in
+-- events_event_type_idx (event_type, transaction_id, seq), or of each
+-- category in events_category_idx (the stream's category,
+-- transaction_id, seq; migration 0011), each read in feed order, and the
+-- first $3 of them all are the page: about $3 index entries per type or
+-- category however few events match, where walking on would read every
+-- row up to the page's last match. Types and categories together go
+-- through the types' index, the categories checked on each row. Which
+-- part runs is decided as the statement runs (one-time conditions), so
+-- a generic plan of the prepared statement keeps these index scans too.
 WITH horizon AS MATERIALIZED (
     SELECT {schema}.feed_horizon(pg_current_snapshot()) AS h
 ), head AS MATERIALIZED (
@@ -18,6 +36,38 @@ WITH horizon AS MATERIALIZED (
     WHERE transaction_id < (SELECT h FROM horizon)
     ORDER BY transaction_id DESC, seq DESC
     LIMIT 1
+), walked AS MATERIALIZED (
+    -- The matches among the next 20 × $3 rows of the feed, at most $3.
+    SELECT a.ctid, a.transaction_id, a.seq
+    FROM (
+        SELECT ctid, transaction_id, seq, event_type, stream_id
+        FROM {schema}.events
+        WHERE (transaction_id, seq) > ($1::bigint::text::xid8, $2)
+          AND transaction_id < (SELECT h FROM horizon)
+        ORDER BY transaction_id, seq
+        LIMIT 20 * $3
+    ) AS a
+    WHERE ($4::text[] IS NULL OR a.event_type = ANY ($4::text[]))
+      AND ($5::text[] IS NULL OR EXISTS (
+            SELECT 1 FROM unnest($5::text[]) AS c (category)
+            WHERE a.stream_id = c.category
+               OR (a.stream_id >= c.category || '-' AND a.stream_id < c.category || '.')
+          ))
+    ORDER BY a.transaction_id, a.seq
+    LIMIT $3
+), resume AS MATERIALIZED (
+    -- Where the indexes are read from when the walk did not find the
+    -- page: after its last match, else after the reader (every match the
+    -- walk passed is one of its matches).
+    SELECT r.transaction_id, r.seq
+    FROM (SELECT walked.transaction_id, walked.seq FROM walked
+          UNION ALL
+          SELECT $1::bigint::text::xid8, $2) AS r
+    ORDER BY r.transaction_id DESC, r.seq DESC
+    LIMIT 1
+), walk AS MATERIALIZED (
+    SELECT ($4::text[] IS NULL AND $5::text[] IS NULL)
+           OR (SELECT count(*) FROM walked) = $3 AS found_page
 )
 SELECT pending.any_pending,
        (SELECT head_commit FROM head) AS head_commit,
@@ -37,15 +87,75 @@ FROM (
 LEFT JOIN LATERAL (
     SELECT {event_columns}
     FROM {schema}.events
-    WHERE (transaction_id, seq) > ($1::bigint::text::xid8, $2)
-      AND transaction_id < (SELECT h FROM horizon)
-      AND ($4::text[] IS NULL OR event_type = ANY ($4::text[]))
-      AND ($5::text[] IS NULL OR EXISTS (
-            SELECT 1 FROM unnest($5::text[]) AS c (category)
-            WHERE stream_id = c.category
-               OR (stream_id >= c.category || '-' AND stream_id < c.category || '.')
-          ))
-    ORDER BY transaction_id, seq
-    LIMIT $3
+    WHERE ctid = ANY (ARRAY(
+        SELECT found.ctid
+        FROM (
+            SELECT walked.* FROM walked
+            UNION ALL
+            -- Event types (each once), with or without categories.
+            SELECT typed.*
+            FROM (SELECT DISTINCT t.event_type FROM unnest($4::text[]) AS t (event_type)
+                  WHERE NOT (SELECT found_page FROM walk)) AS t
+            CROSS JOIN LATERAL (
+                SELECT e.ctid, e.transaction_id, e.seq
+                FROM {schema}.events AS e
+                WHERE e.event_type = t.event_type
+                  AND (e.transaction_id, e.seq) > ((SELECT transaction_id FROM resume), (SELECT seq FROM resume))
+                  AND e.transaction_id < (SELECT h FROM horizon)
+                  AND ($5::text[] IS NULL OR EXISTS (
+                        SELECT 1 FROM unnest($5::text[]) AS c (category)
+                        WHERE e.stream_id = c.category
+                           OR (e.stream_id >= c.category || '-' AND e.stream_id < c.category || '.')
+                      ))
+                ORDER BY e.transaction_id, e.seq
+                LIMIT $3
+            ) AS typed
+            UNION ALL
+            -- Categories without '-' (each once): the streams whose
+            -- category, the part of the id before the first '-', is it.
+            SELECT filed.*
+            FROM (SELECT DISTINCT c.category
+                  FROM unnest($5::text[]) AS c (category)
+                  WHERE $4::text[] IS NULL AND strpos(c.category, '-') = 0
+                    AND NOT (SELECT found_page FROM walk)) AS c
+            CROSS JOIN LATERAL (
+                SELECT e.ctid, e.transaction_id, e.seq
+                FROM {schema}.events AS e
+                WHERE split_part(e.stream_id, '-', 1) = c.category
+                  AND (e.transaction_id, e.seq) > ((SELECT transaction_id FROM resume), (SELECT seq FROM resume))
+                  AND e.transaction_id < (SELECT h FROM horizon)
+                ORDER BY e.transaction_id, e.seq
+                LIMIT $3
+            ) AS filed
+            UNION ALL
+            -- Categories with '-' ("sales-order": streams "sales-order"
+            -- and "sales-order-..."), within the category of their first
+            -- part; not those whose streams another category of the
+            -- filter takes already, so that no position comes twice.
+            SELECT nested.*
+            FROM (SELECT DISTINCT c.category
+                  FROM unnest($5::text[]) AS c (category)
+                  WHERE $4::text[] IS NULL AND strpos(c.category, '-') > 0
+                    AND NOT (SELECT found_page FROM walk)
+                    AND NOT EXISTS (
+                        SELECT 1 FROM unnest($5::text[]) AS o (category)
+                        WHERE o.category = split_part(c.category, '-', 1)
+                           OR (c.category COLLATE "C" >= o.category || '-'
+                               AND c.category COLLATE "C" < o.category || '.'))) AS c
+            CROSS JOIN LATERAL (
+                SELECT e.ctid, e.transaction_id, e.seq
+                FROM {schema}.events AS e
+                WHERE split_part(e.stream_id, '-', 1) = split_part(c.category, '-', 1)
+                  AND (e.stream_id = c.category
+                       OR (e.stream_id >= c.category || '-' AND e.stream_id < c.category || '.'))
+                  AND (e.transaction_id, e.seq) > ((SELECT transaction_id FROM resume), (SELECT seq FROM resume))
+                  AND e.transaction_id < (SELECT h FROM horizon)
+                ORDER BY e.transaction_id, e.seq
+                LIMIT $3
+            ) AS nested
+        ) AS found
+        ORDER BY found.transaction_id, found.seq
+        LIMIT $3
+    ))
 ) AS page ON true
 ORDER BY page.commit_id, page.seq

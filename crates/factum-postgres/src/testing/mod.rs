@@ -230,6 +230,7 @@ pub fn statement_text(store: &PostgresStore, name: &str) -> Option<String> {
         "read_stream_forward" => &sql.read_stream_forward,
         "read_stream_backward" => &sql.read_stream_backward,
         "read_all" => &sql.read_all,
+        "read_feed" => &sql.read_feed,
         "head_position" => &sql.head_position,
         "stream_version" => &sql.stream_version,
         _ => return None,

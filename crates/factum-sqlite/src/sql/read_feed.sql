@@ -4,7 +4,9 @@
 -- category c when its id is c or starts with c and '-' (the ids between
 -- c || '-' and c || '.', '.' following '-' bytewise). The window of
 -- positions bounds what one read scans on the primary key, however few
--- events match.
+-- events match. A filter on event types whose events are fewer than ?3 in
+-- the window reads them through the type index instead
+-- (read_feed_typed.sql); a denser one is found here soon.
 SELECT position, stream_id, stream_version, event_id, event_type, schema_version,
        format, payload, metadata, idempotency_key, recorded_at, tags
 FROM factum_events

@@ -92,9 +92,28 @@ pub(super) async fn read_feed(
     );
     let mut conn = reader.acquire().await.map_err(|e| fail(e.into()))?;
     let mut tx = conn.begin().await.map_err(|e| fail(e.into()))?;
-    let statement = match tags {
-        Some(_) => sql::READ_FEED_TAGGED,
-        None => sql::READ_FEED,
+    // With tags, the tags' index holds exactly the events carrying them.
+    // With types, the window's events of those types are counted up to the
+    // page in their index: fewer, and they are read through it; else the
+    // primary key finds the page soon.
+    let statement = match (&tags, types.as_deref()) {
+        (Some(_), _) => sql::READ_FEED_TAGGED,
+        (None, Some(names)) => {
+            let typed: i64 = sqlx::query_scalar(sql::COUNT_TYPED)
+                .bind(saturating_i64(sequence))
+                .bind(saturating_i64(until))
+                .bind(names)
+                .bind(saturating_i64(limit as u64))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| fail(e.into()))?;
+            if typed < saturating_i64(limit as u64) {
+                sql::READ_FEED_TYPED
+            } else {
+                sql::READ_FEED
+            }
+        }
+        (None, None) => sql::READ_FEED,
     };
     let query = sqlx::query(statement)
         .bind(saturating_i64(sequence))

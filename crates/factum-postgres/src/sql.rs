@@ -160,16 +160,5 @@ mod tests {
                 .contains("recorded_at >= coalesce($4"),
             "the ranged feed read lost its condition on the time"
         );
-        let page = include_str!("sql/read_feed.sql");
-        assert_eq!(
-            page.matches(FEED_PAGE_SOURCE).count(),
-            1,
-            "read_feed.sql's page moved"
-        );
-        assert!(
-            queries
-                .read_feed_tagged
-                .contains("tagged.tag = ($6::text[])[1]")
-        );
     }
 }

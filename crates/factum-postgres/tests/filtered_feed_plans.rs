@@ -28,25 +28,35 @@ const PAGE: u64 = 100;
 /// Fills the store's table with rows like the store's own: streams
 /// `cat<k>-<n>-<t>` of 50 categories with types `Type<k>` of 50, except
 /// 1% of the events in category `rare` and 1% of type `Rare`, half of
-/// those in category `rare` (0.5% match both).
+/// those in category `rare` (0.5% match both). Each event carries the tag
+/// `group:<k>` of 50, and 1% also `group:rare` (`event_tags` filled as
+/// the store fills it).
 async fn fill(store: &PostgresStore, q: &str) {
     let per = EVENTS / TRANSACTIONS;
     for t in 0..TRANSACTIONS {
         let fill = format!(
             "INSERT INTO {q}.events (stream_id, stream_version, event_id, event_type, \
-                                     schema_version, payload_json, metadata) \
+                                     schema_version, payload_json, metadata, tags) \
              SELECT CASE WHEN g % 100 = 37 THEN 'rare' ELSE 'cat' || (g % 50) END \
                     || '-' || (g % 1000) || '-' || {t}, \
                     g / 1000 + 1, gen_random_uuid(), \
                     CASE WHEN g % 200 IN (111, 137) THEN 'Rare' \
                          ELSE 'Type' || (g % 50) END, \
-                    1, jsonb_build_object('n', g), '{{}}' \
-             FROM generate_series(0, {per} - 1) AS g"
+                    1, jsonb_build_object('n', g), '{{}}', \
+                    CASE WHEN g % 100 = 53 THEN ARRAY['group:' || (g % 50), 'group:rare'] \
+                         ELSE ARRAY['group:' || (g % 50)] END \
+             FROM generate_series(0, {per} - 1) AS g; \
+             INSERT INTO {q}.event_tags (tag, transaction_id, seq) \
+             SELECT t.tag, e.transaction_id, e.seq \
+             FROM {q}.events AS e, unnest(e.tags) AS t (tag) \
+             WHERE e.transaction_id = pg_current_xact_id()"
         );
-        sqlx::query(AssertSqlSafe(fill))
-            .execute(store.pool())
+        let mut tx = store.pool().begin().await.unwrap();
+        sqlx::raw_sql(AssertSqlSafe(fill))
+            .execute(&mut *tx)
             .await
             .unwrap();
+        tx.commit().await.unwrap();
     }
     sqlx::query(AssertSqlSafe(format!("VACUUM ANALYZE {q}.events")))
         .execute(store.pool())
@@ -66,7 +76,7 @@ fn nodes(node: &Value) -> Vec<&Value> {
 /// What a plan shows about the events table.
 #[derive(Debug)]
 struct Shown {
-    /// Indexes on the events that nodes which ran scanned.
+    /// Indexes on the events (and their tags) that nodes which ran scanned.
     indexes: Vec<String>,
     /// Node types of the scans of the events, run or not.
     scans: Vec<String>,
@@ -84,7 +94,8 @@ fn shown(plan: &Value) -> Shown {
         rows_read: 0.0,
     };
     for node in nodes(&plan[0]["Plan"]) {
-        if node["Relation Name"] != "events" && node["Node Type"] != "Bitmap Index Scan" {
+        let tags = node["Relation Name"] == "event_tags";
+        if node["Relation Name"] != "events" && !tags && node["Node Type"] != "Bitmap Index Scan" {
             continue;
         }
         let loops = node["Actual Loops"].as_f64().unwrap();
@@ -97,7 +108,7 @@ fn shown(plan: &Value) -> Shown {
         }
         if node["Node Type"] == "Index Only Scan" {
             shown.rows_read += field("Heap Fetches");
-        } else if node["Relation Name"] == "events" {
+        } else if node["Relation Name"] == "events" && !tags {
             shown.rows_read += loops
                 * (field("Actual Rows")
                     + field("Rows Removed by Filter")
@@ -112,22 +123,36 @@ fn binds(filter: &EventFilter) -> (Option<&[String]>, Option<&[String]>) {
     (filter.event_type_names(), filter.category_names())
 }
 
+/// The tags the store binds, with the statement it sends for `filter`.
+fn tagged(filter: &EventFilter) -> (&'static str, Option<Vec<String>>) {
+    match filter.tag_names() {
+        Some(tags) => (
+            "read_feed_tagged",
+            Some(tags.iter().map(|t| t.as_str().to_owned()).collect()),
+        ),
+        None => ("read_feed", None),
+    }
+}
+
 /// The plan the server makes for the store's statement with the store's
 /// binds, run.
 async fn custom_plan(store: &PostgresStore, filter: &EventFilter) -> Value {
-    let sql = statement_text(store, "read_feed").unwrap();
+    let (statement, tags) = tagged(filter);
+    let sql = statement_text(store, statement).unwrap();
     let (types, categories) = binds(filter);
-    sqlx::query_scalar(AssertSqlSafe(format!(
+    let query = sqlx::query_scalar(AssertSqlSafe(format!(
         "EXPLAIN (ANALYZE, FORMAT JSON) {sql}"
     )))
     .bind(0_i64)
     .bind(0_i64)
     .bind(PAGE as i64)
     .bind(types)
-    .bind(categories)
-    .fetch_one(store.pool())
-    .await
-    .unwrap()
+    .bind(categories);
+    let query = match tags {
+        Some(tags) => query.bind(tags),
+        None => query,
+    };
+    query.fetch_one(store.pool()).await.unwrap()
 }
 
 /// A text[] literal of `names`, or NULL (test names need no escaping).
@@ -142,18 +167,23 @@ fn array(names: Option<&[String]>) -> String {
 /// using for a statement prepared and run many times), run with the
 /// store's binds.
 async fn generic_plan(store: &PostgresStore, filter: &EventFilter) -> Value {
-    let sql = statement_text(store, "read_feed").unwrap();
+    let (statement, tags) = tagged(filter);
+    let sql = statement_text(store, statement).unwrap();
     let (types, categories) = binds(filter);
+    let (tag_param, tag_arg) = match &tags {
+        Some(tags) => (", text[]", format!(", {}", array(Some(tags)))),
+        None => ("", String::new()),
+    };
     let mut conn = store.pool().acquire().await.unwrap().detach();
     sqlx::raw_sql(AssertSqlSafe(format!(
         "SET plan_cache_mode = force_generic_plan; \
-         PREPARE feed_page (bigint, bigint, bigint, text[], text[]) AS {sql}"
+         PREPARE feed_page (bigint, bigint, bigint, text[], text[]{tag_param}) AS {sql}"
     )))
     .execute(&mut conn)
     .await
     .unwrap();
     let plan = sqlx::query_scalar(AssertSqlSafe(format!(
-        "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE feed_page (0, 0, {PAGE}, {}, {})",
+        "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE feed_page (0, 0, {PAGE}, {}, {}{tag_arg})",
         array(types),
         array(categories)
     )))
@@ -201,16 +231,35 @@ async fn each_filter_kind_reads_its_page_through_an_index() {
             "events_category_idx",
         ),
     ];
-    for (kind, filter, index) in &kinds {
+    let tags = |t: &[&str]| {
+        t.iter()
+            .map(|t| factum_core::Tag::new(t).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let kinds = kinds.into_iter().chain([
+        (
+            "tags",
+            EventFilter::all().tags(tags(&["group:rare"])),
+            "event_tags_pkey",
+        ),
+        (
+            "tags and types",
+            EventFilter::all()
+                .tags(tags(&["group:rare", "group:3"]))
+                .event_types(["Type3"]),
+            "event_tags_pkey",
+        ),
+    ]);
+    for (kind, filter, index) in kinds {
         // The page is full: the plan is that of a read that found its page.
         let page = store
-            .read_feed(GlobalPosition::START, PAGE as usize, filter)
+            .read_feed(GlobalPosition::START, PAGE as usize, &filter)
             .await
             .unwrap();
         assert_eq!(page.events.len(), PAGE as usize, "{kind}");
         for (how, plan) in [
-            ("custom", custom_plan(&store, filter).await),
-            ("generic", generic_plan(&store, filter).await),
+            ("custom", custom_plan(&store, &filter).await),
+            ("generic", generic_plan(&store, &filter).await),
         ] {
             let shown = shown(&plan);
             assert!(

@@ -148,3 +148,79 @@ async fn each_filter_kind_reads_its_window_through_an_index() {
                     (event_type=? AND rowid>? AND rowid<?)";
     assert!(rows.iter().any(|(_, _, _, d)| d == covering), "{rows:#?}");
 }
+
+/// The details of the query plan of `sql` with `binds` (integers or text).
+async fn plan_of(conn: &mut SqliteConnection, sql: &str, binds: &[Option<&str>]) -> Vec<String> {
+    let mut query = sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+    for bind in binds {
+        query = match bind.map(str::parse::<i64>) {
+            Some(Ok(n)) => query.bind(n),
+            _ => query.bind(bind.map(str::to_owned)),
+        };
+    }
+    let rows: Vec<(i64, i64, i64, String)> = query.fetch_all(&mut *conn).await.unwrap();
+    rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+}
+
+/// A filter with tags, and an append's condition, find their events on
+/// the primary key of `factum_event_tags` (tag, then position): the
+/// events carrying the tag, in feed order, not a scan of the feed.
+#[tokio::test]
+async fn tags_are_read_through_their_index() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let mut conn = store.read_connection().await.unwrap();
+    sqlx::query(FILL).execute(&mut *conn).await.unwrap();
+    sqlx::query(
+        "INSERT INTO factum_event_tags (tag, position) \
+         SELECT 'group:' || (position % 50), position FROM factum_events \
+         UNION ALL \
+         SELECT 'group:rare', position FROM factum_events WHERE position % 100 = 54",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE").execute(&mut *conn).await.unwrap();
+    // `et` is factum_event_tags in both statements.
+    let tag_index = |d: &String| d.starts_with("SEARCH et USING PRIMARY KEY (tag=? AND position>?");
+    let whole_table = |d: &String| d.starts_with("SCAN e") || d.starts_with("SCAN factum_events");
+
+    let read = plan_of(
+        &mut conn,
+        include_str!("../src/sql/read_feed_tagged.sql"),
+        &[
+            Some("0"),
+            Some("9223372036854775807"),
+            Some("100"),
+            None,
+            None,
+            Some(r#"["group:rare"]"#),
+        ],
+    )
+    .await;
+    assert!(
+        read.iter().any(tag_index),
+        "the tag index is not read: {read:#?}"
+    );
+    assert!(
+        !read.iter().any(whole_table),
+        "a scan of the feed: {read:#?}"
+    );
+
+    let condition = plan_of(
+        &mut conn,
+        include_str!("../src/sql/condition_conflict.sql"),
+        &[
+            Some(r#"[{"types":["Type4"],"tags":["group:rare"]}]"#),
+            Some("0"),
+        ],
+    )
+    .await;
+    assert!(
+        condition.iter().any(tag_index),
+        "the tag index is not read: {condition:#?}"
+    );
+    assert!(
+        !condition.iter().any(whole_table),
+        "a scan of the feed: {condition:#?}"
+    );
+}

@@ -231,6 +231,7 @@ pub fn statement_text(store: &PostgresStore, name: &str) -> Option<String> {
         "read_stream_backward" => &sql.read_stream_backward,
         "read_all" => &sql.read_all,
         "read_feed" => &sql.read_feed,
+        "read_feed_tagged" => &sql.read_feed_tagged,
         "head_position" => &sql.head_position,
         "stream_version" => &sql.stream_version,
         _ => return None,

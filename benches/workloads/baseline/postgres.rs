@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use factum_postgres::PostgresStore;
-use factum_postgres::testing::{TestSchema, statement_text};
+use factum_postgres::testing::{TestSchema, append_lock_keys, statement_text};
 use sqlx::postgres::PgPool;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -212,6 +212,7 @@ impl PostgresBaseline {
                 .bind(Some(std::str::from_utf8(&row.payload)?))
                 .bind(None::<&[u8]>)
                 .bind(NO_METADATA)
+                .bind(append_lock_keys(&self.by_hand.store, &[row.event_type]))
         } else {
             let payloads = rows
                 .iter()
@@ -226,6 +227,10 @@ impl PostgresBaseline {
                 .bind(payloads)
                 .bind(vec![None::<&[u8]>; rows.len()])
                 .bind(vec![NO_METADATA; rows.len()])
+                .bind(append_lock_keys(
+                    &self.by_hand.store,
+                    &rows.iter().map(|r| r.event_type).collect::<Vec<_>>(),
+                ))
         };
         let written = query.fetch_all(self.by_hand.store.pool()).await?;
         for row in &written {

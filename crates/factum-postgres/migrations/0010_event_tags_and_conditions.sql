@@ -15,16 +15,18 @@
 --
 -- Concurrency without SERIALIZABLE: every append first takes advisory
 -- locks (two-int keys, apart from the streams' one-bigint keys) on what its
--- events could match, shared: `all`, each event type, and for each tag the
--- tag alone and the tag with the event's type. A conditional append takes
--- the keys of its query exclusively (an item's first tag, with each of its
--- types when it names some; its types when it has no tag; `all` when it
--- has neither), then checks in a fresh snapshot (READ COMMITTED). So a
--- writer of a matching event either committed before the check, which sees
--- it, or waits until the conditional append has committed. Readers never
--- wait, and neither do writers whose events match no running decision's
--- query. The crate computes the keys (src/locks.rs); the one-statement
--- appends take their shared keys in their own statement.
+-- events could match, shared: each event type, and for each tag the tag
+-- alone and the tag with the event's type. A conditional append takes the
+-- keys of its query exclusively (an item's first tag, with each of its
+-- types when it names some; its types when it has no tag), or, for an item
+-- with neither, which matches every event, locks the events table against
+-- writers (SHARE ROW EXCLUSIVE); then it checks in a fresh snapshot (READ
+-- COMMITTED). So a writer of a matching event either committed before the
+-- check, which sees it, or waits until the conditional append has
+-- committed. Readers never wait, and neither do writers whose events match
+-- no running decision's query. The crate computes the keys, sorted
+-- (src/locks.rs); the one-statement appends take their shared keys in
+-- their own statement.
 --
 -- Like 0001 to 0009, every object is unqualified, in the first schema of
 -- search_path. append_events is otherwise as in 0009.
@@ -62,8 +64,9 @@ CREATE FUNCTION append_events(
     p_keys            text[],
     p_skip_each       boolean,
     p_tags            text[],
-    p_lock_keys       text[],
+    p_lock_keys       bigint[],
     p_lock_exclusive  boolean[],
+    p_lock_table      boolean,
     p_condition       jsonb,
     p_after_commit    bigint,
     p_after_seq       bigint
@@ -95,20 +98,23 @@ DECLARE
     actual      bigint;
     expected    bigint;
     recorded    timestamptz;
-    lock_key    record;
+    lock_no     integer;
     conflict    record;
 BEGIN
+    -- A condition on every event: no writer may append until this commits.
+    IF p_lock_table THEN
+        LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE;
+    END IF;
     -- What the events could match, shared; the condition's query,
-    -- exclusive; in one order, so that two appends never wait for each
-    -- other in a circle.
-    FOR lock_key IN SELECT hashtextextended(k.key, 0) AS h, k.exclusive
-                      FROM unnest(p_lock_keys, p_lock_exclusive) AS k(key, exclusive)
-                     ORDER BY 1 LOOP
-        IF lock_key.exclusive THEN
-            PERFORM pg_advisory_xact_lock((lock_key.h >> 32)::int4, (lock_key.h & 2147483647)::int4);
+    -- exclusive; in the order given (sorted), so that two appends never
+    -- wait for each other in a circle.
+    FOR lock_no IN 1 .. coalesce(cardinality(p_lock_keys), 0) LOOP
+        IF p_lock_exclusive[lock_no] THEN
+            PERFORM pg_advisory_xact_lock((p_lock_keys[lock_no] >> 32)::int4,
+                                          (p_lock_keys[lock_no] & 2147483647)::int4);
         ELSE
-            PERFORM pg_advisory_xact_lock_shared((lock_key.h >> 32)::int4,
-                                                 (lock_key.h & 2147483647)::int4);
+            PERFORM pg_advisory_xact_lock_shared((p_lock_keys[lock_no] >> 32)::int4,
+                                                 (p_lock_keys[lock_no] & 2147483647)::int4);
         END IF;
     END LOOP;
 

@@ -31,9 +31,11 @@ pub(crate) struct Encoded<'a> {
     /// Whether any event carries a tag.
     pub(crate) any_tags: bool,
     /// The advisory locks the append takes ([`LockKeys`]).
-    pub(crate) lock_keys: Vec<&'a str>,
+    pub(crate) lock_keys: Vec<i64>,
     /// For each of `lock_keys`, whether it is taken exclusively.
     pub(crate) lock_exclusive: Vec<bool>,
+    /// Whether the append locks the events table against writers.
+    pub(crate) lock_table: bool,
     /// The condition's query as JSON, if the append has a condition.
     pub(crate) condition: Option<String>,
     /// The condition's position, in its two parts.
@@ -57,7 +59,7 @@ impl<'a> Encoded<'a> {
     /// `locks` holds, under `condition`, if any.
     pub(crate) fn new(
         appends: &'a [StreamAppend],
-        locks: &'a LockKeys,
+        locks: &LockKeys,
         condition: Option<&AppendCondition>,
     ) -> Result<Self, Error> {
         let count: usize = appends.iter().map(|a| a.events.len()).sum();
@@ -84,6 +86,7 @@ impl<'a> Encoded<'a> {
             any_tags: false,
             lock_keys: locks.keys(),
             lock_exclusive: locks.exclusive(),
+            lock_table: locks.table(),
             condition: condition
                 .map(|c| serde_json::to_string(&c.query))
                 .transpose()

@@ -4,14 +4,29 @@
 //! a key the decision holds exclusively, so one waits for the other; any
 //! other pair of appends shares no exclusive key and never waits.
 //!
-//! An event of type `T` carrying tags `t…` could match an item with no
-//! type and no tag (`all`), one naming `T` (`type T`), one with a tag `t`
-//! and no type (`tag t`), and one naming `T` and `t` (`type-tag T t`). An
-//! item takes one of those keys for each event it matches: `all`; each of
-//! its types; its first tag; its first tag with each of its types. (An
-//! event the item matches carries all of its tags, the first among them.)
+//! An event of type `T` carrying tags `t…` could match an item naming `T`
+//! (`type T`), one with a tag `t` and no type (`tag t`), and one naming
+//! `T` and `t` (`type-tag T t`). An item takes one of those keys for each
+//! event it matches: each of its types; its first tag; its first tag with
+//! each of its types. (An event the item matches carries all of its tags,
+//! the first among them.) An item with no type and no tag matches every
+//! event: its append locks the events table against writers instead
+//! ([`LockKeys::table`]), so that no append pays for a key of its own.
+//!
+//! Keys are 64-bit FNV-1a hashes of their text (a collision only makes
+//! two appends wait for each other needlessly), sorted, so that every
+//! append takes its locks in one order.
 
 use std::collections::BTreeMap;
+
+/// FNV-1a, 64 bits: stable across builds and platforms, as every process
+/// writing to one store must agree on the keys.
+fn fnv1a(text: &str) -> i64 {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
 
 use factum_core::{EventData, EventQuery, Tag};
 
@@ -23,7 +38,10 @@ const SEPARATOR: char = '\u{1f}';
 /// append needs it so.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct LockKeys {
-    keys: BTreeMap<String, bool>,
+    keys: BTreeMap<i64, bool>,
+    /// Whether the append locks the events table against writers: its
+    /// condition asks about every event.
+    table: bool,
 }
 
 impl LockKeys {
@@ -45,7 +63,6 @@ impl LockKeys {
         };
         for event in events {
             let t = event.event_type.as_str();
-            locks.add(key(&["all"]), false);
             locks.add(key(&["type", t]), false);
             for tag in &event.tags {
                 locks.add(key(&["tag", tag.as_str()]), false);
@@ -58,7 +75,7 @@ impl LockKeys {
                 item.required_tags().first().map(Tag::as_str),
                 types.is_empty(),
             ) {
-                (None, true) => locks.add(key(&["all"]), true),
+                (None, true) => locks.table = true,
                 (None, false) => types
                     .iter()
                     .for_each(|t| locks.add(key(&["type", t]), true)),
@@ -72,13 +89,19 @@ impl LockKeys {
     }
 
     fn add(&mut self, key: String, exclusive: bool) {
-        let held = self.keys.entry(key).or_insert(exclusive);
+        let held = self.keys.entry(fnv1a(&key)).or_insert(exclusive);
         *held |= exclusive;
     }
 
-    /// The keys, as `append_events` and the one-statement appends bind them.
-    pub(crate) fn keys(&self) -> Vec<&str> {
-        self.keys.keys().map(String::as_str).collect()
+    /// The keys, in the order they are taken, as `append_events` and the
+    /// one-statement appends bind them.
+    pub(crate) fn keys(&self) -> Vec<i64> {
+        self.keys.keys().copied().collect()
+    }
+
+    /// Whether the append locks the events table against writers.
+    pub(crate) fn table(&self) -> bool {
+        self.table
     }
 
     /// For each key of [`keys`](Self::keys), whether it is taken
@@ -102,14 +125,15 @@ mod tests {
     }
 
     /// Whether a writer of `event` and a decider on `item` share a key the
-    /// decider holds exclusively.
+    /// decider holds exclusively, or the decider locks the table.
     fn meet(event: &EventData, item: QueryItem) -> bool {
         let writer = LockKeys::new("s", [event], None);
         let decider = LockKeys::new("s", [], Some(&EventQuery::item(item)));
-        decider
-            .keys
-            .iter()
-            .any(|(k, x)| *x && writer.keys.contains_key(k))
+        decider.table
+            || decider
+                .keys
+                .iter()
+                .any(|(k, x)| *x && writer.keys.contains_key(k))
     }
 
     #[test]
@@ -149,13 +173,26 @@ mod tests {
         let query = EventQuery::item(QueryItem::types(["A"]).with_tag(tag("x")));
         let locks = LockKeys::new("s", [&event("A", &["x"])], Some(&query));
         let keys = locks.keys();
-        let unique: std::collections::HashSet<_> = keys.iter().collect();
-        assert_eq!(unique.len(), keys.len());
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted, each once");
         let at = keys
             .iter()
-            .position(|k| k.ends_with("type-tag\u{1f}A\u{1f}x"))
+            .position(|k| *k == fnv1a("s\u{1f}type-tag\u{1f}A\u{1f}x"))
             .unwrap();
         assert!(locks.exclusive()[at]);
-        assert!(LockKeys::new("other", [&event("A", &[])], None).keys()[0].starts_with("other"));
+        assert_ne!(
+            LockKeys::new("other", [&event("A", &[])], None).keys(),
+            LockKeys::new("s", [&event("A", &[])], None).keys(),
+            "stores in other schemas share no key"
+        );
+        assert!(!locks.table());
+        assert!(LockKeys::new("s", [], Some(&EventQuery::all())).table());
+    }
+
+    #[test]
+    fn keys_are_fnv1a_of_their_text() {
+        // The published FNV-1a 64 test vectors.
+        let hash = |h: u64| i64::from_ne_bytes(h.to_ne_bytes());
+        assert_eq!(fnv1a(""), hash(0xcbf2_9ce4_8422_2325));
+        assert_eq!(fnv1a("a"), hash(0xaf63_dc4c_8601_ec8c));
     }
 }

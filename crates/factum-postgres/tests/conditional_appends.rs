@@ -22,14 +22,15 @@ fn typed(kind: &str) -> EventData {
     EventData::json(kind, b"{}".to_vec())
 }
 
-/// Waits until some backend of this schema's pool waits for an advisory
-/// lock: the racing decision is queued, not finished.
-async fn until_waiting_for_advisory_lock(store: &PostgresStore) {
+/// Waits until some backend waits for an advisory lock, or for the events
+/// table (a decision on every event locks it): the racing decision is
+/// queued, not finished.
+async fn until_waiting_for_the_lock(store: &PostgresStore) {
     for _ in 0..2_000 {
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity
              WHERE datname = current_database()
-               AND wait_event_type = 'Lock' AND wait_event = 'advisory'
+               AND wait_event_type = 'Lock' AND wait_event IN ('advisory', 'relation')
                AND query LIKE '%append_events%'",
         )
         .fetch_one(store.pool())
@@ -69,7 +70,7 @@ async fn decision_waits_for(matching: EventData, query: EventQuery, others_unrel
             store.append_if(vec![decided], condition).await
         })
     };
-    until_waiting_for_advisory_lock(&store).await;
+    until_waiting_for_the_lock(&store).await;
     assert!(
         !decider.is_finished(),
         "the decision waits for the open writer"

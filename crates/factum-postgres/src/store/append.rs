@@ -171,6 +171,7 @@ impl PostgresStore {
             .bind(&encoded.tags)
             .bind(&encoded.lock_keys)
             .bind(&encoded.lock_exclusive)
+            .bind(encoded.lock_table)
             .bind(encoded.condition.as_deref())
             .bind(encoded.after.0)
             .bind(encoded.after.1)

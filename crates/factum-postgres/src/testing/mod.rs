@@ -218,6 +218,19 @@ async fn connect(url: &str) -> Result<PgConnection> {
     first_connection(&options, STARTUP).await
 }
 
+/// The advisory lock keys an append of untagged events of `event_types`
+/// shares (see migration 0010), as the store binds them to its
+/// one-statement appends (`$9` of `append_single.sql` and
+/// `append_one.sql`): for benchmarks that send those statements by hand.
+pub fn append_lock_keys(store: &PostgresStore, event_types: &[&str]) -> Vec<i64> {
+    let events: Vec<factum_core::EventData> = event_types
+        .iter()
+        .map(|t| factum_core::EventData::json(*t, Vec::new()))
+        .collect();
+    let keys = crate::locks::LockKeys::new(store.schema().as_str(), &events, None);
+    keys.keys()
+}
+
 /// The text of one of `store`'s prepared statements, by the name of its file
 /// in `src/sql/` without `.sql` (e.g. `"read_all"`), for tests that EXPLAIN
 /// them.

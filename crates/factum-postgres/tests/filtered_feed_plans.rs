@@ -195,7 +195,7 @@ async fn generic_plan(store: &PostgresStore, filter: &EventFilter) -> Value {
 }
 
 /// Rows of the events a plan may read for a page found through an
-/// index: the walk of 20 rows per event asked for, the positions read
+/// index: the walk (at most 20 rows per event asked for; it is 4), the positions read
 /// from the index (for types and categories together, up to the 1,000
 /// events of the type, whose categories are checked), the page's rows,
 /// and the head and pending look-ups. Walking the feed to the page's last

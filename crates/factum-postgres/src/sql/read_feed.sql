@@ -13,10 +13,10 @@
 --
 -- The page's positions are found first, then its rows, by their place
 -- in the table (ctid: events are never updated, and one statement sees
--- one version of each row). The feed is walked for at most 20 rows per
+-- one version of each row). The feed is walked for at most 4 rows per
 -- event asked for; when that finds $3 matches, or there is no filter,
 -- they are the page: a dense filter reads about as many rows as no
--- filter does. Else (a filter that lets fewer than one event in 20
+-- filter does. Else (a filter that lets fewer than one event in 4
 -- through, or a reader near the head) the walk's matches are followed by
 -- the first $3 positions after them of each event type of the filter in
 -- events_event_type_idx (event_type, transaction_id, seq), or of each
@@ -37,7 +37,7 @@ WITH horizon AS MATERIALIZED (
     ORDER BY transaction_id DESC, seq DESC
     LIMIT 1
 ), walked AS MATERIALIZED (
-    -- The matches among the next 20 × $3 rows of the feed, at most $3.
+    -- The matches among the next 4 × $3 rows of the feed, at most $3.
     SELECT a.ctid, a.transaction_id, a.seq
     FROM (
         SELECT ctid, transaction_id, seq, event_type, stream_id
@@ -45,7 +45,7 @@ WITH horizon AS MATERIALIZED (
         WHERE (transaction_id, seq) > ($1::bigint::text::xid8, $2)
           AND transaction_id < (SELECT h FROM horizon)
         ORDER BY transaction_id, seq
-        LIMIT 20 * $3
+        LIMIT 4 * $3
     ) AS a
     WHERE ($4::text[] IS NULL OR a.event_type = ANY ($4::text[]))
       AND ($5::text[] IS NULL OR EXISTS (
@@ -92,10 +92,32 @@ LEFT JOIN LATERAL (
         FROM (
             SELECT walked.* FROM walked
             UNION ALL
-            -- Event types (each once), with or without categories.
+            -- One event type, with or without categories: the type is a
+            -- bound value here, so a custom plan weighs it by its own
+            -- frequency (a type among few common ones may be rare).
+            SELECT one.*
+            FROM (
+                SELECT e.ctid, e.transaction_id, e.seq
+                FROM {schema}.events AS e
+                WHERE cardinality($4::text[]) = 1
+                  AND NOT (SELECT found_page FROM walk)
+                  AND e.event_type = ($4::text[])[1]
+                  AND (e.transaction_id, e.seq) > ((SELECT transaction_id FROM resume), (SELECT seq FROM resume))
+                  AND e.transaction_id < (SELECT h FROM horizon)
+                  AND ($5::text[] IS NULL OR EXISTS (
+                        SELECT 1 FROM unnest($5::text[]) AS c (category)
+                        WHERE e.stream_id = c.category
+                           OR (e.stream_id >= c.category || '-' AND e.stream_id < c.category || '.')
+                      ))
+                ORDER BY e.transaction_id, e.seq
+                LIMIT $3
+            ) AS one
+            UNION ALL
+            -- Several event types (each once), with or without categories.
             SELECT typed.*
             FROM (SELECT DISTINCT t.event_type FROM unnest($4::text[]) AS t (event_type)
-                  WHERE NOT (SELECT found_page FROM walk)) AS t
+                  WHERE cardinality($4::text[]) > 1
+                    AND NOT (SELECT found_page FROM walk)) AS t
             CROSS JOIN LATERAL (
                 SELECT e.ctid, e.transaction_id, e.seq
                 FROM {schema}.events AS e

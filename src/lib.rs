@@ -46,6 +46,11 @@ pub use factum_sqlite as sqlite;
 #[cfg(feature = "postgres")]
 pub use factum_postgres as postgres;
 
+/// NATS JetStream: the subject and the message envelope (headers and body)
+/// of an event, and back.
+#[cfg(feature = "nats")]
+pub use factum_nats as nats;
+
 // The derives live in the macro namespace, beside the same-named traits.
 #[cfg(feature = "macros")]
 pub use factum_macros::{CorrelatedSet, DomainEvent, InjectableEvent};

@@ -34,6 +34,45 @@ pub enum NatsError {
         /// What is wrong with it.
         reason: String,
     },
+    /// NATS failed or refused a request.
+    #[error("NATS failed while {operation} (JetStream stream {stream}): {reason}")]
+    Nats {
+        /// The JetStream stream.
+        stream: String,
+        /// What the relay was doing.
+        operation: String,
+        /// What NATS said.
+        reason: String,
+    },
+    /// The JetStream stream exists but does not capture the relay's
+    /// subjects.
+    #[error("JetStream stream {stream} captures {subjects:?}, not {expected}")]
+    StreamMismatch {
+        /// The JetStream stream.
+        stream: String,
+        /// The subjects the relay publishes to.
+        expected: String,
+        /// The subjects it captures.
+        subjects: Vec<String>,
+    },
+    /// A publish landed elsewhere than where it was meant to: someone else
+    /// publishes to the stream.
+    #[error(
+        "JetStream stream {stream}: a publish expected at sequence {expected} landed at {got} (duplicate: {duplicate}); is another publisher writing to it?"
+    )]
+    UnexpectedSequence {
+        /// The JetStream stream.
+        stream: String,
+        /// Where it was meant to land.
+        expected: u64,
+        /// Where it landed.
+        got: u64,
+        /// Whether JetStream called it a duplicate.
+        duplicate: bool,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(factum_core::Error),
     /// The test server could not be started or reached.
     #[error("NATS test server: {0}")]
     TestServer(String),

@@ -1,11 +1,14 @@
 //! NATS JetStream for factum: the events of the global feed as JetStream
 //! messages, one per event, and back.
 //!
-//! This first part holds what the relay and its consumers share: the
-//! subject an event is published to ([`SubjectPrefix`]: `{prefix}.{category}.{event_type}`,
-//! tokens escaped reversibly), its envelope as message headers with the
-//! payload's bytes as the body ([`envelope`]), and a NATS server for tests
-//! ([`testing`]).
+//! - [`Relay`] publishes a store's global feed to a JetStream stream,
+//!   each event exactly once and in feed order, across crashes, dropped
+//!   connections and NATS restarts.
+//! - An event's subject is `{prefix}.{category}.{event_type}`
+//!   ([`SubjectPrefix`], tokens escaped reversibly), its envelope the
+//!   message's headers, its payload's bytes the body ([`envelope`], which
+//!   also rebuilds the event from a message).
+//! - [`testing`] starts a throwaway `nats-server -js` for tests.
 //!
 //! ```
 //! use factum_core::{EventData, GlobalPosition, RecordedEvent, StreamId};
@@ -23,8 +26,10 @@
 pub mod envelope;
 mod error;
 mod escape;
+mod relay;
 mod subject;
 pub mod testing;
 
 pub use error::NatsError;
+pub use relay::{Relay, RelayOptions};
 pub use subject::SubjectPrefix;

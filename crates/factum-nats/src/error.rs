@@ -70,6 +70,17 @@ pub enum NatsError {
         /// Whether JetStream called it a duplicate.
         duplicate: bool,
     },
+    /// A projection's handler failed on an event read from NATS; the event
+    /// and the rest of its batch were given back unacknowledged.
+    #[error("projection {projection} failed on the event at {position}: {reason}")]
+    Handler {
+        /// The projection.
+        projection: String,
+        /// The event's position.
+        position: factum_core::GlobalPosition,
+        /// The handler's error.
+        reason: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(factum_core::Error),

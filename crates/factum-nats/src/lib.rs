@@ -8,6 +8,9 @@
 //!   ([`SubjectPrefix`], tokens escaped reversibly), its envelope the
 //!   message's headers, its payload's bytes the body ([`envelope`], which
 //!   also rebuilds the event from a message).
+//! - [`JetStreamFeed`] reads them back through a durable consumer, on
+//!   machines without access to the database, and feeds a projection,
+//!   acknowledging each event after its handler succeeded.
 //! - [`testing`] starts a throwaway `nats-server -js` for tests.
 //!
 //! ```
@@ -23,6 +26,7 @@
 //! # Ok::<(), factum_nats::NatsError>(())
 //! ```
 
+mod consumer;
 pub mod envelope;
 mod error;
 mod escape;
@@ -30,6 +34,7 @@ mod relay;
 mod subject;
 pub mod testing;
 
+pub use consumer::{FeedMessage, JetStreamFeed};
 pub use error::NatsError;
 pub use relay::{Relay, RelayOptions};
 pub use subject::SubjectPrefix;

@@ -1,0 +1,172 @@
+//! The consumer side: [`JetStreamFeed`] reads the events a [`Relay`]
+//! published through a durable JetStream consumer, on a machine that has
+//! no access to the store's database, and feeds a [`Projection`],
+//! acknowledging each message only after the handler succeeded.
+//!
+//! [`Relay`]: crate::Relay
+
+use std::time::Duration;
+
+use async_nats::jetstream::{
+    self, AckKind, consumer::AckPolicy, consumer::PullConsumer, consumer::pull,
+};
+use factum_core::{Projection, RecordedEvent};
+use futures::StreamExt;
+
+use crate::envelope;
+use crate::error::NatsError;
+
+/// Messages one fetch asks for, at most.
+const BATCH: usize = 500;
+/// How long a fetch waits for messages when there are none.
+const FETCH_WAIT: Duration = Duration::from_millis(200);
+/// A durable JetStream consumer of a relay's stream, as events.
+///
+/// The consumer remembers, on the NATS server, what was acknowledged: a
+/// feed opened again under the same name goes on after it. A message that
+/// was handled but whose acknowledgement was lost (a crash in between) is
+/// delivered again: the handler sees it at least once, and a projection
+/// that must see it exactly once keeps the last position it handled
+/// ([`RecordedEvent::position`]) with its read model and skips older ones.
+pub struct JetStreamFeed {
+    consumer: PullConsumer,
+    stream: String,
+}
+
+/// An event read from the feed, to be acknowledged once handled.
+pub struct FeedMessage {
+    /// The event, rebuilt from the message: payload byte for byte, the
+    /// position and metadata it had in the store.
+    pub event: RecordedEvent,
+    message: jetstream::Message,
+}
+
+impl FeedMessage {
+    /// Tells JetStream the event was handled, and waits for it to confirm,
+    /// so that it is not delivered again.
+    pub async fn ack(&self) -> Result<(), NatsError> {
+        self.message
+            .double_ack()
+            .await
+            .map_err(|e| NatsError::Nats {
+                stream: self
+                    .message
+                    .info()
+                    .map(|i| i.stream.to_owned())
+                    .unwrap_or_default(),
+                operation: "acknowledging a message".to_owned(),
+                reason: e.to_string(),
+            })
+    }
+}
+
+impl FeedMessage {
+    /// Tells JetStream the event was not handled, so that it is delivered
+    /// again at once, before newer messages. A failure to say so only
+    /// delays that until the consumer's acknowledgement wait ends.
+    async fn give_back(&self) {
+        if let Err(error) = self.message.ack_with(AckKind::Nak(None)).await {
+            tracing::warn!(%error, position = %self.event.position, "a message could not be given back");
+        }
+    }
+}
+
+impl JetStreamFeed {
+    /// The durable consumer `durable` of the JetStream stream `stream`,
+    /// created when missing (every message from the first, explicit
+    /// acknowledgements).
+    pub async fn durable(
+        client: async_nats::Client,
+        stream: &str,
+        durable: &str,
+    ) -> Result<Self, NatsError> {
+        let fail = |operation: &str, e: &dyn std::fmt::Display| NatsError::Nats {
+            stream: stream.to_owned(),
+            operation: operation.to_owned(),
+            reason: e.to_string(),
+        };
+        let context = jetstream::new(client);
+        let js_stream = context
+            .get_stream(stream)
+            .await
+            .map_err(|e| fail("finding the stream", &e))?;
+        let config = pull::Config {
+            durable_name: Some(durable.to_owned()),
+            ack_policy: AckPolicy::Explicit,
+            ..Default::default()
+        };
+        let consumer = js_stream
+            .get_or_create_consumer(durable, config)
+            .await
+            .map_err(|e| fail("creating or finding the consumer", &e))?;
+        Ok(Self {
+            consumer,
+            stream: stream.to_owned(),
+        })
+    }
+
+    /// The next messages available now, at most `max` (none when the
+    /// feed is caught up after a short wait).
+    pub async fn fetch(&self, max: usize) -> Result<Vec<FeedMessage>, NatsError> {
+        let mut batch = self
+            .consumer
+            .fetch()
+            .max_messages(max)
+            .expires(FETCH_WAIT)
+            .messages()
+            .await
+            .map_err(|e| self.nats("fetching messages", e))?;
+        let mut messages = Vec::new();
+        while let Some(message) = batch.next().await {
+            let message = message.map_err(|e| self.nats("receiving a message", e))?;
+            let headers = message.headers.clone().unwrap_or_default();
+            let event = envelope::event_from_message(&message.subject, &headers, &message.payload)?;
+            messages.push(FeedMessage { event, message });
+        }
+        Ok(messages)
+    }
+
+    /// Handles every event available now with `projection` (those its
+    /// filter lets through; the others are acknowledged unhandled), each
+    /// acknowledged after its handler succeeded; how many messages were
+    /// acknowledged. A handler's error stops it: the event and the rest of
+    /// its batch are given back unacknowledged (a negative
+    /// acknowledgement), so that the next call sees them again, in order.
+    pub async fn catch_up<P: Projection>(&self, projection: &mut P) -> Result<u64, NatsError> {
+        let filter = projection.filter();
+        let mut acknowledged = 0;
+        loop {
+            let messages = self.fetch(BATCH).await?;
+            if messages.is_empty() {
+                return Ok(acknowledged);
+            }
+            let mut messages = messages.into_iter();
+            while let Some(message) = messages.next() {
+                if filter.matches(&message.event)
+                    && let Err(source) = projection.handle(&message.event).await
+                {
+                    // Given back, in order, the failed one first: JetStream
+                    // delivers them again before newer ones.
+                    for unhandled in std::iter::once(&message).chain(messages.as_slice()) {
+                        unhandled.give_back().await;
+                    }
+                    return Err(NatsError::Handler {
+                        projection: projection.name().to_owned(),
+                        position: message.event.position,
+                        reason: source.to_string(),
+                    });
+                }
+                message.ack().await?;
+                acknowledged += 1;
+            }
+        }
+    }
+
+    fn nats(&self, operation: &str, source: impl std::fmt::Display) -> NatsError {
+        NatsError::Nats {
+            stream: self.stream.clone(),
+            operation: operation.to_owned(),
+            reason: source.to_string(),
+        }
+    }
+}

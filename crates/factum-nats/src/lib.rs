@@ -34,6 +34,9 @@ mod relay;
 mod subject;
 pub mod testing;
 
+/// The NATS client this crate is built on, in the version it uses: connect
+/// with `async_nats::connect`.
+pub use async_nats;
 pub use consumer::{FeedMessage, JetStreamFeed};
 pub use error::NatsError;
 pub use relay::{Relay, RelayOptions};

@@ -12,6 +12,7 @@ use async_nats::jetstream::{
 };
 use factum_core::{Projection, RecordedEvent};
 use futures::StreamExt;
+use futures::stream::BoxStream;
 
 use crate::envelope;
 use crate::error::NatsError;
@@ -103,6 +104,49 @@ impl JetStreamFeed {
             consumer,
             stream: stream.to_owned(),
         })
+    }
+
+    /// The events, as a `futures::Stream` that follows the JetStream
+    /// stream (it waits for new messages rather than ending), each to be
+    /// acknowledged with [`FeedMessage::ack`] once handled. A message that
+    /// does not read as an event is an error item; the stream goes on.
+    ///
+    /// ```
+    /// use factum_nats::{JetStreamFeed, NatsError};
+    /// use futures::StreamExt;
+    ///
+    /// async fn print(feed: &JetStreamFeed) -> Result<(), NatsError> {
+    ///     let mut events = feed.events().await?;
+    ///     while let Some(message) = events.next().await {
+    ///         let message = message?;
+    ///         println!("{} {}", message.event.position, message.event.event_type);
+    ///         message.ack().await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn events(
+        &self,
+    ) -> Result<BoxStream<'static, Result<FeedMessage, NatsError>>, NatsError> {
+        let stream = self.stream.clone();
+        let messages = self
+            .consumer
+            .messages()
+            .await
+            .map_err(|e| self.nats("subscribing to messages", e))?;
+        Ok(messages
+            .map(move |message| {
+                let message = message.map_err(|e| NatsError::Nats {
+                    stream: stream.clone(),
+                    operation: "receiving a message".to_owned(),
+                    reason: e.to_string(),
+                })?;
+                let headers = message.headers.clone().unwrap_or_default();
+                let event =
+                    envelope::event_from_message(&message.subject, &headers, &message.payload)?;
+                Ok(FeedMessage { event, message })
+            })
+            .boxed())
     }
 
     /// The next messages available now, at most `max` (none when the

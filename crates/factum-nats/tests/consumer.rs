@@ -121,3 +121,53 @@ async fn a_projection_fed_from_jetstream_matches_one_fed_from_the_database() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_as_a_stream_follows_new_events_and_resumes_after_acknowledged_ones() {
+    use futures::StreamExt;
+    let server = NatsServer::start().await.unwrap();
+    let client = async_nats::connect(server.url()).await.unwrap();
+    let store: Arc<dyn EventStore> = Arc::new(factum_memory::MemoryStore::new());
+    let options = RelayOptions::new(unique_name("LIVE").replace('-', "_"))
+        .with_prefix(SubjectPrefix::new(unique_name("l").replace('-', "_")).unwrap());
+    let relay = Relay::new(store.clone(), client.clone(), options.clone());
+    relay.ensure_stream().await.unwrap();
+    let feed = JetStreamFeed::durable(client.clone(), options.stream(), "live")
+        .await
+        .unwrap();
+    let mut events = feed.events().await.unwrap();
+
+    // Written after the stream of events was opened: it follows them.
+    write(&store, 0, 30).await;
+    relay.catch_up().await.unwrap();
+    let stored = store.read_all(GlobalPosition::START, 100).await.unwrap();
+    for expected in &stored[..20] {
+        let message = events.next().await.unwrap().unwrap();
+        assert_eq!(&message.event, expected);
+        message.ack().await.unwrap();
+    }
+    drop(events);
+    drop(feed);
+
+    // Reopened: the ten unacknowledged events come, in order (after the
+    // acknowledgement wait for those the dropped stream had pulled).
+    let feed = JetStreamFeed::durable(client.clone(), options.stream(), "live")
+        .await
+        .unwrap();
+    let mut remote = Totals::default();
+    let mut handled = 0;
+    // Up to about 80 s: JetStream's acknowledgement wait is 30 s.
+    for _ in 0..400 {
+        handled += feed.catch_up(&mut remote).await.unwrap();
+        if handled >= 10 {
+            break;
+        }
+    }
+    let positions: Vec<GlobalPosition> = stored[20..].iter().map(|e| e.position).collect();
+    assert_eq!(handled, 10, "the rest, once each");
+    assert_eq!(remote.last, positions.last().copied());
+    async_nats::jetstream::new(client)
+        .delete_stream(options.stream())
+        .await
+        .unwrap();
+}

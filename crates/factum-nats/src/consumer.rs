@@ -46,18 +46,21 @@ impl FeedMessage {
     /// Tells JetStream the event was handled, and waits for it to confirm,
     /// so that it is not delivered again.
     pub async fn ack(&self) -> Result<(), NatsError> {
-        self.message
-            .double_ack()
-            .await
-            .map_err(|e| NatsError::Nats {
-                stream: self
-                    .message
-                    .info()
-                    .map(|i| i.stream.to_owned())
-                    .unwrap_or_default(),
-                operation: "acknowledging a message".to_owned(),
-                reason: e.to_string(),
-            })
+        self.message.double_ack().await.map_err(|e| {
+            let stream = self.message.info().map(|i| i.stream).unwrap_or_default();
+            NatsError::nats(stream, "acknowledging a message", e)
+        })
+    }
+
+    /// The event a received message carries, or why it carries none.
+    fn read(
+        stream: &str,
+        received: Result<jetstream::Message, impl std::fmt::Display>,
+    ) -> Result<Self, NatsError> {
+        let message = received.map_err(|e| NatsError::nats(stream, "receiving a message", e))?;
+        let headers = message.headers.clone().unwrap_or_default();
+        let event = envelope::event_from_message(&message.subject, &headers, &message.payload)?;
+        Ok(Self { event, message })
     }
 }
 
@@ -81,11 +84,8 @@ impl JetStreamFeed {
         stream: &str,
         durable: &str,
     ) -> Result<Self, NatsError> {
-        let fail = |operation: &str, e: &dyn std::fmt::Display| NatsError::Nats {
-            stream: stream.to_owned(),
-            operation: operation.to_owned(),
-            reason: e.to_string(),
-        };
+        let fail =
+            |operation: &str, e: &dyn std::fmt::Display| NatsError::nats(stream, operation, e);
         let context = jetstream::new(client);
         let js_stream = context
             .get_stream(stream)
@@ -135,17 +135,7 @@ impl JetStreamFeed {
             .await
             .map_err(|e| self.nats("subscribing to messages", e))?;
         Ok(messages
-            .map(move |message| {
-                let message = message.map_err(|e| NatsError::Nats {
-                    stream: stream.clone(),
-                    operation: "receiving a message".to_owned(),
-                    reason: e.to_string(),
-                })?;
-                let headers = message.headers.clone().unwrap_or_default();
-                let event =
-                    envelope::event_from_message(&message.subject, &headers, &message.payload)?;
-                Ok(FeedMessage { event, message })
-            })
+            .map(move |received| FeedMessage::read(&stream, received))
             .boxed())
     }
 
@@ -161,11 +151,8 @@ impl JetStreamFeed {
             .await
             .map_err(|e| self.nats("fetching messages", e))?;
         let mut messages = Vec::new();
-        while let Some(message) = batch.next().await {
-            let message = message.map_err(|e| self.nats("receiving a message", e))?;
-            let headers = message.headers.clone().unwrap_or_default();
-            let event = envelope::event_from_message(&message.subject, &headers, &message.payload)?;
-            messages.push(FeedMessage { event, message });
+        while let Some(received) = batch.next().await {
+            messages.push(FeedMessage::read(&self.stream, received)?);
         }
         Ok(messages)
     }
@@ -207,10 +194,6 @@ impl JetStreamFeed {
     }
 
     fn nats(&self, operation: &str, source: impl std::fmt::Display) -> NatsError {
-        NatsError::Nats {
-            stream: self.stream.clone(),
-            operation: operation.to_owned(),
-            reason: source.to_string(),
-        }
+        NatsError::nats(&self.stream, operation, source)
     }
 }

@@ -157,6 +157,12 @@ impl Reader<'_> {
     }
 }
 
+/// The position in the store of the event a message published by the
+/// relay carries (its `Factum-Position` header).
+pub(crate) fn position(subject: &str, headers: &HeaderMap) -> Result<GlobalPosition, NatsError> {
+    Reader { subject, headers }.parsed(POSITION, str::parse::<GlobalPosition>)
+}
+
 /// The event a message published by the relay carries: its `headers`
 /// and its body, the `payload` (kept byte for byte). `subject` only names
 /// the message in errors.

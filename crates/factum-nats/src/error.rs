@@ -88,3 +88,15 @@ pub enum NatsError {
     #[error("NATS test server: {0}")]
     TestServer(String),
 }
+
+impl NatsError {
+    /// A [`NatsError::Nats`]: NATS failed while `operation`, on the
+    /// JetStream stream `stream`.
+    pub(crate) fn nats(stream: &str, operation: &str, source: impl std::fmt::Display) -> Self {
+        Self::Nats {
+            stream: stream.to_owned(),
+            operation: operation.to_owned(),
+            reason: source.to_string(),
+        }
+    }
+}

@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, Context, context::PublishAckFuture, stream::Config};
 use factum_core::{EventReader, GlobalPosition};
 
-use crate::envelope::{self, POSITION};
+use crate::envelope;
 use crate::error::NatsError;
 use crate::subject::SubjectPrefix;
 
@@ -172,20 +172,8 @@ impl<S: EventReader> Relay<S> {
             .get_raw_message(last)
             .await
             .map_err(|e| self.nats("reading the stream's last message", e))?;
-        let position = message.headers.get(POSITION).map(|v| v.as_str().to_owned());
-        let position = position.ok_or_else(|| NatsError::MissingHeader {
-            subject: message.subject.to_string(),
-            header: POSITION,
-        })?;
-        let parsed = position
-            .parse::<GlobalPosition>()
-            .map_err(|e| NatsError::InvalidHeader {
-                subject: message.subject.to_string(),
-                header: POSITION,
-                value: position.clone(),
-                reason: e.to_string(),
-            })?;
-        Ok((parsed, last))
+        let position = envelope::position(&message.subject, &message.headers)?;
+        Ok((position, last))
     }
 
     /// Publishes every event of the feed after what the stream holds, up
@@ -269,10 +257,6 @@ impl<S: EventReader> Relay<S> {
     }
 
     fn nats(&self, operation: &str, source: impl std::fmt::Display) -> NatsError {
-        NatsError::Nats {
-            stream: self.options.stream.clone(),
-            operation: operation.to_owned(),
-            reason: source.to_string(),
-        }
+        NatsError::nats(&self.options.stream, operation, source)
     }
 }

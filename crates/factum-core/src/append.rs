@@ -74,6 +74,13 @@ pub enum Duplicates {
     SkipEach,
 }
 
+/// Whether every event of every append of a call is stored already
+/// (`is_stored(key)`): a retry of a call that went through, which writes
+/// nothing and checks neither its expected versions nor its condition.
+pub fn all_stored(appends: &[StreamAppend], is_stored: impl Fn(&str) -> bool) -> bool {
+    appends.iter().all(|a| a.is_all_stored(&is_stored))
+}
+
 /// Refuses a call that mixes events stored already (`is_stored(key)`)
 /// with new ones, unless every append of the call skips duplicates
 /// ([`Duplicates::SkipEach`]). Backends call it with what they found

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::tag::add_tag;
+use crate::tag::add_tags;
 use crate::{GlobalPosition, Metadata, StreamId, Tag};
 
 /// How an event's payload bytes are encoded. Serialized (with serde) as
@@ -112,15 +112,13 @@ impl EventData {
 
     /// Adds `tag` (once: a tag it carries already is not added again).
     pub fn with_tag(mut self, tag: Tag) -> Self {
-        add_tag(&mut self.tags, tag);
+        add_tags(&mut self.tags, [tag]);
         self
     }
 
     /// Adds each of `tags` that it does not carry yet.
     pub fn with_tags<I: IntoIterator<Item = Tag>>(mut self, tags: I) -> Self {
-        for tag in tags {
-            add_tag(&mut self.tags, tag);
-        }
+        add_tags(&mut self.tags, tags);
         self
     }
 

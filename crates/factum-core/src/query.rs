@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::tag::add_tag;
+use crate::tag::add_tags;
 use crate::{
     Error, EventFilter, EventReader, GlobalPosition, RecordedEvent, Result, StreamId, Tag,
 };
@@ -56,15 +56,13 @@ impl QueryItem {
 
     /// Also requires `tag`.
     pub fn with_tag(mut self, tag: Tag) -> Self {
-        add_tag(&mut self.tags, tag);
+        add_tags(&mut self.tags, [tag]);
         self
     }
 
     /// Also requires each of `tags`.
     pub fn with_tags<I: IntoIterator<Item = Tag>>(mut self, tags: I) -> Self {
-        for tag in tags {
-            add_tag(&mut self.tags, tag);
-        }
+        add_tags(&mut self.tags, tags);
         self
     }
 

@@ -65,9 +65,7 @@ impl EventFilter {
     /// others). No tag at all lets every event through.
     pub fn tags<I: IntoIterator<Item = Tag>>(mut self, tags: I) -> Self {
         let mut all = Vec::new();
-        for tag in tags {
-            crate::tag::add_tag(&mut all, tag);
-        }
+        crate::tag::add_tags(&mut all, tags);
         self.tags = (!all.is_empty()).then_some(all);
         self
     }

@@ -130,10 +130,13 @@ impl<'de> Deserialize<'de> for Tag {
     }
 }
 
-/// Adds `tag` to `tags` unless it is there already, keeping the order.
-pub(crate) fn add_tag(tags: &mut Vec<Tag>, tag: Tag) {
-    if !tags.contains(&tag) {
-        tags.push(tag);
+/// Adds each of `new` to `tags` unless it is there already, keeping the
+/// order.
+pub(crate) fn add_tags(tags: &mut Vec<Tag>, new: impl IntoIterator<Item = Tag>) {
+    for tag in new {
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
     }
 }
 

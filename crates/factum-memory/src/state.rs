@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
-use factum_core::backend::check_duplicates;
+use factum_core::backend::{all_stored, check_duplicates};
 use factum_core::{
     AppendCondition, AppendResult, Direction, Error, EventFilter, EventOutcome, FeedPage,
     GlobalPosition, ParkedEvent, ReadOptions, RecordedEvent, Snapshot, StreamAppend, StreamId,
@@ -57,13 +57,8 @@ impl State {
         condition: Option<&AppendCondition>,
     ) -> Result<Vec<AppendResult>, Error> {
         check_duplicates(&appends, |key| self.keys.contains_key(key))?;
-        let all_stored = || {
-            appends
-                .iter()
-                .all(|a| a.is_all_stored(|key| self.keys.contains_key(key)))
-        };
         if let Some(condition) = condition
-            && !all_stored()
+            && !all_stored(&appends, |key| self.keys.contains_key(key))
             && let Some(conflict) = condition.first_conflict(&self.events)
         {
             return Err(condition.failed(

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::{QuerySpec, TAGS};
-use factum_core::backend::{check_duplicates, validate_appends};
+use factum_core::backend::{all_stored, check_duplicates, validate_appends};
 use factum_core::{
     AppendCondition, AppendResult, Direction, Error, EventData, EventOutcome, EventQuery,
     GlobalPosition, QueryItem, ReadOptions, RecordedEvent, StreamAppend, StreamId, Tag,
@@ -69,9 +69,7 @@ impl Model {
     ) -> Result<Vec<Vec<Result<u64, usize>>>, Error> {
         validate_appends(appends)?;
         check_duplicates(appends, |k| self.keys.contains_key(k))?;
-        let all_stored = appends
-            .iter()
-            .all(|a| a.is_all_stored(|k| self.keys.contains_key(k)));
+        let all_stored = all_stored(appends, |k| self.keys.contains_key(k));
         if let Some(condition) = condition.filter(|_| !all_stored) {
             let conflict = (0..self.feed.len()).find(|&i| {
                 let e = &self.feed[i];

@@ -12,7 +12,7 @@ mod backoff;
 mod recovery;
 mod stored;
 
-pub use crate::append::{check_duplicates, validate_appends};
+pub use crate::append::{all_stored, check_duplicates, validate_appends};
 pub use crate::projection::{
     HandlerRetries, PageCommit, PageFailure, PageOutcome, commit_page, replay_parked,
 };

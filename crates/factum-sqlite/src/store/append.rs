@@ -8,7 +8,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use factum_core::backend::{check_duplicates, describe_appends, stored_u64, validate_appends};
+use factum_core::backend::{
+    all_stored, check_duplicates, describe_appends, stored_u64, validate_appends,
+};
 use factum_core::{
     AppendCondition, AppendResult, BoxError, EventAppender, EventData, EventOutcome, Result,
     StreamAppend, StreamId,
@@ -137,13 +139,8 @@ async fn write(
     } = stream_states(conn, &prepared.streams, appends.len()).await?;
     let originals = find_originals(conn, prepared).await?;
     check_duplicates(appends, |key| originals.contains_key(key)).map_err(Failure::Refused)?;
-    let all_stored = || {
-        appends
-            .iter()
-            .all(|a| a.is_all_stored(|key| originals.contains_key(key)))
-    };
     if let Some(condition) = &prepared.condition
-        && !all_stored()
+        && !all_stored(appends, |key| originals.contains_key(key))
     {
         condition::check(conn, condition).await?;
     }

@@ -104,6 +104,14 @@ pub(crate) fn fill(template: &str, quoted: &str) -> Arc<str> {
             include_str!("sql/recorded_within.sql").trim(),
         )
         .replace("{stream_head}", include_str!("sql/stream_head.sql").trim())
+        .replace(
+            "{feed_page_head}",
+            include_str!("sql/feed_page_head.sql").trim(),
+        )
+        .replace(
+            "{feed_page_pending}",
+            include_str!("sql/feed_page_pending.sql").trim(),
+        )
         .replace("{share_locks}", include_str!("sql/share_locks.sql").trim())
         .replace(
             "{expected_version_holds}",

@@ -28,15 +28,7 @@
 -- through the types' index, the categories checked on each row. Which
 -- part runs is decided as the statement runs (one-time conditions), so
 -- a generic plan of the prepared statement keeps these index scans too.
-WITH horizon AS MATERIALIZED (
-    SELECT {schema}.feed_horizon(pg_current_snapshot()) AS h
-), head AS MATERIALIZED (
-    SELECT transaction_id::text::bigint AS head_commit, seq AS head_seq
-    FROM {schema}.events
-    WHERE transaction_id < (SELECT h FROM horizon)
-    ORDER BY transaction_id DESC, seq DESC
-    LIMIT 1
-), walked AS MATERIALIZED (
+WITH {feed_page_head}, walked AS MATERIALIZED (
     -- The matches among the next 4 × $3 rows of the feed, at most $3.
     SELECT a.ctid, a.transaction_id, a.seq
     FROM (
@@ -73,17 +65,7 @@ SELECT pending.any_pending,
        (SELECT head_commit FROM head) AS head_commit,
        (SELECT head_seq FROM head) AS head_seq,
        page.*
-FROM (
-    SELECT (
-        SELECT transaction_id FROM {schema}.events
-        WHERE (transaction_id, seq) > (
-            greatest((SELECT h FROM horizon), $1::bigint::text::xid8),
-            CASE WHEN (SELECT h FROM horizon) > $1::bigint::text::xid8 THEN -1 ELSE $2 END
-        )
-        ORDER BY transaction_id, seq
-        LIMIT 1
-    ) IS NOT NULL AS any_pending
-) AS pending
+{feed_page_pending}
 LEFT JOIN LATERAL (
     SELECT {event_columns}
     FROM {schema}.events

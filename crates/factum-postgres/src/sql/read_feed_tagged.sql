@@ -5,30 +5,12 @@
 -- kept to those carrying all of them and passing the types ($4) and
 -- categories ($5) as in read_feed.sql. It looks only at the events
 -- carrying the first tag, however long the feed.
-WITH horizon AS MATERIALIZED (
-    SELECT {schema}.feed_horizon(pg_current_snapshot()) AS h
-), head AS MATERIALIZED (
-    SELECT transaction_id::text::bigint AS head_commit, seq AS head_seq
-    FROM {schema}.events
-    WHERE transaction_id < (SELECT h FROM horizon)
-    ORDER BY transaction_id DESC, seq DESC
-    LIMIT 1
-)
+WITH {feed_page_head}
 SELECT pending.any_pending,
        (SELECT head_commit FROM head) AS head_commit,
        (SELECT head_seq FROM head) AS head_seq,
        page.*
-FROM (
-    SELECT (
-        SELECT transaction_id FROM {schema}.events
-        WHERE (transaction_id, seq) > (
-            greatest((SELECT h FROM horizon), $1::bigint::text::xid8),
-            CASE WHEN (SELECT h FROM horizon) > $1::bigint::text::xid8 THEN -1 ELSE $2 END
-        )
-        ORDER BY transaction_id, seq
-        LIMIT 1
-    ) IS NOT NULL AS any_pending
-) AS pending
+{feed_page_pending}
 LEFT JOIN LATERAL (
     SELECT {event_columns}
     FROM {schema}.event_tags AS tagged

@@ -1,6 +1,8 @@
--- Fragment of the filtered feed's pages (read_feed.sql,
+-- Fragment of the feed's pages (read_all.sql, read_feed.sql,
 -- read_feed_tagged.sql): the one-row source `pending`, whether committed
--- rows after the reader's position ($1, $2) wait behind the horizon.
+-- rows after the reader's position ($1, $2) wait behind the horizon. The
+-- first row past both, if any: ordered, so that the planner walks the
+-- index (an EXISTS might scan the table for a row that is not there).
 FROM (
     SELECT (
         SELECT transaction_id FROM {schema}.events

@@ -10,20 +10,7 @@ WITH horizon AS MATERIALIZED (
     SELECT {schema}.feed_horizon(pg_current_snapshot()) AS h
 )
 SELECT pending.any_pending, page.*
-FROM (
-    -- The first row past both, if any: ordered, so that the planner walks
-    -- the index (an EXISTS might scan the table for a row that is not
-    -- there).
-    SELECT (
-        SELECT transaction_id FROM {schema}.events
-        WHERE (transaction_id, seq) > (
-            greatest((SELECT h FROM horizon), $1::bigint::text::xid8),
-            CASE WHEN (SELECT h FROM horizon) > $1::bigint::text::xid8 THEN -1 ELSE $2 END
-        )
-        ORDER BY transaction_id, seq
-        LIMIT 1
-    ) IS NOT NULL AS any_pending
-) AS pending
+{feed_page_pending}
 LEFT JOIN LATERAL (
     SELECT {event_columns}
     FROM {schema}.events

@@ -14,6 +14,7 @@ mod event;
 mod feed;
 mod inject;
 mod invalid;
+mod lease;
 mod metadata;
 mod position;
 mod projection;
@@ -50,6 +51,7 @@ pub use inject::{
 pub use invalid::{
     InvalidAppend, MAX_EVENT_TYPE_BYTES, MAX_EVENTS_PER_APPEND, MAX_IDEMPOTENCY_KEY_BYTES,
 };
+pub use lease::{LeaseTerm, WorkerLease};
 pub use metadata::Metadata;
 pub use position::{GlobalPosition, ParsePositionError};
 pub use projection::{

@@ -88,6 +88,7 @@ mod decode;
 mod encode;
 mod error;
 mod holder;
+mod lease;
 mod listen;
 mod locks;
 mod migrate;
@@ -102,9 +103,10 @@ mod xid8;
 pub mod testing;
 
 pub use holder::FeedHolder;
+pub use lease::{Lease, PostgresWorkerLease};
 pub use options::PostgresOptions;
 pub use projection::{
-    InvalidPartition, Lease, Partition, PostgresProjectionRunner, TransactionalProjection,
+    InvalidPartition, Partition, PostgresProjectionRunner, TransactionalProjection,
 };
 pub use schema::{InvalidSchemaName, SchemaName};
 pub use store::PostgresStore;

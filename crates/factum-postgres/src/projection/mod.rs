@@ -1,9 +1,8 @@
 //! Projections whose read model lives in the store's database, handled
 //! exactly once: [`PostgresProjectionRunner`] feeds a
 //! [`TransactionalProjection`] over `PgConnection`, optionally scaled out
-//! over processes with a [`Lease`].
+//! over processes with a [`Lease`](crate::Lease).
 
-mod lease;
 mod page;
 mod partition;
 mod rebuild;
@@ -11,6 +10,5 @@ mod runner;
 mod sql;
 
 pub use factum_core::TransactionalProjection;
-pub use lease::Lease;
 pub use partition::{InvalidPartition, Partition};
 pub use runner::PostgresProjectionRunner;

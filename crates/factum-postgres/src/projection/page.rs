@@ -11,9 +11,9 @@ use factum_core::{
 };
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
-use super::lease::LeaseSql;
 use super::runner::PostgresProjectionRunner;
 use super::sql::ProjectionQueries;
+use crate::PostgresWorkerLease;
 use crate::error::{backend, is_unavailable};
 use crate::sql::statement;
 use crate::store::{park, unpark};
@@ -258,7 +258,7 @@ fn handler_failure(index: usize, source: BoxError) -> PageFailure {
 /// Locks the lease row of `projection`; true while this runner holds
 /// `lease` (if any) with `token`.
 pub(super) async fn fence(
-    lease: &Option<LeaseSql>,
+    lease: &Option<PostgresWorkerLease>,
     sql: &ProjectionQueries,
     projection: &str,
     conn: &mut PgConnection,
@@ -270,7 +270,7 @@ pub(super) async fn fence(
     let row: Option<i64> = sqlx::query_scalar(statement(&sql.lease_fence))
         .bind(projection)
         .bind(lease.partition)
-        .bind(lease.lease.holder())
+        .bind(lease.lease().holder())
         .bind(token)
         .fetch_optional(conn)
         .await?;

@@ -29,7 +29,7 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
         let mut handled = 0;
         loop {
             let held = self.acquire().await?;
-            let token = held.as_ref().map(|h| h.token);
+            let token = held.as_ref().map(factum_core::LeaseTerm::token);
             let result = async {
                 if !reset {
                     reset = self.reset(token).await?;

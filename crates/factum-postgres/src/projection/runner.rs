@@ -7,18 +7,16 @@ use std::time::Duration;
 
 use factum_core::backend::{PageOutcome, Recovery, commit_page, replay_parked};
 use factum_core::{
-    CheckpointStore, Error, FailurePolicy, FeedCursor, GlobalPosition, Lag, ParkedEvent,
+    CheckpointStore, Error, FailurePolicy, FeedCursor, GlobalPosition, Lag, LeaseTerm, ParkedEvent,
     ParkedReplay, ProjectionError, RecordedEvent, RetryPolicy, SubscriptionOptions,
-    TransactionalProjection, Upcasters,
+    TransactionalProjection, Upcasters, WorkerLease,
 };
 use sqlx::{Connection, PgConnection};
 
-use super::lease::{Lease, LeaseSql, Renewal};
 use super::page::Pages;
 use super::partition::Partition;
 use super::sql::ProjectionQueries;
-use crate::PostgresStore;
-use crate::error::backend;
+use crate::{Lease, PostgresStore, PostgresWorkerLease};
 
 /// Feeds a [`TransactionalProjection`] from a [`PostgresStore`]'s global
 /// feed, in order, exactly once: each page of events is handled in one
@@ -52,7 +50,7 @@ pub struct PostgresProjectionRunner<P> {
     pub(super) upcasters: Upcasters,
     batch_size: usize,
     poll_interval: Duration,
-    pub(super) lease: Option<LeaseSql>,
+    pub(super) lease: Option<PostgresWorkerLease>,
     pub(super) sql: Arc<ProjectionQueries>,
     /// The runner's own connection for its transactions, outside the pool:
     /// taken out while a transaction runs and put back only once it has
@@ -62,12 +60,6 @@ pub struct PostgresProjectionRunner<P> {
     /// transaction, and the next user's writes would never commit.
     pub(super) conn: Option<PgConnection>,
     pub(super) partition: Option<Partition>,
-}
-
-/// A lease this runner holds: its token, renewed in the background.
-pub(super) struct Held {
-    pub(super) token: i64,
-    renewal: Renewal,
 }
 
 impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
@@ -129,15 +121,9 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
     /// runners of this projection, in any processes, can be started: one
     /// works, the others take over when it dies.
     pub fn with_lease(mut self, lease: Lease) -> Self {
-        self.lease = Some(LeaseSql {
-            pool: self.store.pool().clone(),
-            projection: self.projection.name().to_owned(),
-            partition: self.partition.map_or(0, |p| p.stored()),
-            lease,
-            acquire: self.sql.lease_acquire.clone(),
-            renew: self.sql.lease_renew.clone(),
-            release: self.sql.lease_release.clone(),
-        });
+        let mut lease = self.store.worker_lease(self.projection.name(), lease);
+        lease.partition = self.partition.map_or(0, |p| p.stored());
+        self.lease = Some(lease);
         self
     }
 
@@ -200,7 +186,7 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
     /// checkpoint does not move. With a lease, waits for the lease first.
     pub async fn replay_parked(&mut self) -> Result<ParkedReplay, ProjectionError> {
         let held = self.acquire().await?;
-        let token = held.as_ref().map(|h| h.token);
+        let token = held.as_ref().map(LeaseTerm::token);
         let store = self.store.clone();
         let mut pages = Pages {
             runner: self,
@@ -219,7 +205,7 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
         let mut handled = 0;
         loop {
             let held = self.acquire().await?;
-            let token = held.as_ref().map(|h| h.token);
+            let token = held.as_ref().map(LeaseTerm::token);
             let result = self
                 .catch_up_holding(token, held.as_ref(), &mut handled)
                 .await;
@@ -255,7 +241,7 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
         self.conn = None;
         loop {
             let held = self.acquire().await?;
-            let token = held.as_ref().map(|h| h.token);
+            let token = held.as_ref().map(LeaseTerm::token);
             let mut from = self.checkpoint().await?;
             let mut cursor = self.cursor_at(from);
             loop {
@@ -309,9 +295,9 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
     async fn read_if_held(
         &self,
         cursor: &mut FeedCursor,
-        held: Option<&Held>,
+        held: Option<&LeaseTerm>,
     ) -> Result<Option<Vec<RecordedEvent>>, ProjectionError> {
-        if held.is_some_and(|h| h.renewal.lost()) {
+        if held.is_some_and(LeaseTerm::is_lost) {
             return Ok(None);
         }
         let page = cursor
@@ -330,7 +316,7 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
         &self,
         cursor: &mut FeedCursor,
         from: Option<GlobalPosition>,
-        held: Option<&Held>,
+        held: Option<&LeaseTerm>,
     ) -> Result<Option<Vec<RecordedEvent>>, ProjectionError> {
         loop {
             let before = cursor.position();
@@ -353,7 +339,7 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
     pub(super) async fn catch_up_holding(
         &mut self,
         token: Option<i64>,
-        held: Option<&Held>,
+        held: Option<&LeaseTerm>,
         handled: &mut u64,
     ) -> Result<Option<()>, ProjectionError> {
         let mut from = self.checkpoint().await?;
@@ -389,7 +375,7 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
         }
         let mut options = (*self.store.pool().connect_options()).clone();
         if let Some(lease) = &self.lease {
-            let idle = format!("{}ms", lease.lease.ttl().as_millis());
+            let idle = format!("{}ms", lease.lease().ttl().as_millis());
             options = options.options([("idle_in_transaction_session_timeout", idle)]);
         }
         PgConnection::connect_with(&options).await
@@ -397,44 +383,24 @@ impl<P: TransactionalProjection<PgConnection>> PostgresProjectionRunner<P> {
 
     /// Without a lease: nothing. With one: waits until this runner holds
     /// it, trying every quarter of its time to live.
-    pub(super) async fn acquire(&self) -> Result<Option<Held>, ProjectionError> {
-        let Some(lease) = &self.lease else {
-            return Ok(None);
-        };
-        loop {
-            let token = lease.try_acquire().await.map_err(|e| {
-                self.store_error(backend(
-                    format!(
-                        "taking the lease of projection {:?}",
-                        self.projection.name()
-                    ),
-                    e,
-                ))
-            })?;
-            if let Some(token) = token {
-                tracing::debug!(
-                    projection = self.projection.name(),
-                    holder = lease.lease.holder(),
-                    token,
-                    "projection lease taken"
-                );
-                return Ok(Some(Held {
-                    token,
-                    renewal: lease.keep(token),
-                }));
-            }
-            tokio::time::sleep(lease.lease.retry_pause()).await;
+    pub(super) async fn acquire(&self) -> Result<Option<LeaseTerm>, ProjectionError> {
+        match &self.lease {
+            Some(lease) => lease
+                .acquire()
+                .await
+                .map(Some)
+                .map_err(|e| self.store_error(e)),
+            None => Ok(None),
         }
     }
 
     /// Lets a held lease go, so that another runner need not wait for it
     /// to expire. A failure only delays the others until it expires.
-    pub(super) async fn release(&self, held: Option<Held>) {
-        if let (Some(lease), Some(held)) = (&self.lease, held) {
-            drop(held.renewal);
-            if let Err(e) = lease.release(held.token).await {
-                tracing::warn!(projection = self.projection.name(), error = %e, "releasing a projection lease failed; it expires by itself");
-            }
+    pub(super) async fn release(&self, held: Option<LeaseTerm>) {
+        if let (Some(lease), Some(held)) = (&self.lease, held)
+            && let Err(e) = lease.release(held).await
+        {
+            tracing::warn!(projection = self.projection.name(), error = %e, "releasing a projection lease failed; it expires by itself");
         }
     }
 

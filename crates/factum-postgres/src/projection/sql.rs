@@ -10,9 +10,6 @@ use crate::sql::fill;
 /// validated, quoted identifier: the only text substituted into SQL).
 #[derive(Debug)]
 pub(crate) struct ProjectionQueries {
-    pub(crate) lease_acquire: Arc<str>,
-    pub(crate) lease_renew: Arc<str>,
-    pub(crate) lease_release: Arc<str>,
     pub(crate) lease_fence: Arc<str>,
     pub(crate) checkpoint_create: Arc<str>,
     pub(crate) checkpoint_advance: Arc<str>,
@@ -23,9 +20,6 @@ impl ProjectionQueries {
         let quoted = schema.quoted();
         let bind = |template: &str| fill(template, &quoted);
         Self {
-            lease_acquire: bind(include_str!("../sql/projection_lease_acquire.sql")),
-            lease_renew: bind(include_str!("../sql/projection_lease_renew.sql")),
-            lease_release: bind(include_str!("../sql/projection_lease_release.sql")),
             lease_fence: bind(include_str!("../sql/projection_lease_fence.sql")),
             checkpoint_create: bind(include_str!("../sql/projection_checkpoint_create.sql")),
             checkpoint_advance: bind(include_str!("../sql/projection_checkpoint_advance.sql")),
@@ -40,14 +34,7 @@ mod tests {
     #[test]
     fn every_placeholder_is_filled() {
         let q = ProjectionQueries::new(&SchemaName::new("s1").expect("valid"));
-        for sql in [
-            &q.lease_acquire,
-            &q.lease_renew,
-            &q.lease_release,
-            &q.lease_fence,
-            &q.checkpoint_create,
-            &q.checkpoint_advance,
-        ] {
+        for sql in [&q.lease_fence, &q.checkpoint_create, &q.checkpoint_advance] {
             assert!(!sql.contains('{'), "unfilled placeholder in {sql}");
             assert!(sql.contains("\"s1\"."), "no schema in {sql}");
         }

@@ -24,7 +24,7 @@ use crate::connect::first_connection;
 use crate::error::backend;
 use crate::listen::{self, FeedListener};
 use crate::sql::Queries;
-use crate::{PostgresOptions, SchemaName};
+use crate::{Lease, PostgresOptions, PostgresWorkerLease, SchemaName};
 
 /// An event store on PostgreSQL. Cheap to clone: clones share the pool.
 ///
@@ -123,6 +123,16 @@ impl PostgresStore {
     /// The schema holding the store's tables.
     pub fn schema(&self) -> &SchemaName {
         self.options.schema()
+    }
+
+    /// A [`WorkerLease`](factum_core::WorkerLease) named `name` in this
+    /// store's lease table, with `lease`'s time to live and holder: for a
+    /// worker that must run in one process at a time among several (a
+    /// NATS relay, say). Names share the table with projection runners'
+    /// leases, which use their projection's name: give other workers
+    /// names no projection has (`relay:EVENTS`).
+    pub fn worker_lease(&self, name: impl Into<String>, lease: Lease) -> PostgresWorkerLease {
+        PostgresWorkerLease::new(self, name, lease)
     }
 
     /// The store's options.

@@ -100,10 +100,35 @@ impl JetStreamFeed {
             .get_or_create_consumer(durable, config)
             .await
             .map_err(|e| fail("creating or finding the consumer", &e))?;
-        Ok(Self {
-            consumer,
-            stream: stream.to_owned(),
-        })
+        Ok(Self::from_consumer(consumer))
+    }
+
+    /// A feed over a pull consumer configured by the caller, for what
+    /// [`durable`](Self::durable) leaves at JetStream's defaults: the
+    /// acknowledgement wait (30 s: how long a message handed out and
+    /// never acknowledged waits before it comes again), redelivery
+    /// limits, a subject filter. Use explicit acknowledgements.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use factum_nats::async_nats::jetstream::{self, consumer::{AckPolicy, pull}};
+    /// use factum_nats::{JetStreamFeed, NatsError};
+    ///
+    /// async fn feed(client: factum_nats::async_nats::Client) -> Result<JetStreamFeed, Box<dyn std::error::Error>> {
+    ///     let stream = jetstream::new(client).get_stream("EVENTS").await?;
+    ///     let config = pull::Config {
+    ///         durable_name: Some("billing".into()),
+    ///         ack_policy: AckPolicy::Explicit,
+    ///         ack_wait: Duration::from_secs(5),
+    ///         ..Default::default()
+    ///     };
+    ///     let consumer = stream.get_or_create_consumer("billing", config).await?;
+    ///     Ok(JetStreamFeed::from_consumer(consumer))
+    /// }
+    /// ```
+    pub fn from_consumer(consumer: PullConsumer) -> Self {
+        let stream = consumer.cached_info().stream_name.clone();
+        Self { consumer, stream }
     }
 
     /// The events, as a `futures::Stream` that follows the JetStream

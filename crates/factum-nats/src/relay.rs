@@ -12,12 +12,20 @@
 //! fails too instead of overtaking it; the relay then resumes from what
 //! the stream holds. `Nats-Msg-Id` (the event id) adds JetStream's own
 //! duplicate detection within its window.
+//!
+//! Several relays of one feed may run, for availability, each with a
+//! [`WorkerLease`]: only the holder publishes, the others take over when
+//! its term ends. The lease is not what keeps the stream exact: a holder
+//! that stalled past its term may still publish once more, and its
+//! publish then fails the expected-last-sequence check like any stale one.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, Context, context::PublishAckFuture, stream::Config};
-use factum_core::{EventReader, GlobalPosition};
+use factum_core::{EventReader, GlobalPosition, LeaseTerm, WorkerLease};
 
 use crate::envelope;
 use crate::error::NatsError;
@@ -110,6 +118,8 @@ pub struct Relay<S> {
     store: S,
     context: Context,
     options: RelayOptions,
+    lease: Option<Box<dyn WorkerLease>>,
+    published: AtomicU64,
 }
 
 impl<S: EventReader> Relay<S> {
@@ -119,7 +129,46 @@ impl<S: EventReader> Relay<S> {
             store,
             context: jetstream::new(client),
             options,
+            lease: None,
+            published: AtomicU64::new(0),
         }
+    }
+
+    /// Publishes only while holding `lease`, so that several relays of
+    /// this feed (in several processes) can be started: one publishes,
+    /// the others stand by and one takes over within about the lease's
+    /// time to live when it dies. On PostgreSQL, take the lease from the
+    /// store (`PostgresStore::worker_lease`). A SQLite file or a memory
+    /// store lives on one machine: run one relay beside it. Relays
+    /// without a lease, or with a lost one, cannot double or reorder the
+    /// stream either (each publish expects its predecessor's sequence),
+    /// they only waste work refusing each other.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use factum_nats::{Relay, RelayOptions};
+    /// use factum_postgres::{Lease, PostgresStore};
+    ///
+    /// /// Run in each of several processes: one publishes at a time.
+    /// async fn relay(store: PostgresStore, nats_url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    ///     let client = factum_nats::async_nats::connect(nats_url).await?;
+    ///     let lease = store.worker_lease("relay:EVENTS", Lease::new(Duration::from_secs(5)));
+    ///     Relay::new(store, client, RelayOptions::new("EVENTS"))
+    ///         .with_lease(lease)
+    ///         .run()
+    ///         .await?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn with_lease(mut self, lease: impl WorkerLease + 'static) -> Self {
+        self.lease = Some(Box::new(lease));
+        self
+    }
+
+    /// How many events this relay has published (and JetStream
+    /// acknowledged) since it was made.
+    pub fn published(&self) -> u64 {
+        self.published.load(Ordering::Relaxed)
     }
 
     /// Creates the JetStream stream when it is missing, and checks that it
@@ -178,12 +227,25 @@ impl<S: EventReader> Relay<S> {
 
     /// Publishes every event of the feed after what the stream holds, up
     /// to the feed's head; how many it published. A failure leaves the
-    /// stream holding a prefix of the feed: call again to go on.
+    /// stream holding a prefix of the feed: call again to go on. With a
+    /// lease, waits for it first and lets it go at the end.
     pub async fn catch_up(&self) -> Result<u64, NatsError> {
+        let Some(lease) = &self.lease else {
+            return self.publish_while(None).await;
+        };
+        let term = lease.acquire().await.map_err(NatsError::Store)?;
+        let published = self.publish_while(Some(&term)).await;
+        self.release(term).await;
+        published
+    }
+
+    /// Publishes every event after what the stream holds, up to the feed's
+    /// head, or until `term` is lost.
+    async fn publish_while(&self, term: Option<&LeaseTerm>) -> Result<u64, NatsError> {
         let (mut after, mut sequence) = self.published_up_to().await?;
         let mut pending: VecDeque<(u64, PublishAckFuture)> = VecDeque::new();
         let mut published = 0;
-        loop {
+        'feed: loop {
             let page = self
                 .store
                 .read_all(after, self.options.page)
@@ -194,6 +256,9 @@ impl<S: EventReader> Relay<S> {
             };
             after = last.position;
             for event in &page {
+                if term.is_some_and(LeaseTerm::is_lost) {
+                    break 'feed;
+                }
                 let mut headers = envelope::headers(event);
                 headers.insert(EXPECTED_LAST_SEQUENCE, sequence.to_string());
                 let subject = self
@@ -219,7 +284,9 @@ impl<S: EventReader> Relay<S> {
     }
 
     /// Awaits one publish's acknowledgement and checks it landed where it
-    /// was meant to.
+    /// was meant to: 1 when this relay stored it, 0 when JetStream found
+    /// the same event (its `Nats-Msg-Id`) at that very sequence already,
+    /// stored by another relay racing this one, which is as good.
     async fn confirm(&self, next: Option<(u64, PublishAckFuture)>) -> Result<u64, NatsError> {
         let Some((expected, ack)) = next else {
             return Ok(0);
@@ -227,6 +294,9 @@ impl<S: EventReader> Relay<S> {
         let ack = ack
             .await
             .map_err(|e| self.nats("awaiting a publish's acknowledgement", e))?;
+        if ack.duplicate && ack.sequence == expected {
+            return Ok(0);
+        }
         if ack.duplicate || ack.sequence != expected {
             return Err(NatsError::UnexpectedSequence {
                 stream: self.options.stream.clone(),
@@ -235,17 +305,68 @@ impl<S: EventReader> Relay<S> {
                 duplicate: ack.duplicate,
             });
         }
+        self.published.fetch_add(1, Ordering::Relaxed);
         Ok(1)
     }
 
     /// Catches up, then follows the feed, forever: a failure (NATS or the
     /// store unreachable, a publish refused) is logged and the relay
-    /// starts over from what the stream holds after a pause. Returns only
-    /// when the stream cannot be set up.
+    /// starts over from what the stream holds after a pause. With a
+    /// lease, it publishes only while holding it, and waits to take it
+    /// again whenever it is lost. Returns only when the stream cannot be
+    /// set up.
     pub async fn run(&self) -> Result<(), NatsError> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// As [`run`](Self::run), until `shutdown` completes: then the
+    /// publishes in flight are dropped (the next relay resumes from what
+    /// the stream holds) and the lease, if held, is let go at once.
+    ///
+    /// ```no_run
+    /// use tokio::sync::oneshot;
+    ///
+    /// # async fn demo(relay: factum_nats::Relay<factum_memory::MemoryStore>) -> Result<(), factum_nats::NatsError> {
+    /// let (stop, stopped) = oneshot::channel::<()>();
+    /// // ... hand `stop` to whatever decides the process ends ...
+    /// # drop(stop);
+    /// relay.run_until(async { stopped.await.ok(); }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_until(&self, shutdown: impl Future<Output = ()>) -> Result<(), NatsError> {
         self.ensure_stream().await?;
+        let mut term = None;
+        tokio::select! {
+            () = shutdown => {}
+            never = self.follow(&mut term) => match never {},
+        }
+        if let Some(term) = term {
+            self.release(term).await;
+        }
+        Ok(())
+    }
+
+    /// Takes the lease (if any) and publishes while holding it, forever;
+    /// `term` is the term held, for the caller to let go.
+    async fn follow(&self, term: &mut Option<LeaseTerm>) -> std::convert::Infallible {
         loop {
-            match self.catch_up().await {
+            if let Some(lease) = &self.lease
+                && term.as_ref().is_none_or(LeaseTerm::is_lost)
+            {
+                *term = None;
+                match lease.acquire().await {
+                    Ok(taken) => {
+                        tracing::info!(stream = %self.options.stream, holder = lease.holder(), token = taken.token(), "relay lease taken");
+                        *term = Some(taken);
+                    }
+                    Err(error) => {
+                        tracing::warn!(stream = %self.options.stream, %error, "taking the relay's lease failed");
+                        tokio::time::sleep(self.options.poll_interval).await;
+                        continue;
+                    }
+                }
+            }
+            match self.publish_while(term.as_ref()).await {
                 Ok(0) => tokio::time::sleep(self.options.poll_interval).await,
                 Ok(_) => {}
                 Err(error) => {
@@ -253,6 +374,16 @@ impl<S: EventReader> Relay<S> {
                     tokio::time::sleep(self.options.poll_interval).await;
                 }
             }
+        }
+    }
+
+    /// Lets a held lease go; a failure only delays the other relays until
+    /// it expires.
+    async fn release(&self, term: LeaseTerm) {
+        if let Some(lease) = &self.lease
+            && let Err(error) = lease.release(term).await
+        {
+            tracing::warn!(stream = %self.options.stream, %error, "releasing the relay's lease failed; it expires by itself");
         }
     }
 

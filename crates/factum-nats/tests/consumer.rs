@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use factum_core::{
@@ -124,7 +125,9 @@ async fn a_projection_fed_from_jetstream_matches_one_fed_from_the_database() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_feed_as_a_stream_follows_new_events_and_resumes_after_acknowledged_ones() {
+    use async_nats::jetstream::{self, consumer::AckPolicy, consumer::pull};
     use futures::StreamExt;
+    const ACK_WAIT: Duration = Duration::from_secs(2);
     let server = NatsServer::start().await.unwrap();
     let client = async_nats::connect(server.url()).await.unwrap();
     let store: Arc<dyn EventStore> = Arc::new(factum_memory::MemoryStore::new());
@@ -132,9 +135,25 @@ async fn the_feed_as_a_stream_follows_new_events_and_resumes_after_acknowledged_
         .with_prefix(SubjectPrefix::new(unique_name("l").replace('-', "_")).unwrap());
     let relay = Relay::new(store.clone(), client.clone(), options.clone());
     relay.ensure_stream().await.unwrap();
-    let feed = JetStreamFeed::durable(client.clone(), options.stream(), "live")
-        .await
-        .unwrap();
+    // A consumer of the test's own making, to shorten the wait before a
+    // message handed out and never acknowledged comes again.
+    let live = || async {
+        let config = pull::Config {
+            durable_name: Some("live".into()),
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: ACK_WAIT,
+            ..Default::default()
+        };
+        let consumer = jetstream::new(client.clone())
+            .get_stream(options.stream())
+            .await
+            .unwrap()
+            .get_or_create_consumer("live", config)
+            .await
+            .unwrap();
+        JetStreamFeed::from_consumer(consumer)
+    };
+    let feed = live().await;
     let mut events = feed.events().await.unwrap();
 
     // Written after the stream of events was opened: it follows them.
@@ -151,12 +170,10 @@ async fn the_feed_as_a_stream_follows_new_events_and_resumes_after_acknowledged_
 
     // Reopened: the ten unacknowledged events come, in order (after the
     // acknowledgement wait for those the dropped stream had pulled).
-    let feed = JetStreamFeed::durable(client.clone(), options.stream(), "live")
-        .await
-        .unwrap();
+    let feed = live().await;
     let mut remote = Totals::default();
     let mut handled = 0;
-    // Up to about 80 s: JetStream's acknowledgement wait is 30 s.
+    // Each empty catch-up waits 200 ms: up to 80 s, far past the wait.
     for _ in 0..400 {
         handled += feed.catch_up(&mut remote).await.unwrap();
         if handled >= 10 {

@@ -20,6 +20,7 @@
 mod account;
 mod append;
 mod causation;
+mod coalesced;
 mod concurrency;
 mod contention;
 mod dcb;
@@ -137,6 +138,7 @@ macro_rules! __checks {
             concurrency::racing_exact_writers_lose_nothing,
             concurrency::racing_any_writers_all_succeed,
             concurrency::racing_duplicate_injections_write_once,
+            coalesced::appends_sent_together_keep_their_own_outcomes,
             state::snapshots_keep_the_newest,
             state::checkpoints_save_load_and_delete,
             repository::repository_concurrent_commands_all_land,

@@ -42,6 +42,18 @@ pub(crate) fn backend(operation: impl Into<String>, source: impl Into<BoxError>)
     }
 }
 
+/// The error of each of several appends that one failed statement ended
+/// (a batch's shared statement), named `operation`: transient when
+/// `error` is, its text as the source, since an error cannot be copied.
+pub(crate) fn shared_failure(operation: String, error: &Error) -> Error {
+    let text: BoxError = error.to_string().into();
+    if error.is_transient() {
+        Error::unavailable("postgres", operation, text)
+    } else {
+        Error::backend("postgres", operation, text)
+    }
+}
+
 /// An error the server reported, shown as PostgreSQL words it: its message,
 /// SQLSTATE and detail (`relation "x" does not exist (SQLSTATE 42P01)`),
 /// without sqlx's "error returned from database" and the line of the

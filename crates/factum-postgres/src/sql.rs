@@ -14,6 +14,7 @@ pub(crate) struct Queries {
     pub(crate) append: Arc<str>,
     pub(crate) append_one: Arc<str>,
     pub(crate) append_single: Arc<str>,
+    pub(crate) append_batch: Arc<str>,
     pub(crate) read_stream_forward: Arc<str>,
     pub(crate) read_stream_backward: Arc<str>,
     pub(crate) read_payloads_forward: Arc<str>,
@@ -48,6 +49,14 @@ impl Queries {
             append: bind(include_str!("sql/append.sql")),
             append_one: bind(include_str!("sql/append_one.sql")),
             append_single: bind(include_str!("sql/append_single.sql")),
+            append_batch: bind(&with_bindings(
+                include_str!("sql/append_batch.sql"),
+                &[
+                    ("{stream_id}", "appends.stream_id"),
+                    ("{expected}", "appends.expected"),
+                    ("{lock_keys}", "$10"),
+                ],
+            )),
             read_stream_forward: bind(include_str!("sql/read_stream_forward.sql")),
             read_stream_backward: bind(include_str!("sql/read_stream_backward.sql")),
             read_payloads_forward: payloads(include_str!("sql/read_stream_forward.sql")),
@@ -87,10 +96,43 @@ fn within_range(read_all: &str) -> String {
 /// The condition of `read_all.sql` that keeps its page below the horizon.
 const FEED_PAGE_CONDITION: &str = "      AND transaction_id < (SELECT h FROM horizon)";
 
+/// The parameters the append fragments (`stream_head.sql`,
+/// `expected_version_holds.sql`, `share_locks.sql`) read, in the one-stream
+/// appends: the stream id `$1`, the expected version `$2` and the lock keys
+/// `$9`.
+const ONE_STREAM_BINDINGS: [(&str, &str); 3] = [
+    ("{stream_id}", "$1"),
+    ("{expected}", "$2"),
+    ("{lock_keys}", "$9"),
+];
+
+/// `template` with the append fragments inlined and what they read bound
+/// to `bindings` (placeholder, SQL), rather than to
+/// [`ONE_STREAM_BINDINGS`].
+fn with_bindings(template: &str, bindings: &[(&str, &str)]) -> String {
+    let mut sql = inline_append_fragments(template);
+    for (placeholder, value) in bindings {
+        sql = sql.replace(placeholder, value);
+    }
+    sql
+}
+
+/// `template` with the fragments of one-statement appends inlined.
+fn inline_append_fragments(template: &str) -> String {
+    template
+        .replace("{stream_head}", include_str!("sql/stream_head.sql").trim())
+        .replace("{share_locks}", include_str!("sql/share_locks.sql").trim())
+        .replace(
+            "{expected_version_holds}",
+            include_str!("sql/expected_version_holds.sql").trim(),
+        )
+}
+
 /// `template` with its placeholders filled in (see `sql/README.md`):
 /// `{schema}` with `quoted`, the fragments with their files.
 pub(crate) fn fill(template: &str, quoted: &str) -> Arc<str> {
-    template
+    let mut sql = with_bindings(template, &ONE_STREAM_BINDINGS);
+    sql = sql
         .replace(
             "{event_columns}",
             include_str!("sql/event_columns.sql").trim(),
@@ -103,7 +145,6 @@ pub(crate) fn fill(template: &str, quoted: &str) -> Arc<str> {
             "{recorded_within}",
             include_str!("sql/recorded_within.sql").trim(),
         )
-        .replace("{stream_head}", include_str!("sql/stream_head.sql").trim())
         .replace(
             "{feed_page_head}",
             include_str!("sql/feed_page_head.sql").trim(),
@@ -112,13 +153,8 @@ pub(crate) fn fill(template: &str, quoted: &str) -> Arc<str> {
             "{feed_page_pending}",
             include_str!("sql/feed_page_pending.sql").trim(),
         )
-        .replace("{share_locks}", include_str!("sql/share_locks.sql").trim())
-        .replace(
-            "{expected_version_holds}",
-            include_str!("sql/expected_version_holds.sql").trim(),
-        )
-        .replace("{schema}", quoted)
-        .into()
+        .replace("{schema}", quoted);
+    sql.into()
 }
 
 /// A statement for sqlx; cloning the `Arc` is cheap and sqlx caches the
@@ -138,6 +174,7 @@ mod tests {
         for sql in [
             &queries.append,
             &queries.append_one,
+            &queries.append_batch,
             &queries.append_single,
             &queries.read_stream_forward,
             &queries.read_stream_backward,

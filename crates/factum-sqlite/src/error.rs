@@ -24,6 +24,18 @@ pub(crate) fn backend(operation: impl Into<String>, source: impl Into<BoxError>)
     }
 }
 
+/// The error of each of several appends that one failed call ended (a
+/// batch's shared transaction): as [`backend`] makes it, the source given as
+/// its text, since an sqlx error cannot be copied.
+pub(crate) fn backend_shared(operation: impl Into<String>, source: &sqlx::Error) -> Error {
+    let text: BoxError = source.to_string().into();
+    if is_busy(source) || matches!(source, sqlx::Error::PoolTimedOut) {
+        Error::unavailable(BACKEND, operation, text)
+    } else {
+        Error::backend(BACKEND, operation, text)
+    }
+}
+
 /// Whether `error` is a UNIQUE or PRIMARY KEY violation: another writer
 /// stored the same stream version, position or idempotency key first.
 pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {

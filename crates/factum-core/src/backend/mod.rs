@@ -9,6 +9,7 @@
 //! [`describe_appends`] and [`Error::backend`](crate::Error::backend).
 
 mod backoff;
+mod coalesce;
 mod recovery;
 mod stored;
 
@@ -17,6 +18,7 @@ pub use crate::projection::{
     HandlerRetries, PageCommit, PageFailure, PageOutcome, commit_page, replay_parked,
 };
 pub use backoff::Backoff;
+pub use coalesce::{AppendQueue, QueuedAppend};
 pub use recovery::Recovery;
 pub use stored::{
     NegativeStoredValue, from_stored_bits, saturating_i64, stored_u64, to_stored_bits,

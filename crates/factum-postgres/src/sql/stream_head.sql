@@ -1,4 +1,5 @@
--- The head of stream $1 when an append writes: `head.version`, its highest
+-- The head of a stream (`$1` in the one-stream appends, each append's
+-- stream in append_batch.sql) when an append writes: `head.version`, its highest
 -- stored version (0: no stream), and `head.recorded_at`, the time the new
 -- events are recorded at: the clock's now, read with the version (after
 -- the stream's lock where there is one), never before the stream's newest
@@ -11,7 +12,7 @@
     LEFT JOIN LATERAL (
         SELECT stream_version, recorded_at
         FROM {schema}.events
-        WHERE stream_id = $1
+        WHERE stream_id = {stream_id}
         ORDER BY stream_version DESC
         LIMIT 1
     ) AS newest ON true

@@ -14,6 +14,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{Acquire, PgConnection, Row};
 
 use super::PostgresStore;
+use super::commit::{Request, commit_batch, shareable};
 use crate::encode::Encoded;
 use crate::error::{Failure, backend, classify, condition_failed, gave_up, unsigned};
 use crate::locks::LockKeys;
@@ -107,6 +108,12 @@ fn results(appends: &[StreamAppend], rows: &[PgRow]) -> Result<Vec<AppendResult>
 impl EventAppender for PostgresStore {
     async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
         validate_appends(&appends)?;
+        if shareable(&appends) {
+            // The committer announces what it committed.
+            let store = self.clone();
+            let commit = move |batch| commit_batch(store.clone(), batch);
+            return self.appends.append(Request { appends }, commit).await;
+        }
         let results = self.append_pooled(&appends, None).await?;
         self.announcer().committed(self.pool());
         Ok(results)
@@ -149,7 +156,11 @@ impl PostgresStore {
     }
 
     /// The lock keys of `appends` under `condition` (see `locks.rs`).
-    fn lock_keys(&self, appends: &[StreamAppend], condition: Option<&AppendCondition>) -> LockKeys {
+    pub(super) fn lock_keys(
+        &self,
+        appends: &[StreamAppend],
+        condition: Option<&AppendCondition>,
+    ) -> LockKeys {
         let events = appends.iter().flat_map(|a| &a.events);
         LockKeys::new(self.schema().as_str(), events, condition.map(|c| &c.query))
     }
@@ -208,7 +219,7 @@ impl PostgresStore {
 
     /// Appends with a connection from the pool: the call is one statement,
     /// hence its own transaction, and one round trip.
-    async fn append_pooled(
+    pub(super) async fn append_pooled(
         &self,
         appends: &[StreamAppend],
         condition: Option<&AppendCondition>,
@@ -276,7 +287,7 @@ impl PostgresStore {
     /// The expected version did not hold when the statement ran: read the
     /// actual one. Should it hold by now, the stream changed in between, and
     /// the append is simply tried again.
-    async fn conflict(&self, conn: &mut PgConnection, append: &StreamAppend) -> Failure {
+    pub(super) async fn conflict(&self, conn: &mut PgConnection, append: &StreamAppend) -> Failure {
         let actual = match self.version_on(conn, &append.stream_id).await {
             Ok(actual) => actual,
             Err(e) => return Failure::Fatal(e),

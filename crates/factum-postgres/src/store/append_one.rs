@@ -3,7 +3,7 @@
 //! single event) rather than a function call.
 
 use factum_core::backend::describe_appends;
-use factum_core::{AppendResult, EventOutcome, StreamAppend};
+use factum_core::{AppendResult, EventOutcome, Result, StreamAppend};
 use sqlx::{PgConnection, Row};
 
 use super::PostgresStore;
@@ -71,24 +71,30 @@ impl PostgresStore {
                 position: commit_id.position(seq).map_err(Failure::Fatal)?,
             });
         }
-        if events.len() != append.events.len() {
-            return Err(Failure::Fatal(backend(
-                describe_appends(appends),
-                format!(
-                    "{} events were sent but {} stored",
-                    append.events.len(),
-                    events.len()
-                ),
-            )));
-        }
-        let current_version = match events.last() {
-            Some(EventOutcome::Written { stream_version, .. }) => Some(*stream_version),
-            _ => None,
-        };
-        Ok(Some(AppendResult {
-            stream_id: append.stream_id.clone(),
-            current_version,
-            events,
-        }))
+        written(append, events).map(Some).map_err(Failure::Fatal)
     }
+}
+
+/// The result of a one-stream append whose events were all written, as
+/// `events` says: an error when fewer or more were stored than sent.
+pub(super) fn written(append: &StreamAppend, events: Vec<EventOutcome>) -> Result<AppendResult> {
+    if events.len() != append.events.len() {
+        return Err(backend(
+            describe_appends(std::slice::from_ref(append)),
+            format!(
+                "{} events were sent but {} stored",
+                append.events.len(),
+                events.len()
+            ),
+        ));
+    }
+    let current_version = match events.last() {
+        Some(EventOutcome::Written { stream_version, .. }) => Some(*stream_version),
+        _ => None,
+    };
+    Ok(AppendResult {
+        stream_id: append.stream_id.clone(),
+        current_version,
+        events,
+    })
 }

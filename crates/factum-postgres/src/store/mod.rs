@@ -4,6 +4,7 @@
 
 mod append;
 mod append_one;
+mod commit;
 mod feed;
 mod parked;
 mod range;
@@ -16,6 +17,7 @@ pub(crate) use parked::{park, unpark};
 use std::sync::Arc;
 
 use factum_core::Result;
+use factum_core::backend::AppendQueue;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
@@ -37,6 +39,9 @@ pub struct PostgresStore {
     sql: Arc<Queries>,
     listener: Arc<FeedListener>,
     announcer: Arc<FeedAnnouncer>,
+    /// One-stream appends waiting for the committer, which lets concurrent
+    /// ones share a statement and its commit.
+    appends: Arc<AppendQueue<commit::Request>>,
 }
 
 impl PostgresStore {
@@ -59,6 +64,7 @@ impl PostgresStore {
             sql,
             listener: Arc::default(),
             announcer: Arc::new(announcer),
+            appends: Arc::new(AppendQueue::new(commit::MAX_BATCH)),
         }
     }
 

@@ -19,6 +19,7 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Row};
 
 use super::SqliteStore;
+use super::commit::{Request, commit_batch};
 use super::versions::{StreamStates, stream_states};
 use super::{append_one, condition, read};
 use crate::connections::Connections;
@@ -36,10 +37,7 @@ const MAX_ATTEMPTS: usize = 3;
 #[async_trait]
 impl EventAppender for SqliteStore {
     async fn append_many(&self, appends: Vec<StreamAppend>) -> Result<Vec<AppendResult>> {
-        validate_appends(&appends)?;
-        let results = append(&self.writer, &appends, None).await?;
-        self.notifier.notify();
-        Ok(results)
+        self.append_queued(appends, None).await
     }
 
     async fn append_if(
@@ -47,24 +45,41 @@ impl EventAppender for SqliteStore {
         appends: Vec<StreamAppend>,
         condition: AppendCondition,
     ) -> Result<Vec<AppendResult>> {
-        validate_appends(&appends)?;
-        let results = append(&self.writer, &appends, Some(&condition)).await?;
-        self.notifier.notify();
-        Ok(results)
+        self.append_queued(appends, Some(&condition)).await
     }
 }
 
-/// Appends atomically, with up to [`MAX_ATTEMPTS`] tries.
-async fn append(
+impl SqliteStore {
+    /// Checks and encodes an append, then queues it for the committer,
+    /// which may commit it together with concurrent ones (`commit.rs`).
+    async fn append_queued(
+        &self,
+        appends: Vec<StreamAppend>,
+        condition: Option<&AppendCondition>,
+    ) -> Result<Vec<AppendResult>> {
+        validate_appends(&appends)?;
+        let prepared = Prepared::new(&appends, condition)
+            .map_err(|e| backend(describe_appends(&appends), e))?;
+        let request = Request { appends, prepared };
+        let (writer, notifier) = (self.writer.clone(), self.notifier.clone());
+        let commit = move |batch| {
+            let (writer, notifier) = (writer.clone(), notifier.clone());
+            async move { commit_batch(&writer, &notifier, batch).await }
+        };
+        self.appends.append(request, commit).await
+    }
+}
+
+/// Appends atomically in a transaction of its own, with up to
+/// [`MAX_ATTEMPTS`] tries.
+pub(super) async fn append(
     writer: &Connections,
     appends: &[StreamAppend],
-    condition: Option<&AppendCondition>,
+    prepared: &Prepared,
 ) -> Result<Vec<AppendResult>> {
-    let prepared =
-        Prepared::new(appends, condition).map_err(|e| backend(describe_appends(appends), e))?;
     let mut attempt = 1;
     loop {
-        match attempt_append(writer, appends, &prepared).await {
+        match attempt_append(writer, appends, prepared).await {
             Ok(results) => return Ok(results),
             Err(Failure::Refused(error)) => return Err(error),
             Err(Failure::Sql(error)) if is_unique_violation(&error) && attempt < MAX_ATTEMPTS => {
@@ -118,7 +133,7 @@ struct NewRow<'a> {
 
 /// Reads the state under the lock, checks, and inserts. Writes nothing when
 /// it returns `Failure::Refused`.
-async fn write(
+pub(super) async fn write(
     conn: &mut SqliteConnection,
     appends: &[StreamAppend],
     prepared: &Prepared,

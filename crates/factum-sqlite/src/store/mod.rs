@@ -5,6 +5,7 @@
 
 mod append;
 mod append_one;
+mod commit;
 mod condition;
 mod feed;
 mod parked;
@@ -19,7 +20,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use factum_core::backend::Backoff;
+use factum_core::backend::{AppendQueue, Backoff};
 use factum_core::{FeedNotifier, Result};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
@@ -44,6 +45,9 @@ pub struct SqliteStore {
     /// Wakes this store's subscribers after its own appends; appends by
     /// other stores or processes on the same file are found by polling.
     notifier: Arc<FeedNotifier>,
+    /// Appends waiting for the committer, which lets concurrent ones share
+    /// a transaction.
+    appends: Arc<AppendQueue<commit::Request>>,
 }
 
 impl SqliteStore {
@@ -137,6 +141,7 @@ impl From<Opened> for SqliteStore {
             writer: opened.writer,
             reader: opened.reader,
             notifier: Arc::new(FeedNotifier::new()),
+            appends: Arc::new(AppendQueue::new(commit::MAX_BATCH)),
         }
     }
 }

@@ -14,6 +14,7 @@
 mod backends;
 mod baseline;
 mod feed;
+mod latency;
 mod model;
 mod workloads;
 
@@ -88,6 +89,8 @@ struct Figures {
     phase_ratios: Vec<f64>,
     /// The baseline's reference ways, in order.
     references: Vec<ReferenceFigures>,
+    /// Each repetition's latencies, factum's then the baseline's.
+    latencies: Vec<[latency::Percentiles; 2]>,
 }
 
 /// One reference way's figures over the repetitions.
@@ -122,6 +125,7 @@ where
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let mut phase_ratios = Vec::new();
     let mut references: Vec<ReferenceFigures> = Vec::new();
+    let mut latencies = Vec::new();
     for rep in 0..reps {
         let target = backend.fresh().await?;
         let result = run(target.clone(), rep % 2 == 0).await;
@@ -132,6 +136,7 @@ where
         theirs.push(run.theirs);
         ratios.push(run.ours / run.theirs);
         phase_ratios.extend(run.phase_ratios);
+        latencies.extend(run.latencies);
         for (i, reference) in run.references.into_iter().enumerate() {
             if references.len() == i {
                 references.push(ReferenceFigures {
@@ -151,6 +156,7 @@ where
         ratios,
         phase_ratios,
         references,
+        latencies,
     })
 }
 
@@ -281,8 +287,15 @@ async fn main() -> Result<(), BoxError> {
         println!("{}: {}", backend.name(), backend.describe().await);
         println!("  sizes: {sizes:?}");
         println!(
-            "{:<36} {:<9} {:>17} {:>12} {:>6}  {:<9}",
-            "workload", "backend", "factum", "baseline", "ratio", "range"
+            "{:<36} {:<9} {:>17} {:>12} {:>6}  {:<9}  {:>13} {:>13}",
+            "workload",
+            "backend",
+            "factum",
+            "baseline",
+            "ratio",
+            "range",
+            "p50/p99 µs",
+            "baseline's"
         );
         for (name, unit, w) in WORKLOADS {
             if args
@@ -297,12 +310,16 @@ async fn main() -> Result<(), BoxError> {
                 (Some(lowest), Some(highest)) => (*lowest, *highest),
                 _ => (f64::NAN, f64::NAN),
             };
+            let ours: Vec<_> = figures.latencies.iter().map(|l| l[0]).collect();
+            let theirs: Vec<_> = figures.latencies.iter().map(|l| l[1]).collect();
             println!(
-                "{name:<36} {:<9} {:>17} {:>12} {:>6.2}  {lowest:.2}-{highest:.2}",
+                "{name:<36} {:<9} {:>17} {:>12} {:>6.2}  {lowest:.2}-{highest:.2}  {:>13} {:>13}",
                 backend.name(),
                 format!("{:.0} {unit}", figures.ours),
                 format!("{:.0}", figures.theirs),
                 figures.ratio(),
+                latency::describe(&ours),
+                latency::describe(&theirs),
             );
             for reference in figures.references {
                 println!(

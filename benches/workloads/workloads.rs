@@ -11,6 +11,7 @@ use factum::{EventStore, ExpectedVersion, StreamId};
 use futures::future::LocalBoxFuture;
 
 use crate::baseline::{Baseline, BoxError};
+use crate::latency::{Latencies, Percentiles};
 use crate::model::{Balance, Deposited, Row};
 
 /// A fresh, empty store and baseline on one backend.
@@ -34,6 +35,9 @@ pub(crate) struct Run {
     /// The baseline's reference ways (see [`Baseline::references`]), in
     /// order.
     pub(crate) references: Vec<Reference>,
+    /// The operations' latencies, factum's then the baseline's, where the
+    /// workload times its operations one by one.
+    pub(crate) latencies: Option<[Percentiles; 2]>,
 }
 
 /// One reference way's figures in a run.
@@ -104,7 +108,17 @@ pub(crate) async fn interleaved(
         theirs: rate(spent[1]),
         phase_ratios: std::mem::take(&mut phase_ratios[0]),
         references,
+        latencies: None,
     })
+}
+
+/// `run` with the latencies of factum's and the baseline's operations.
+fn with_latencies(mut run: Run, ours: &Latencies, theirs: &Latencies) -> Run {
+    run.latencies = ours
+        .percentiles()
+        .zip(theirs.percentiles())
+        .map(|(o, t)| [o, t]);
+    run
 }
 
 async fn timed(work: impl Future<Output = Result<(), BoxError>>) -> Result<Duration, BoxError> {
@@ -187,10 +201,12 @@ pub(crate) async fn appends(
             })
             .collect(),
     );
+    let (ours_latency, theirs_latency) = (Latencies::default(), Latencies::default());
     let ours = |round: u64| {
         let tasks: Vec<_> = (0..writers as usize)
             .map(|w| {
                 let (store, rows, owned) = (target.store.clone(), rows.clone(), owned.clone());
+                let latency = ours_latency.clone();
                 tokio::spawn(async move {
                     for name in &owned[w] {
                         let expected = if round == 0 {
@@ -207,9 +223,8 @@ pub(crate) async fn appends(
                                 event
                             })
                             .collect();
-                        store
-                            .append(&stream(name.clone()), expected, events)
-                            .await?;
+                        let id = stream(name.clone());
+                        latency.time(store.append(&id, expected, events)).await?;
                     }
                     Ok::<_, BoxError>(())
                 })
@@ -221,10 +236,17 @@ pub(crate) async fn appends(
     // same rows by hand (each reference way in a schema of its own).
     let by_hand = |way: Option<usize>| {
         let (baseline, rows, owned) = (target.baseline.clone(), rows.clone(), owned.clone());
+        // The reference ways' latencies are not reported.
+        let latency = if way.is_none() {
+            theirs_latency.clone()
+        } else {
+            Latencies::default()
+        };
         move |round: u64| {
             let tasks: Vec<_> = (0..writers as usize)
                 .map(|w| {
                     let (baseline, rows, owned) = (baseline.clone(), rows.clone(), owned.clone());
+                    let latency = latency.clone();
                     tokio::spawn(async move {
                         for name in &owned[w] {
                             let rows: Vec<Row> = rows
@@ -235,10 +257,16 @@ pub(crate) async fn appends(
                                 })
                                 .collect();
                             let first = round * batch + 1;
-                            match way {
-                                None => baseline.append(name, first, &rows).await?,
-                                Some(n) => baseline.append_reference(n, name, first, &rows).await?,
-                            }
+                            latency
+                                .time(async {
+                                    match way {
+                                        None => baseline.append(name, first, &rows).await,
+                                        Some(n) => {
+                                            baseline.append_reference(n, name, first, &rows).await
+                                        }
+                                    }
+                                })
+                                .await?;
                         }
                         Ok::<_, BoxError>(())
                     })
@@ -252,7 +280,8 @@ pub(crate) async fn appends(
     for (n, name) in target.baseline.references().iter().enumerate() {
         sides.push((*name, side(by_hand(Some(n)))));
     }
-    interleaved(sizes.appends_per_stream, total, factum_first, sides).await
+    let run = interleaved(sizes.appends_per_stream, total, factum_first, sides).await?;
+    Ok(with_latencies(run, &ours_latency, &theirs_latency))
 }
 
 /// Waits for every writer task; the first error, if any.
@@ -296,21 +325,25 @@ pub(crate) async fn replay(
     let repository = Repository::<Balance, _>::new(target.store.clone());
     let total = sizes.replay_events * sizes.replays;
 
+    let (ours_latency, theirs_latency) = (Latencies::default(), Latencies::default());
     let ours = |_| async {
-        let loaded = repository.load("replay").await?;
+        let loaded = ours_latency.time(repository.load("replay")).await?;
         assert_eq!(loaded.state.deposits, sizes.replay_events);
         Ok(())
     };
-    let theirs = |_| async {
-        let mut state = Balance::default();
-        for payload in target.baseline.read("balance-replay", 0).await? {
-            state.apply(&serde_json::from_slice::<Deposited>(&payload)?);
-        }
-        assert_eq!(state.deposits, sizes.replay_events);
-        Ok(())
+    let theirs = |_| {
+        theirs_latency.time(async {
+            let mut state = Balance::default();
+            for payload in target.baseline.read("balance-replay", 0).await? {
+                state.apply(&serde_json::from_slice::<Deposited>(&payload)?);
+            }
+            assert_eq!(state.deposits, sizes.replay_events);
+            Ok(())
+        })
     };
     let sides = vec![("factum", side(ours)), ("baseline", side(theirs))];
-    interleaved(sizes.replays, total, factum_first, sides).await
+    let run = interleaved(sizes.replays, total, factum_first, sides).await?;
+    Ok(with_latencies(run, &ours_latency, &theirs_latency))
 }
 
 /// Snapshots are taken every this many events (and once after the prior
@@ -394,18 +427,24 @@ pub(crate) async fn commands(
     let total = sizes.aggregates * sizes.commands;
 
     let repository = &repository;
+    let (ours_latency, theirs_latency) = (Latencies::default(), Latencies::default());
+    let (ours_l, theirs_l) = (&ours_latency, &theirs_latency);
     let ours = |c| async move {
         for a in 0..sizes.aggregates {
-            repository.execute(&a.to_string(), c).await?;
+            ours_l.time(repository.execute(&a.to_string(), c)).await?;
         }
         Ok(())
     };
     let theirs = |c| async move {
         for a in 0..sizes.aggregates {
-            plain_command(&*target.baseline, &format!("balance-{a}"), c, snapshots).await?;
+            let name = format!("balance-{a}");
+            theirs_l
+                .time(plain_command(&*target.baseline, &name, c, snapshots))
+                .await?;
         }
         Ok(())
     };
     let sides = vec![("factum", side(ours)), ("baseline", side(theirs))];
-    interleaved(sizes.commands, total, factum_first, sides).await
+    let run = interleaved(sizes.commands, total, factum_first, sides).await?;
+    Ok(with_latencies(run, &ours_latency, &theirs_latency))
 }

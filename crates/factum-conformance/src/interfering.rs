@@ -9,8 +9,8 @@ use futures::stream::BoxStream;
 use factum_core::{
     AppendCondition, AppendResult, CheckpointStore, EventAppender, EventData, EventFilter,
     EventReader, EventStore, ExpectedVersion, FeedPage, GlobalPosition, ParkedEvent, ReadOptions,
-    RecordedEvent, RecordedPayload, Result, Snapshot, SnapshotStore, StreamAppend, StreamId,
-    StreamVersions, StreamsView, TimeRange,
+    RecordedEvent, RecordedPayload, Result, Snapshot, SnapshotRead, SnapshotStore, StreamAppend,
+    StreamId, StreamVersions, StreamsView, TimeRange,
 };
 
 /// Forwards every call to the store underneath, but first appends an event
@@ -129,6 +129,18 @@ impl SnapshotStore for Interfering {
 
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
         self.inner.load_snapshot(stream).await
+    }
+
+    async fn load_snapshot_with_payloads(
+        &self,
+        stream: &StreamId,
+        schema_version: u32,
+        until: Option<u64>,
+        limit: usize,
+    ) -> Result<Option<SnapshotRead>> {
+        self.inner
+            .load_snapshot_with_payloads(stream, schema_version, until, limit)
+            .await
     }
 }
 

@@ -140,6 +140,7 @@ macro_rules! __checks {
             concurrency::racing_duplicate_injections_write_once,
             coalesced::appends_sent_together_keep_their_own_outcomes,
             state::snapshots_keep_the_newest,
+            state::snapshot_and_payloads_read_together,
             state::checkpoints_save_load_and_delete,
             repository::repository_concurrent_commands_all_land,
             contention::repository_burst_on_one_aggregate_lands_in_full,

@@ -183,6 +183,21 @@ pub async fn repository_loads_from_snapshots(store: &dyn EventStore) {
     // Without a snapshot policy, snapshots are not consulted.
     let plain = Repository::<Account, _>::new(store);
     assert_eq!(plain.load("snap").await.expect("load").state.balance, 24);
+
+    // More events after the snapshot than a backend reads with it: the
+    // rest are read after, none twice.
+    for first in [25, 625] {
+        let deposits = (0..600)
+            .map(|_| {
+                Json.encode(&AccountEvent::Deposited { amount: 1 })
+                    .expect("encode")
+            })
+            .collect();
+        append_ok(store, &s, ExpectedVersion::Exact(first), deposits).await;
+    }
+    let loaded = accounts.load("snap").await.expect("load");
+    assert_eq!((loaded.state.balance, loaded.version), (1_224, Some(1_225)));
+    assert_eq!(loaded.state.deposits, 1_224);
 }
 
 /// Version-1 events (`Deposited { cents }`, and the old name `Credited`) are

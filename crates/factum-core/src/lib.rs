@@ -61,7 +61,7 @@ pub use projection::{
 pub use query::{AppendCondition, EventQuery, QueryItem, QueryRead};
 pub use read::{Direction, ReadOptions};
 pub use signal::{FeedNotifier, FeedSignal};
-pub use snapshot::Snapshot;
+pub use snapshot::{Snapshot, SnapshotRead};
 pub use store::{CheckpointStore, EventAppender, EventReader, EventStore, SnapshotStore};
 pub use stream_id::{MAX_STREAM_ID_BYTES, StreamId, StreamIdError};
 pub use streams_view::{StreamVersions, StreamView, StreamsView};

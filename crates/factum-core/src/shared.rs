@@ -9,8 +9,8 @@ use futures::stream::BoxStream;
 use crate::{
     AppendCondition, AppendResult, CheckpointStore, EventAppender, EventData, EventFilter,
     EventQuery, EventReader, ExpectedVersion, FeedPage, FeedSignal, GlobalPosition, ParkedEvent,
-    QueryRead, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot, SnapshotStore,
-    StreamAppend, StreamId, StreamVersions, StreamsView, TimeRange,
+    QueryRead, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot, SnapshotRead,
+    SnapshotStore, StreamAppend, StreamId, StreamVersions, StreamsView, TimeRange,
 };
 
 macro_rules! forward_store_traits {
@@ -139,6 +139,18 @@ macro_rules! forward_store_traits {
 
             async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
                 (**self).load_snapshot(stream).await
+            }
+
+            async fn load_snapshot_with_payloads(
+                &self,
+                stream: &StreamId,
+                schema_version: u32,
+                until: Option<u64>,
+                limit: usize,
+            ) -> Result<Option<SnapshotRead>> {
+                (**self)
+                    .load_snapshot_with_payloads(stream, schema_version, until, limit)
+                    .await
             }
         }
 

@@ -8,8 +8,8 @@ use futures::{StreamExt, TryStreamExt};
 use crate::{
     AppendCondition, AppendResult, Error, EventData, EventFilter, EventQuery, ExpectedVersion,
     FeedPage, FeedSignal, GlobalPosition, ParkedEvent, QueryRead, ReadOptions, RecordedEvent,
-    RecordedPayload, Result, Snapshot, StreamAppend, StreamId, StreamVersions, StreamsView,
-    TimeRange,
+    RecordedPayload, Result, Snapshot, SnapshotRead, StreamAppend, StreamId, StreamVersions,
+    StreamsView, TimeRange,
 };
 
 /// Writes events.
@@ -286,6 +286,25 @@ pub trait SnapshotStore: Send + Sync {
 
     /// The stream's newest snapshot, if any.
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>>;
+
+    /// What loading an aggregate starts with, in one round trip on the SQL
+    /// backends: the stream's snapshot when it has `schema_version` and lies
+    /// at or before `until` (any version when `None`), and at most `limit`
+    /// payloads of the events after it (from version 1 without one) up to
+    /// `until`. Read more after the last payload when `limit` came back.
+    ///
+    /// `None` when the backend has no such read (the default): the caller
+    /// reads the snapshot and the events apart.
+    async fn load_snapshot_with_payloads(
+        &self,
+        stream: &StreamId,
+        schema_version: u32,
+        until: Option<u64>,
+        limit: usize,
+    ) -> Result<Option<SnapshotRead>> {
+        let _ = (stream, schema_version, until, limit);
+        Ok(None)
+    }
 }
 
 /// Keeps each projection's checkpoint (the last global position it

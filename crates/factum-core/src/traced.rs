@@ -12,8 +12,8 @@ use tracing::{Instrument, Span, info_span};
 use crate::{
     AppendCondition, AppendResult, CheckpointStore, EventAppender, EventData, EventFilter,
     EventQuery, EventReader, ExpectedVersion, FeedPage, FeedSignal, GlobalPosition, ParkedEvent,
-    QueryRead, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot, SnapshotStore,
-    StreamAppend, StreamId, StreamVersions, StreamsView, TimeRange,
+    QueryRead, ReadOptions, RecordedEvent, RecordedPayload, Result, Snapshot, SnapshotRead,
+    SnapshotStore, StreamAppend, StreamId, StreamVersions, StreamsView, TimeRange,
 };
 
 /// Wraps a store and opens a `tracing` span (level INFO, target
@@ -412,6 +412,24 @@ impl<S: SnapshotStore> SnapshotStore for TracingStore<S> {
             error = Empty
         );
         in_span(span, self.inner.load_snapshot(stream)).await
+    }
+
+    async fn load_snapshot_with_payloads(
+        &self,
+        stream: &StreamId,
+        schema_version: u32,
+        until: Option<u64>,
+        limit: usize,
+    ) -> Result<Option<SnapshotRead>> {
+        let span = info_span!(
+            "factum.load_snapshot_with_payloads",
+            stream = stream.as_str(),
+            error = Empty
+        );
+        let read = self
+            .inner
+            .load_snapshot_with_payloads(stream, schema_version, until, limit);
+        in_span(span, read).await
     }
 }
 

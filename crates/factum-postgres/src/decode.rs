@@ -79,21 +79,31 @@ fn tags(stored: Option<Vec<String>>) -> Result<Vec<Tag>, BoxError> {
 
 /// Decodes a row of `sql/payload_columns.sql`, of an event of `stream`.
 pub(crate) fn payload_row(row: &PgRow, stream: &StreamId) -> Result<RecordedPayload, Error> {
-    payload_columns(row).map_err(|source| Error::CorruptEvent {
+    payload_row_at(row, 0, stream)
+}
+
+/// Decodes the columns of `sql/payload_columns.sql` that start at column
+/// `at` of `row`, of an event of `stream`.
+pub(crate) fn payload_row_at(
+    row: &PgRow,
+    at: usize,
+    stream: &StreamId,
+) -> Result<RecordedPayload, Error> {
+    payload_columns(row, at).map_err(|source| Error::CorruptEvent {
         backend: "postgres",
         position: None,
         stream: Some(stream.as_str().to_owned()),
-        stream_version: row.try_get(0).ok().and_then(|v| stream_version(v).ok()),
+        stream_version: row.try_get(at).ok().and_then(|v| stream_version(v).ok()),
         source,
     })
 }
 
-fn payload_columns(row: &PgRow) -> Result<RecordedPayload, BoxError> {
-    let (format, payload) = payload(row.try_get(3)?, row.try_get(4)?)?;
+fn payload_columns(row: &PgRow, at: usize) -> Result<RecordedPayload, BoxError> {
+    let (format, payload) = payload(row.try_get(at + 3)?, row.try_get(at + 4)?)?;
     Ok(RecordedPayload {
-        stream_version: stream_version(row.try_get(0)?)?,
-        event_type: row.try_get(1)?,
-        schema_version: schema_version(row.try_get(2)?)?,
+        stream_version: stream_version(row.try_get(at)?)?,
+        event_type: row.try_get(at + 1)?,
+        schema_version: schema_version(row.try_get(at + 2)?)?,
         format,
         payload,
     })

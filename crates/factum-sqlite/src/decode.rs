@@ -88,22 +88,31 @@ pub(crate) fn recorded_payload(
     row: &SqliteRow,
     stream: &StreamId,
 ) -> Result<RecordedPayload, Error> {
-    payload_columns(row).map_err(|source| Error::CorruptEvent {
+    recorded_payload_at(row, 0, stream)
+}
+
+/// [`recorded_payload`] of the five payload columns from column `at` on.
+pub(crate) fn recorded_payload_at(
+    row: &SqliteRow,
+    at: usize,
+    stream: &StreamId,
+) -> Result<RecordedPayload, Error> {
+    payload_columns(row, at).map_err(|source| Error::CorruptEvent {
         backend: BACKEND,
         position: None,
         stream: Some(stream.as_str().to_owned()),
-        stream_version: row.try_get(0).ok().and_then(|v| stream_version(v).ok()),
+        stream_version: row.try_get(at).ok().and_then(|v| stream_version(v).ok()),
         source,
     })
 }
 
-fn payload_columns(row: &SqliteRow) -> Result<RecordedPayload, BoxError> {
+fn payload_columns(row: &SqliteRow, at: usize) -> Result<RecordedPayload, BoxError> {
     Ok(RecordedPayload {
-        stream_version: stream_version(row.try_get(0)?)?,
-        event_type: row.try_get(1)?,
-        schema_version: schema_version(row.try_get(2)?)?,
-        format: format(row.try_get(3)?)?,
-        payload: row.try_get(4)?,
+        stream_version: stream_version(row.try_get(at)?)?,
+        event_type: row.try_get(at + 1)?,
+        schema_version: schema_version(row.try_get(at + 2)?)?,
+        format: format(row.try_get(at + 3)?)?,
+        payload: row.try_get(at + 4)?,
     })
 }
 
@@ -117,12 +126,22 @@ fn stream_version(stored: i64) -> Result<u64, BoxError> {
 
 /// Decodes a row of `load_snapshot.sql`.
 pub(crate) fn snapshot(row: &SqliteRow, stream: &StreamId) -> Result<Snapshot, BoxError> {
+    snapshot_columns(row, [0, 1, 2, 3, 4], stream)
+}
+
+/// Decodes a snapshot whose version, schema version, format, state and
+/// time are the columns `columns` of `row`.
+pub(crate) fn snapshot_columns(
+    row: &SqliteRow,
+    [version, schema, form, state, taken_at]: [usize; 5],
+    stream: &StreamId,
+) -> Result<Snapshot, BoxError> {
     Ok(Snapshot {
         stream_id: stream.clone(),
-        stream_version: stored_u64(row.try_get(0)?, "a snapshot version")?,
-        schema_version: schema_version(row.try_get(1)?)?,
-        format: format(row.try_get(2)?)?,
-        state: row.try_get(3)?,
-        taken_at: row.try_get(4)?,
+        stream_version: stored_u64(row.try_get(version)?, "a snapshot version")?,
+        schema_version: schema_version(row.try_get(schema)?)?,
+        format: format(row.try_get(form)?)?,
+        state: row.try_get(state)?,
+        taken_at: row.try_get(taken_at)?,
     })
 }

@@ -41,6 +41,8 @@ pub(crate) const HEAD_POSITION: &str = include_str!("sql/head_position.sql");
 pub(crate) const SAVE_SNAPSHOT: &str = include_str!("sql/save_snapshot.sql");
 /// Loads a stream's snapshot.
 pub(crate) const LOAD_SNAPSHOT: &str = include_str!("sql/load_snapshot.sql");
+pub(crate) const LOAD_SNAPSHOT_WITH_PAYLOADS: &str =
+    include_str!("sql/load_snapshot_with_payloads.sql");
 /// Saves (inserts or replaces) a checkpoint.
 pub(crate) const SAVE_CHECKPOINT: &str = include_str!("sql/save_checkpoint.sql");
 /// Loads a checkpoint.

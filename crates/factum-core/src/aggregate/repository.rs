@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 use super::logic::Aggregate;
 use super::outcome::{ExecuteError, Executed, Loaded};
@@ -14,9 +14,13 @@ use super::retries::Retries;
 use crate::category::{AggregateCategory, CategoryUser};
 use crate::codec::from_bytes;
 use crate::{
-    Codec, Error, EventStore, ExpectedVersion, Json, Metadata, ReadOptions, RecordedEvent, Result,
-    Snapshot, StreamId, Upcasters,
+    Codec, Error, EventStore, ExpectedVersion, Json, Metadata, ReadOptions, RecordedEvent,
+    RecordedPayload, Result, Snapshot, StreamId, Upcasters,
 };
+
+/// Events read with the snapshot, in the same round trip: most aggregates
+/// with snapshots hold fewer after their snapshot; the rest are read after.
+const FIRST_PAGE: usize = 500;
 
 /// When the repository saves a snapshot of an aggregate's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -311,18 +315,27 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
     }
 
     async fn fold(&self, stream: &StreamId, until: Option<u64>) -> Result<Loaded<A>> {
-        let mut loaded = Loaded {
-            state: A::default(),
-            version: None,
+        let (mut loaded, first) = self.start(stream, until).await?;
+        // The events the first read did not return, read lazily; none when
+        // it returned fewer than it asked for.
+        let rest = match &first {
+            Some(page) if page.len() < FIRST_PAGE => futures::stream::empty().boxed(),
+            _ => {
+                let after = first
+                    .as_ref()
+                    .and_then(|page| page.last())
+                    .map(|p| p.stream_version)
+                    .or(loaded.version)
+                    .unwrap_or(0);
+                let mut options = ReadOptions::all().with_from_version(after + 1);
+                if let Some(until) = until {
+                    options = options.with_to_version(until);
+                }
+                self.store.read_stream_payloads(stream, options)
+            }
         };
-        if let Some(snapshot) = self.usable_snapshot(stream, until).await? {
-            loaded = snapshot;
-        }
-        let mut options = ReadOptions::all().with_from_version(loaded.version.unwrap_or(0) + 1);
-        if let Some(until) = until {
-            options = options.with_to_version(until);
-        }
-        let mut events = self.store.read_stream_payloads(stream, options);
+        let first = futures::stream::iter(first.unwrap_or_default().into_iter().map(Ok));
+        let mut events = first.chain(rest);
         let failed = loop {
             let Some(recorded) = events.try_next().await? else {
                 break None;
@@ -350,6 +363,38 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
         }
     }
 
+    /// Where folding starts: the usable snapshot's state (else the
+    /// default), and, when the store reads them together with the snapshot
+    /// in one round trip, the first payloads after it.
+    async fn start(
+        &self,
+        stream: &StreamId,
+        until: Option<u64>,
+    ) -> Result<(Loaded<A>, Option<Vec<RecordedPayload>>)> {
+        let empty = Loaded {
+            state: A::default(),
+            version: None,
+        };
+        if self.snapshots == SnapshotPolicy::Never {
+            return Ok((empty, None));
+        }
+        let read = self
+            .store
+            .load_snapshot_with_payloads(stream, A::SNAPSHOT_VERSION, until, FIRST_PAGE)
+            .await?;
+        let Some(read) = read else {
+            let snapshot = self.usable_snapshot(stream, until).await?;
+            return Ok((snapshot.unwrap_or(empty), None));
+        };
+        match read.snapshot.map(|s| self.decode_snapshot(stream, &s)) {
+            None => Ok((empty, Some(read.payloads))),
+            Some(Some(loaded)) => Ok((loaded, Some(read.payloads))),
+            // The payloads follow a snapshot that cannot be used: fold
+            // from the first event instead.
+            Some(None) => Ok((empty, None)),
+        }
+    }
+
     /// The stream's snapshot when snapshots are on, its schema version is
     /// current, it lies at or before `until`, and it decodes.
     async fn usable_snapshot(
@@ -368,14 +413,20 @@ impl<A: Aggregate, S: EventStore, C: Codec> Repository<A, S, C> {
         {
             return Ok(None);
         }
+        Ok(self.decode_snapshot(stream, &snapshot))
+    }
+
+    /// The state `snapshot` holds; `None` (and a warning) when it does not
+    /// decode.
+    fn decode_snapshot(&self, stream: &StreamId, snapshot: &Snapshot) -> Option<Loaded<A>> {
         match from_bytes::<A>(snapshot.format, &snapshot.state) {
-            Ok(state) => Ok(Some(Loaded {
+            Ok(state) => Some(Loaded {
                 state,
                 version: Some(snapshot.stream_version),
-            })),
+            }),
             Err(e) => {
                 tracing::warn!(stream = %stream, error = %e, "ignoring a snapshot that does not decode");
-                Ok(None)
+                None
             }
         }
     }

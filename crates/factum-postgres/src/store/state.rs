@@ -3,14 +3,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use factum_core::{
-    CheckpointStore, GlobalPosition, ParkedEvent, PayloadFormat, Result, Snapshot, SnapshotStore,
-    StreamId,
+    CheckpointStore, GlobalPosition, ParkedEvent, PayloadFormat, Result, Snapshot, SnapshotRead,
+    SnapshotStore, StreamId,
 };
 use sqlx::Row;
 
 use factum_core::backend::{from_stored_bits, saturating_i64, to_stored_bits};
 
 use super::PostgresStore;
+use crate::decode;
 use crate::error::{backend, unsigned};
 use crate::sql::statement;
 
@@ -45,21 +46,79 @@ impl SnapshotStore for PostgresStore {
         else {
             return Ok(None);
         };
-        let stream_version: i64 = row.try_get(0).map_err(|e| backend(operation(), e))?;
-        let schema_version: i64 = row.try_get(1).map_err(|e| backend(operation(), e))?;
-        let format: String = row.try_get(2).map_err(|e| backend(operation(), e))?;
-        let state: Vec<u8> = row.try_get(3).map_err(|e| backend(operation(), e))?;
-        let taken_at: DateTime<Utc> = row.try_get(4).map_err(|e| backend(operation(), e))?;
-        Ok(Some(Snapshot {
+        let stored = StoredSnapshot {
+            stream_version: row.try_get(0).map_err(|e| backend(operation(), e))?,
+            schema_version: row.try_get(1).map_err(|e| backend(operation(), e))?,
+            format: row.try_get(2).map_err(|e| backend(operation(), e))?,
+            state: row.try_get(3).map_err(|e| backend(operation(), e))?,
+            taken_at: row.try_get(4).map_err(|e| backend(operation(), e))?,
+        };
+        stored.into_snapshot(stream).map(Some)
+    }
+
+    async fn load_snapshot_with_payloads(
+        &self,
+        stream: &StreamId,
+        schema_version: u32,
+        until: Option<u64>,
+        limit: usize,
+    ) -> Result<Option<SnapshotRead>> {
+        let operation = || format!("loading the snapshot and events of stream {stream}");
+        let rows = sqlx::query(statement(&self.sql().load_snapshot_with_payloads))
+            .bind(stream.as_str())
+            .bind(i64::from(schema_version))
+            .bind(until.map_or(i64::MAX, saturating_i64))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| backend(operation(), e))?;
+        let mut read = SnapshotRead {
+            snapshot: None,
+            payloads: Vec::with_capacity(rows.len()),
+        };
+        for row in &rows {
+            let is_snapshot: bool = row.try_get(0).map_err(|e| backend(operation(), e))?;
+            if !is_snapshot {
+                read.payloads.push(decode::payload_row_at(row, 1, stream)?);
+                continue;
+            }
+            let stored = StoredSnapshot {
+                stream_version: row.try_get(1).map_err(|e| backend(operation(), e))?,
+                format: row.try_get(2).map_err(|e| backend(operation(), e))?,
+                schema_version: row.try_get(3).map_err(|e| backend(operation(), e))?,
+                state: row.try_get(5).map_err(|e| backend(operation(), e))?,
+                taken_at: row.try_get(6).map_err(|e| backend(operation(), e))?,
+            };
+            read.snapshot = Some(stored.into_snapshot(stream)?);
+        }
+        Ok(Some(read))
+    }
+}
+
+/// A snapshot's columns as stored.
+struct StoredSnapshot {
+    stream_version: i64,
+    schema_version: i64,
+    format: String,
+    state: Vec<u8>,
+    taken_at: DateTime<Utc>,
+}
+
+impl StoredSnapshot {
+    /// The snapshot of `stream` these columns hold.
+    fn into_snapshot(self, stream: &StreamId) -> Result<Snapshot> {
+        let operation = || format!("loading the snapshot of stream {stream}");
+        let format = self.format;
+        Ok(Snapshot {
             stream_id: stream.clone(),
-            stream_version: unsigned(stream_version, "a snapshot version")?,
-            schema_version: u32::try_from(schema_version)
+            stream_version: unsigned(self.stream_version, "a snapshot version")?,
+            schema_version: u32::try_from(self.schema_version)
                 .map_err(|_| backend(operation(), "schema version out of range"))?,
             format: PayloadFormat::from_name(&format)
                 .ok_or_else(|| backend(operation(), format!("unknown format {format:?}")))?,
-            state,
-            taken_at,
-        }))
+            state: self.state,
+            taken_at: self.taken_at,
+        })
     }
 }
 

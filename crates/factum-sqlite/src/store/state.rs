@@ -2,16 +2,16 @@
 //! snapshot per stream, and projection checkpoints.
 
 use async_trait::async_trait;
-use factum_core::backend::{from_stored_bits, to_stored_bits};
+use factum_core::backend::{from_stored_bits, saturating_i64, to_stored_bits};
 use factum_core::{
-    BoxError, CheckpointStore, GlobalPosition, ParkedEvent, Result, Snapshot, SnapshotStore,
-    StreamId,
+    BoxError, CheckpointStore, GlobalPosition, ParkedEvent, Result, Snapshot, SnapshotRead,
+    SnapshotStore, StreamId,
 };
 use sqlx::Row;
 
 use super::SqliteStore;
 use crate::connections::Connections;
-use crate::decode::snapshot;
+use crate::decode::{recorded_payload_at, snapshot, snapshot_columns};
 use crate::encode::Encoded;
 use crate::error::backend;
 use crate::sql;
@@ -24,6 +24,44 @@ impl SnapshotStore for SqliteStore {
 
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
         load_snapshot(&self.reader, stream).await
+    }
+
+    async fn load_snapshot_with_payloads(
+        &self,
+        stream: &StreamId,
+        schema_version: u32,
+        until: Option<u64>,
+        limit: usize,
+    ) -> Result<Option<SnapshotRead>> {
+        let fail = |e: BoxError| {
+            backend(
+                format!("loading the snapshot and events of stream {stream}"),
+                e,
+            )
+        };
+        let mut conn = self.reader.acquire().await.map_err(|e| fail(e.into()))?;
+        let rows = sqlx::query(sql::LOAD_SNAPSHOT_WITH_PAYLOADS)
+            .bind(stream.as_str())
+            .bind(i64::from(schema_version))
+            .bind(until.map_or(i64::MAX, saturating_i64))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        let mut read = SnapshotRead {
+            snapshot: None,
+            payloads: Vec::with_capacity(rows.len()),
+        };
+        for row in &rows {
+            let is_snapshot: bool = row.try_get(0).map_err(|e| fail(e.into()))?;
+            if is_snapshot {
+                let columns = [1, 3, 4, 5, 6];
+                read.snapshot = Some(snapshot_columns(row, columns, stream).map_err(fail)?);
+            } else {
+                read.payloads.push(recorded_payload_at(row, 1, stream)?);
+            }
+        }
+        Ok(Some(read))
     }
 }
 

@@ -148,6 +148,14 @@ pub(crate) fn fill(template: &str, quoted: &str) -> Arc<str> {
             include_str!("sql/recorded_within.sql").trim(),
         )
         .replace(
+            "{feed_after_resume}",
+            include_str!("sql/feed_after_resume.sql").trim(),
+        )
+        .replace(
+            "{in_categories}",
+            include_str!("sql/in_categories.sql").trim(),
+        )
+        .replace(
             "{feed_page_head}",
             include_str!("sql/feed_page_head.sql").trim(),
         )

@@ -30,7 +30,7 @@
 -- a generic plan of the prepared statement keeps these index scans too.
 WITH {feed_page_head}, walked AS MATERIALIZED (
     -- The matches among the next 4 × $3 rows of the feed, at most $3.
-    SELECT a.ctid, a.transaction_id, a.seq
+    SELECT e.ctid, e.transaction_id, e.seq
     FROM (
         SELECT ctid, transaction_id, seq, event_type, stream_id
         FROM {schema}.events
@@ -38,14 +38,10 @@ WITH {feed_page_head}, walked AS MATERIALIZED (
           AND transaction_id < (SELECT h FROM horizon)
         ORDER BY transaction_id, seq
         LIMIT 4 * $3
-    ) AS a
-    WHERE ($4::text[] IS NULL OR a.event_type = ANY ($4::text[]))
-      AND ($5::text[] IS NULL OR EXISTS (
-            SELECT 1 FROM unnest($5::text[]) AS c (category)
-            WHERE a.stream_id = c.category
-               OR (a.stream_id >= c.category || '-' AND a.stream_id < c.category || '.')
-          ))
-    ORDER BY a.transaction_id, a.seq
+    ) AS e
+    WHERE ($4::text[] IS NULL OR e.event_type = ANY ($4::text[]))
+      AND {in_categories}
+    ORDER BY e.transaction_id, e.seq
     LIMIT $3
 ), resume AS MATERIALIZED (
     -- Where the indexes are read from when the walk did not find the
@@ -84,13 +80,8 @@ LEFT JOIN LATERAL (
                 WHERE cardinality($4::text[]) = 1
                   AND NOT (SELECT found_page FROM walk)
                   AND e.event_type = ($4::text[])[1]
-                  AND (e.transaction_id, e.seq) > ((SELECT transaction_id FROM resume), (SELECT seq FROM resume))
-                  AND e.transaction_id < (SELECT h FROM horizon)
-                  AND ($5::text[] IS NULL OR EXISTS (
-                        SELECT 1 FROM unnest($5::text[]) AS c (category)
-                        WHERE e.stream_id = c.category
-                           OR (e.stream_id >= c.category || '-' AND e.stream_id < c.category || '.')
-                      ))
+                  AND {feed_after_resume}
+                  AND {in_categories}
                 ORDER BY e.transaction_id, e.seq
                 LIMIT $3
             ) AS one
@@ -104,13 +95,8 @@ LEFT JOIN LATERAL (
                 SELECT e.ctid, e.transaction_id, e.seq
                 FROM {schema}.events AS e
                 WHERE e.event_type = t.event_type
-                  AND (e.transaction_id, e.seq) > ((SELECT transaction_id FROM resume), (SELECT seq FROM resume))
-                  AND e.transaction_id < (SELECT h FROM horizon)
-                  AND ($5::text[] IS NULL OR EXISTS (
-                        SELECT 1 FROM unnest($5::text[]) AS c (category)
-                        WHERE e.stream_id = c.category
-                           OR (e.stream_id >= c.category || '-' AND e.stream_id < c.category || '.')
-                      ))
+                  AND {feed_after_resume}
+                  AND {in_categories}
                 ORDER BY e.transaction_id, e.seq
                 LIMIT $3
             ) AS typed
@@ -126,8 +112,7 @@ LEFT JOIN LATERAL (
                 SELECT e.ctid, e.transaction_id, e.seq
                 FROM {schema}.events AS e
                 WHERE split_part(e.stream_id, '-', 1) = c.category
-                  AND (e.transaction_id, e.seq) > ((SELECT transaction_id FROM resume), (SELECT seq FROM resume))
-                  AND e.transaction_id < (SELECT h FROM horizon)
+                  AND {feed_after_resume}
                 ORDER BY e.transaction_id, e.seq
                 LIMIT $3
             ) AS filed
@@ -152,8 +137,7 @@ LEFT JOIN LATERAL (
                 WHERE split_part(e.stream_id, '-', 1) = split_part(c.category, '-', 1)
                   AND (e.stream_id = c.category
                        OR (e.stream_id >= c.category || '-' AND e.stream_id < c.category || '.'))
-                  AND (e.transaction_id, e.seq) > ((SELECT transaction_id FROM resume), (SELECT seq FROM resume))
-                  AND e.transaction_id < (SELECT h FROM horizon)
+                  AND {feed_after_resume}
                 ORDER BY e.transaction_id, e.seq
                 LIMIT $3
             ) AS nested

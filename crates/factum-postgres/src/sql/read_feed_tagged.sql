@@ -14,17 +14,13 @@ SELECT pending.any_pending,
 LEFT JOIN LATERAL (
     SELECT {event_columns}
     FROM {schema}.event_tags AS tagged
-    JOIN {schema}.events USING (transaction_id, seq)
+    JOIN {schema}.events AS e USING (transaction_id, seq)
     WHERE tagged.tag = ($6::text[])[1]
       AND (tagged.transaction_id, tagged.seq) > ($1::bigint::text::xid8, $2)
       AND tagged.transaction_id < (SELECT h FROM horizon)
-      AND tags @> $6::text[]
-      AND ($4::text[] IS NULL OR event_type = ANY ($4::text[]))
-      AND ($5::text[] IS NULL OR EXISTS (
-            SELECT 1 FROM unnest($5::text[]) AS c (category)
-            WHERE stream_id = c.category
-               OR (stream_id >= c.category || '-' AND stream_id < c.category || '.')
-          ))
+      AND e.tags @> $6::text[]
+      AND ($4::text[] IS NULL OR e.event_type = ANY ($4::text[]))
+      AND {in_categories}
     ORDER BY tagged.transaction_id, tagged.seq
     LIMIT $3
 ) AS page ON true

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use factum_core::backend::{QueuedAppend, describe_appends};
-use factum_core::{AppendResult, EventOutcome, Result, StreamAppend};
+use factum_core::{AppendResult, EventOutcome, Result, StreamAppend, StreamId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
@@ -43,7 +43,9 @@ pub(crate) fn shareable(appends: &[StreamAppend]) -> bool {
 /// Commits one batch, in runs of distinct streams, and answers each
 /// caller; announces what was committed.
 pub(crate) async fn commit_batch(store: PostgresStore, batch: Vec<QueuedAppend<Request>>) {
-    let stream = |q: &QueuedAppend<Request>| q.request.appends.first().map(|a| a.stream_id.clone());
+    fn stream(q: &QueuedAppend<Request>) -> Option<&StreamId> {
+        q.request.appends.first().map(|a| &a.stream_id)
+    }
     let mut run = Vec::with_capacity(batch.len());
     for queued in batch {
         // A stream's second append waits for the next statement: both

@@ -40,15 +40,12 @@ impl std::fmt::Debug for Request {
 pub(crate) async fn commit_batch(
     writer: &Connections,
     notifier: &FeedNotifier,
-    mut batch: Vec<QueuedAppend<Request>>,
+    batch: Vec<QueuedAppend<Request>>,
 ) {
-    let wrote = match batch.pop() {
-        Some(one) if batch.is_empty() => each_alone(writer, vec![one]).await,
-        Some(last) => {
-            batch.push(last);
-            commit_shared(writer, batch).await
-        }
-        None => false,
+    let wrote = if batch.len() == 1 {
+        each_alone(writer, batch).await
+    } else {
+        commit_shared(writer, batch).await
     };
     if wrote {
         notifier.notify();

@@ -58,8 +58,11 @@ impl FeedMessage {
         received: Result<jetstream::Message, impl std::fmt::Display>,
     ) -> Result<Self, NatsError> {
         let message = received.map_err(|e| NatsError::nats(stream, "receiving a message", e))?;
-        let headers = message.headers.clone().unwrap_or_default();
-        let event = envelope::event_from_message(&message.subject, &headers, &message.payload)?;
+        // A message without headers reads as one with none (and fails on
+        // the first header it needs), without copying the headers it has.
+        let none = async_nats::HeaderMap::new();
+        let headers = message.headers.as_ref().unwrap_or(&none);
+        let event = envelope::event_from_message(&message.subject, headers, &message.payload)?;
         Ok(Self { event, message })
     }
 }
